@@ -1,0 +1,70 @@
+/* Small helpers shared by the worker and the broker: errors that carry
+ * context, cleanup attributes, strict number parsing, bounded file reads. */
+#pragma once
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Every fallible function returns a negative errno and fills *err with a
+ * one-line message; callers add context on the way up with cc_error_prefix.
+ * Only the outermost layer prints. */
+typedef struct cc_error {
+	int code;       /* positive errno */
+	char msg[768];
+} cc_error;
+
+int cc_fail(cc_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Like cc_fail, appending ": strerror(code)". */
+int cc_failx(cc_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cc_error_prefix(cc_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static inline void cc_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		(void)close(*fd);
+		errno = saved;
+	}
+}
+static inline void cc_freep(void *p)
+{
+	free(*(void **)p);
+}
+void cc_strv_free(char **v);
+static inline void cc_strv_freep(char ***v)
+{
+	cc_strv_free(*v);
+}
+#define _cleanup_close_ __attribute__((cleanup(cc_closep)))
+#define _cleanup_free_ __attribute__((cleanup(cc_freep)))
+#define _cleanup_strv_ __attribute__((cleanup(cc_strv_freep)))
+
+/* Hand ownership over: return the value and reset the variable. */
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Strict decimal parsing: digits only, no sign, no spaces, no overflow. */
+int cc_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Read at most max-1 bytes of dirfd/path into a NUL-terminated buffer.
+ * -EFBIG when the file is larger: container-controlled files are bounded. */
+int cc_read_file_at(int dirfd, const char *path, char *buf, size_t max);
+
+/* Start time (field 22 of /proc/PID/stat) from the stat text; the comm
+ * field may hold spaces and parentheses, so parse after the last ')'. */
+int cc_parse_stat_start_time(const char *stat, uint64_t *out);
+
+size_t cc_strv_len(char *const *v);
+int cc_strv_dup(char *const *v, char ***out);
+
+/* Write all of buf, retrying on EINTR and short writes. */
+int cc_write_all(int fd, const void *buf, size_t len);
