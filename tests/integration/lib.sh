@@ -1,0 +1,463 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2013  # pid lists: one number a word
+# Harness for the crashcart integration suite (sourced by run.sh and runone.sh).
+#
+# State lives under $CC_T (exported by run.sh), so that every test, which
+# runs in its own bash process (runone.sh), sees the same prefix, images
+# and container registry:
+#   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
+#   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
+#   $CC_T/bin          sleeper, ctpivot         $CC_T/ct/NAME  one dir per container
+#   $CC_T/caps.orig    getcap of the broker as installed
+
+: "${CC_T:?CC_T not set (run through run.sh)}"
+CC_IT_DIR=${CC_IT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+
+P=$CC_T/prefix
+B=$CC_T/build
+IMGDIR=$CC_T/img
+IMGSRC=$CC_T/imgsrc
+CTDIR=$CC_T/ct
+HBIN=$CC_T/bin
+BROKER=$P/libexec/crashcart-broker
+AUDIT=$P/var/log/crashcart/audit.log
+CC_BIN=$P/bin/crashcart
+OPS_GROUP=ccops
+OP_USER=ccop
+OTHER_USER=ccother
+CG_PARENT=crashcart-it
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+CC_TIMEOUT=${CC_TIMEOUT:-30}
+REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod"
+
+IMG_EXT4=$IMGDIR/tools.ext4
+IMG_SQUASH=$IMGDIR/tools.squashfs
+IMG_EROFS=$IMGDIR/tools.erofs
+IMG_WW=$IMGDIR/world-writable.ext4
+IMG_USER=$IMGDIR/owned-by-ccop.ext4
+IMG_LINK=$IMGDIR/symlink.ext4
+IMG_ZERO=$IMGDIR/zeros.img
+IMG_DEFAULT=$P/share/crashcart/crashcart.img
+ALL_IMAGES="$IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
+
+# ---------------------------------------------------------------- reporting
+
+log() { printf '%s\n' "$*"; }
+# fail MSG: end the current test (each test runs in its own process).
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+# skip REASON: end the current test as skipped.
+skip() {
+	printf '%s\n' "$*" > "${CC_SKIPFILE:-/dev/null}"
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+# note MSG: shown under the test's result line even when it passes.
+note() {
+	printf 'NOTE: %s\n' "$*"
+	printf '%s\n' "$*" >> "${CC_NOTEFILE:-/dev/null}"
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.05 s; 0 once it succeeds.
+wait_until() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# ---------------------------------------------------------------- users
+
+ensure_users() {
+	getent group "$OPS_GROUP" >/dev/null || groupadd --system "$OPS_GROUP" || return 1
+	if ! id "$OP_USER" >/dev/null 2>&1; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --user-group -G "$OPS_GROUP" "$OP_USER" || return 1
+	fi
+	id -nG "$OP_USER" | tr ' ' '\n' | grep -qx "$OPS_GROUP" || usermod -a -G "$OPS_GROUP" "$OP_USER" || return 1
+	if ! id "$OTHER_USER" >/dev/null 2>&1; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --user-group "$OTHER_USER" || return 1
+	fi
+	if id -nG "$OTHER_USER" | tr ' ' '\n' | grep -qx "$OPS_GROUP"; then
+		echo "$OTHER_USER must not be a member of $OPS_GROUP" >&2
+		return 1
+	fi
+}
+
+op_uid() { id -u "$OP_USER"; }
+
+# as_op CMD...: run CMD as ccop (groups from /etc/group: ccop, ccops).
+# setpriv from uid 0 to a non-zero uid clears permitted/effective/ambient
+# capabilities; the bounding set stays full, so the broker's file
+# capabilities can take effect. No NO_NEW_PRIVS.
+as_op() {
+	setpriv --reuid="$(id -u "$OP_USER")" --regid="$(id -g "$OP_USER")" --init-groups -- "$@"
+}
+as_other() {
+	setpriv --reuid="$(id -u "$OTHER_USER")" --regid="$(id -g "$OTHER_USER")" --init-groups -- "$@"
+}
+as_root() { "$@"; }
+cc() { "$CC_BIN" "$@"; }
+
+# ---------------------------------------------------------------- build
+
+# build_install SRCDIR: configure, build and install into $P; verify what
+# the install script must have done. Output goes to $CC_T/build.log.
+build_install() {
+	local src=$1 blog=$CC_T/build.log
+	mkdir -p "$P" && chmod 755 "$P" || return 1
+	{
+		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
+			-Daudit_log="$AUDIT" &&
+		meson compile -C "$B" &&
+		meson install -C "$B"
+	} >"$blog" 2>&1 || {
+		echo "build/install failed; last lines of $blog:"
+		tail -n 40 "$blog"
+		return 1
+	}
+	verify_install
+}
+
+verify_install() {
+	local st caps c bad=0
+	[ -x "$CC_BIN" ] || { echo "not installed: $CC_BIN"; return 1; }
+	[ -f "$BROKER" ] || { echo "not installed: $BROKER"; return 1; }
+	st=$(stat -c '%U:%G %a' "$BROKER")
+	[ "$st" = "root:$OPS_GROUP 750" ] || { echo "broker is $st, want root:$OPS_GROUP 750"; bad=1; }
+	caps=$(getcap "$BROKER")
+	for c in $REQUIRED_CAPS; do
+		case $caps in *"$c"*) ;; *) echo "broker lacks $c (getcap: '${caps:-none}')"; bad=1 ;; esac
+	done
+	case $caps in *=p|*+p) ;; *) echo "broker caps are not permitted-only (=p): '${caps:-none}'"; bad=1 ;; esac
+	if [ -f "$AUDIT" ]; then
+		st=$(stat -c '%U:%G %a' "$AUDIT")
+		[ "$st" = "root:$OPS_GROUP 620" ] || { echo "audit log is $st, want root:$OPS_GROUP 620"; bad=1; }
+		st=$(stat -c '%U:%G %a' "${AUDIT%/*}")
+		[ "$st" = "root:root 755" ] || { echo "audit log dir is $st, want root:root 755"; bad=1; }
+	else
+		echo "audit log $AUDIT was not created by the install script"; bad=1
+	fi
+	[ "$bad" = 0 ] || return 1
+	getcap "$BROKER" | sed 's/^[^ ]* //' > "$CC_T/caps.orig"
+}
+
+# broker_setcaps CAPS...: give the installed broker exactly these (+p).
+broker_setcaps() {
+	local IFS=,
+	setcap "$*+p" "$BROKER"
+}
+broker_restore_caps() {
+	[ -s "$CC_T/caps.orig" ] && [ -f "$BROKER" ] && setcap "$(cat "$CC_T/caps.orig")" "$BROKER"
+}
+
+# ---------------------------------------------------------------- helpers
+
+build_helpers() {
+	mkdir -p "$HBIN" &&
+	gcc -static -O2 -Wall -o "$HBIN/sleeper" "$CC_IT_DIR/sleeper.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/ctpivot" "$CC_IT_DIR/pivot.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot"
+}
+
+# ---------------------------------------------------------------- images
+
+build_images() {
+	umask 022
+	rm -rf "$IMGSRC" && mkdir -p "$IMGSRC/bin" "$IMGSRC/etc" "$IMGDIR" || return 1
+	chmod 755 "$IMGDIR"
+	cp "$BUSYBOX" "$IMGSRC/bin/busybox" && chmod 755 "$IMGSRC/bin/busybox" || return 1
+	ln -s busybox "$IMGSRC/bin/sh"
+	printf 'not a program\n' > "$IMGSRC/bin/notexec"; chmod 644 "$IMGSRC/bin/notexec"
+	printf 'crashcart integration test image\n' > "$IMGSRC/etc/crashcart-test"
+	printf 'root:x:0:0:root:/:/dev/crashcart/bin/sh\n' > "$IMGSRC/etc/passwd"
+	chown -R 0:0 "$IMGSRC"
+	mke2fs -q -t ext4 -d "$IMGSRC" "$IMG_EXT4" 16M || return 1
+	if command -v mksquashfs >/dev/null; then
+		mksquashfs "$IMGSRC" "$IMG_SQUASH" -noappend -all-root -quiet >/dev/null || return 1
+	fi
+	if command -v mkfs.erofs >/dev/null; then
+		mkfs.erofs --all-root "$IMG_EROFS" "$IMGSRC" >/dev/null || return 1
+	fi
+	cp "$IMG_EXT4" "$IMG_WW" && chmod 666 "$IMG_WW" || return 1
+	cp "$IMG_EXT4" "$IMG_USER" && chown "$OP_USER:$OP_USER" "$IMG_USER" || return 1
+	ln -s "${IMG_EXT4##*/}" "$IMG_LINK"
+	head -c 16M /dev/zero > "$IMG_ZERO" || return 1
+	chown 0:0 "$IMG_EXT4" "$IMG_WW" "$IMG_ZERO" ${IMG_SQUASH:+"$IMG_SQUASH"} 2>/dev/null
+	chmod 644 "$IMG_EXT4" "$IMG_ZERO"
+	[ -f "$IMG_SQUASH" ] && chmod 644 "$IMG_SQUASH"
+	[ -f "$IMG_EROFS" ] && chmod 644 "$IMG_EROFS"
+	chmod 666 "$IMG_WW"
+	# the path to the images must be traversable by ccop
+	chmod 755 "$CC_T"
+	# default image (used when -i is not given)
+	mkdir -p "$P/share/crashcart" && cp "$IMG_EXT4" "$P/share/crashcart/crashcart.img" &&
+		chmod 644 "$P/share/crashcart/crashcart.img"
+}
+
+# ---------------------------------------------------------------- containers
+
+cg_dirs() { # cg_dirs NAME: the per-container cgroup in every hierarchy we use
+	local c
+	for c in pids memory cpu cpuacct freezer devices blkio systemd unified; do
+		[ -e "/sys/fs/cgroup/$c/cgroup.procs" ] && echo "/sys/fs/cgroup/$c/$CG_PARENT/$1"
+	done
+}
+
+# minimal_root DIR: the whole container root: the static sleeper and empty
+# proc/ sys/ dev/ directories. No shell, no libc.
+minimal_root() {
+	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "$HBIN/sleeper" "$1/sleeper" &&
+		chmod 755 "$1" "$1/sleeper"
+}
+
+# ct_start NAME: start a microcontainer, print the host PID of its init.
+# Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
+# /crashcart-it/NAME, tmpfs /dev (nosuid, mode 755), proc, ro sysfs,
+# hostname NAME. All set-up runs from the host filesystem before the
+# pivot (ct-setup.sh + ctpivot); then the sleeper is PID 1.
+ct_start() {
+	local name=$1 d=$CTDIR/$1 g upid cpid i
+	[ -e "$d" ] && { echo "container $name exists" >&2; return 1; }
+	mkdir -p "$d" && echo micro > "$d/type" && minimal_root "$d/root" || return 1
+	for g in $(cg_dirs "$name"); do mkdir -p "$g" || return 1; done
+	# shellcheck disable=SC2046,SC2016
+	setsid bash -c '
+		name=$1 root=$2 setup=$3 pivot=$4; shift 4
+		for g in "$@"; do echo $$ > "$g/cgroup.procs" || exit 1; done
+		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			unshare --mount --uts --ipc --net --pid --cgroup --fork --kill-child \
+			--propagation private -- /bin/sh "$setup" "$root" "$name" "$pivot"
+	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" $(cg_dirs "$name") \
+		</dev/null >"$d/log" 2>&1 &
+	upid=$!
+	echo "$upid" > "$d/upid"
+	cpid=
+	for i in $(seq 200); do
+		cpid=$(awk '{print $1}' "/proc/$upid/task/$upid/children" 2>/dev/null)
+		if [ -n "$cpid" ] && [ "$(tr '\0' ' ' < "/proc/$cpid/cmdline" 2>/dev/null)" = "/sleeper " ]; then
+			break
+		fi
+		cpid=
+		kill -0 "$upid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -z "$cpid" ]; then
+		echo "microcontainer $name did not start (i=$i); log:" >&2
+		cat "$d/log" >&2
+		ct_stop "$name"
+		return 1
+	fi
+	echo "$cpid" > "$d/pid"
+	echo "$cpid"
+}
+
+# runc_start NAME: start a runc container with the same minimal root
+# (read-only root, default namespaces), print the host PID of its init.
+runc_cmd() { runc --root "$CC_T/runc" "$@"; }
+runc_start() {
+	local name=$1 d=$CTDIR/$1 pid
+	[ -e "$d" ] && { echo "container $name exists" >&2; return 1; }
+	mkdir -p "$d/bundle" && echo runc > "$d/type" && minimal_root "$d/bundle/rootfs" || return 1
+	(cd "$d/bundle" && runc spec && mv config.json config.json.orig) || return 1
+	jq --arg id "$name" --arg cg "/$CG_PARENT/$name" \
+		'.process.terminal=false | .process.args=["/sleeper"] | .hostname=$id
+		 | .linux.cgroupsPath=$cg' "$d/bundle/config.json.orig" > "$d/bundle/config.json" || return 1
+	# detached runc keeps the caller's stdio: never a pipe anyone waits on
+	if ! timeout -k 5 30 runc --root "$CC_T/runc" run -d --bundle "$d/bundle" "$name" \
+		</dev/null >"$d/log" 2>&1; then
+		echo "runc run failed:" >&2; cat "$d/log" >&2
+		runc_stop "$name"
+		return 1
+	fi
+	pid=$(runc_cmd state "$name" </dev/null 2>>"$d/log" | jq -r .pid)
+	case $pid in ''|null|0|*[!0-9]*) echo "runc state gave no pid" >&2; cat "$d/log" >&2; return 1 ;; esac
+	echo "$pid" > "$d/pid"
+	echo "$pid"
+}
+
+runc_stop() {
+	local name=$1 d=$CTDIR/$1 pid
+	pid=$(cat "$d/pid" 2>/dev/null)
+	timeout -k 5 20 runc --root "$CC_T/runc" kill "$name" KILL </dev/null >/dev/null 2>&1
+	[ -n "$pid" ] && wait_until 5 proc_gone "$pid"
+	timeout -k 5 20 runc --root "$CC_T/runc" delete -f "$name" </dev/null >/dev/null 2>&1
+	local g
+	for g in $(cg_dirs "$name"); do [ -d "$g" ] && rmdir "$g" 2>/dev/null; done
+	rm -rf "$d"
+}
+
+# proc_gone PID: no such process (or only a zombie left)
+proc_gone() {
+	local s
+	s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$s" ] || [ "$s" = Z ] || [ "$s" = X ]
+}
+
+cg_empty() { local g; for g in $(cg_dirs "$1"); do [ -s "$g/cgroup.procs" ] && return 1; done; return 0; }
+
+# ct_stop NAME: kill the container, wait for it, remove its cgroups and files.
+ct_stop() {
+	local name=$1 d=$CTDIR/$1 p g
+	[ -d "$d" ] || return 0
+	if [ "$(cat "$d/type" 2>/dev/null)" = runc ]; then runc_stop "$name"; return; fi
+	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	for g in $(cg_dirs "$name"); do
+		for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do wait_until 5 proc_gone "$p"; done
+	wait_until 5 cg_empty "$name"
+	for g in $(cg_dirs "$name"); do [ -d "$g" ] && rmdir "$g" 2>/dev/null; done
+	rm -rf "$d"
+}
+
+ct_stop_all() {
+	local d
+	for d in "$CTDIR"/*/; do
+		[ -d "$d" ] || continue
+		d=${d%/}; ct_stop "${d##*/}"
+	done
+}
+
+ct_pid() { cat "$CTDIR/$1/pid"; }
+
+# ---------------------------------------------------------------- observation
+
+# mounted_in PID: the /dev/crashcart line(s) of the process's mountinfo,
+# as "PER_MOUNT_OPTIONS FSTYPE SOURCE SUPER_OPTIONS"
+mounted_in() {
+	awk '$5 == "/dev/crashcart" {
+		for (i = 7; $i != "-"; i++) ;
+		print $6, $(i+1), $(i+2), $(i+3) }' "/proc/$1/mountinfo"
+}
+# mountinfo_rest PID: the mountinfo minus /dev/crashcart (and below)
+mountinfo_rest() {
+	awk '$5 != "/dev/crashcart" && $5 !~ "^/dev/crashcart/"' "/proc/$1/mountinfo"
+}
+# loops_for IMG: loop devices backed by IMG (losetup -j)
+loops_for() { losetup -j "$1" 2>/dev/null; }
+no_loops_for() { [ -z "$(loops_for "$1")" ]; }
+not_mounted_in() { [ -z "$(mounted_in "$1")" ]; }
+is_mounted_in() { [ -n "$(mounted_in "$1")" ]; }
+# dev_listing PID: the container's /dev, one "type mode name" per entry
+dev_listing() {
+	(cd "/proc/$1/root/dev" && find . -xdev -mindepth 1 -printf '%y %m %p\n' | sort)
+}
+
+# audit_records: every line of the audit log as compact JSON (jq fails on
+# a line that is not JSON)
+audit_records() { [ -f "$AUDIT" ] && jq -c . "$AUDIT"; }
+# audit_mark: remember where the log ends; audit_new: records after it
+audit_mark() { AUDIT_MARK=$(wc -l < "$AUDIT" 2>/dev/null || echo 0); }
+audit_new() { tail -n +"$(( ${AUDIT_MARK:-0} + 1 ))" "$AUDIT" 2>/dev/null | jq -c .; }
+
+# ---------------------------------------------------------------- running
+
+# run WHO CMD...: run CMD as WHO (as_op|as_other|as_root) with a timeout,
+# stdin /dev/null; sets RC, OUT, ERR and logs all three. A leading word
+# "cc" stands for the installed crashcart.
+run() {
+	local who=$1; shift
+	local o=$CC_TT/out e=$CC_TT/err
+	log "\$ $who $*"
+	[ "${1:-}" = cc ] && set -- "$CC_BIN" "${@:2}"
+	# shellcheck disable=SC2016
+	timeout -k 5 "$CC_TIMEOUT" bash -c '
+		who=$1; shift
+		source "$CC_IT_DIR/lib.sh"
+		"$who" "$@"' run "$who" "$@" </dev/null >"$o" 2>"$e"
+	RC=$?
+	OUT=$(cat "$o"); ERR=$(cat "$e")
+	log "  rc=$RC"
+	[ -n "$OUT" ] && printf '%s\n' "$OUT" | sed 's/^/  stdout: /' | head -n 40
+	[ -n "$ERR" ] && printf '%s\n' "$ERR" | sed 's/^/  stderr: /' | head -n 40
+	return 0
+}
+
+# ---------------------------------------------------------------- assertions
+
+expect_rc() { # expect_rc WANT [what]
+	[ "$RC" = "$1" ] || fail "${2:-command} exited $RC, want $1"
+}
+expect_out() { # expect_out WANT: stdout exactly WANT
+	[ "$OUT" = "$1" ] || fail "stdout is '$OUT', want '$1'"
+}
+expect_out_match() { # expect_out_match ERE
+	printf '%s\n' "$OUT" | grep -Eq -- "$1" || fail "stdout does not match /$1/"
+}
+# expect_one_error_line: stderr is exactly one line starting "crashcart: "
+expect_one_error_line() {
+	local n
+	n=$(printf '%s' "$ERR" | awk 'END {print NR}')
+	[ "$n" = 1 ] || fail "stderr has $n lines, want exactly one 'crashcart: ' line"
+	case $ERR in "crashcart: "*) ;; *) fail "stderr does not start with 'crashcart: ': '$ERR'" ;; esac
+}
+
+# expect_nothing_mounted PID IMG: no /dev/crashcart mount or directory in
+# the container, no loop device backing IMG (loop autoclear may lag: poll)
+expect_nothing_mounted() {
+	local pid=$1 img=$2
+	not_mounted_in "$pid" || fail "container $pid has a /dev/crashcart mount: $(mounted_in "$pid")"
+	if [ -e "/proc/$pid/root/dev/crashcart" ] || [ -L "/proc/$pid/root/dev/crashcart" ]; then
+		fail "container $pid has a /dev/crashcart entry: $(ls -ld "/proc/$pid/root/dev/crashcart")"
+	fi
+	wait_until 3 no_loops_for "$img" || fail "loop device left backing $img: $(loops_for "$img")"
+}
+
+# expect_audit_refused PID [WHAT]: a phase "refused" record naming PID
+# among the records written since audit_mark.
+expect_audit_refused() {
+	local pid=$1 recs n
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
+	n=$(printf '%s\n' "$recs" | jq -s --arg pid "$pid" \
+		'[.[] | select(.phase == "refused" and ((.target.pid // "") | tostring) == $pid)] | length')
+	[ "${n:-0}" -ge 1 ] || fail "no audit record with phase \"refused\" naming target pid $pid ${2:+($2)}"
+	n=$(printf '%s\n' "$recs" | jq -s '[.[] | select(.phase == "refused" and .result != "refused")] | length')
+	[ "$n" = 0 ] || fail "a refused audit record has result != \"refused\""
+}
+
+# refusal PID IMG: the whole refusal contract for a broker-side refusal
+refusal() {
+	expect_rc 125
+	expect_one_error_line
+	expect_nothing_mounted "$1" "$2"
+	expect_audit_refused "$1" "${3:-}"
+}
+
+# ---------------------------------------------------------------- cleanup
+
+# detach_leftovers: unmount anything of ours mounted on the host, detach
+# loop devices still backing a test image. Prints what it had to clean.
+detach_leftovers() {
+	local img l m
+	for img in $ALL_IMAGES; do
+		[ -e "$img" ] || continue
+		for l in $(loops_for "$img" | cut -d: -f1); do
+			for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
+				echo "leftover host mount $m of $l"; umount -l "$m"
+			done
+			echo "leftover loop device $l for $img"
+			losetup -d "$l" 2>/dev/null
+		done
+	done
+	if [ -e /dev/crashcart ] && ! [ -e "$CC_T/host-had-dev-crashcart" ]; then
+		if awk '$5 == "/dev/crashcart"' /proc/self/mountinfo | grep -q .; then
+			echo "leftover mount on the host's /dev/crashcart"; umount -l /dev/crashcart
+		fi
+		rmdir /dev/crashcart 2>/dev/null && echo "leftover host /dev/crashcart directory"
+	fi
+	awk -v t="$CC_T" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+		while read -r m; do echo "leftover mount $m"; umount -l "$m"; done
+}
+
+remove_cgroup_parents() {
+	local c
+	for c in /sys/fs/cgroup/*/"$CG_PARENT"; do
+		[ -d "$c" ] && rmdir "$c" 2>/dev/null
+	done
+	return 0
+}

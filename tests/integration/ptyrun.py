@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""ptyrun.py [--input STR] [--input-after SECS] [--intr-after SECS]
+             [--timeout SECS] -- CMD...
+
+Run CMD as the session leader of a new pseudo-terminal (its controlling
+tty), type STR into the terminal after --input-after seconds, send the
+terminal's interrupt character (^C) after --intr-after seconds, copy all
+terminal output to stdout. Exit with CMD's status (128+N if killed by
+signal N), 124 if it did not end within --timeout (it is then killed).
+Elapsed seconds are printed to stderr as "elapsed=S".
+"""
+import argparse
+import errno
+import os
+import pty
+import select
+import signal
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--input", default=None)
+    ap.add_argument("--input-after", type=float, default=0.5)
+    ap.add_argument("--intr-after", type=float, default=None)
+    ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    if not cmd:
+        ap.error("no command")
+
+    start = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execvp(cmd[0], cmd)
+        except OSError as e:
+            sys.stderr.write("ptyrun: exec %s: %s\n" % (cmd[0], e))
+        os._exit(127)
+
+    out = sys.stdout.buffer
+    status = None
+    input_sent = a.input is None
+    intr_sent = a.intr_after is None
+    eof = False
+    while True:
+        now = time.monotonic() - start
+        if not input_sent and now >= a.input_after:
+            os.write(fd, a.input.encode())
+            input_sent = True
+        if not intr_sent and now >= a.intr_after:
+            os.write(fd, b"\x03")
+            intr_sent = True
+        if status is None:
+            wpid, st = os.waitpid(pid, os.WNOHANG)
+            if wpid == pid:
+                status = st
+        if status is not None and eof:
+            break
+        if now > a.timeout:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if status is None:
+                os.waitpid(pid, 0)
+            out.flush()
+            sys.stderr.write("ptyrun: timed out after %.1fs\nelapsed=%.2f\n" % (a.timeout, now))
+            return 124
+        if eof:
+            # the child still runs but the terminal is gone: just wait
+            time.sleep(0.02)
+            continue
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    raise
+                data = b""
+            if not data:
+                eof = True
+            else:
+                out.write(data)
+                out.flush()
+        elif status is not None:
+            # child gone and nothing more to read (another process may hold
+            # the terminal open): stop after a short grace period
+            eof = True
+    sys.stderr.write("elapsed=%.2f\n" % (time.monotonic() - start))
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

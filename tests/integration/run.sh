@@ -1,0 +1,110 @@
+#!/bin/bash
+# Integration suite for crashcart's privileged core.
+# usage: run.sh SRCDIR [BUILDDIR]      (as root; meson's `integration` test)
+# exit: 0 all passed (skips allowed), 1 any failure or set-up failure, 77 not root.
+# env:  CC_IT_ONLY=ERE   run only the tests whose function name matches
+#       CC_IT_KEEP=1     keep the temporary tree (build, prefix, logs) for inspection
+#       CC_IT_TEST_TIMEOUT=SECONDS  per-test limit (default 90)
+# Builds and installs the project into a fresh prefix (BUILDDIR is not used:
+# the suite needs its own -Dprefix/-Dops_group/-Daudit_log).
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2317  # cleanup runs from a trap
+set -u
+umask 022
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP integration tests need root"
+	exit 77
+fi
+SRCDIR=$(cd "${1:?usage: run.sh SRCDIR [BUILDDIR]}" && pwd) || exit 1
+CC_IT_DIR=$(cd "$(dirname "$0")" && pwd)
+export CC_IT_DIR CC_SRC=$SRCDIR
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+
+CC_T=$(mktemp -d /var/tmp/crashcart-it.XXXXXX) || exit 1
+chmod 755 "$CC_T"
+export CC_T
+# shellcheck source=lib.sh
+. "$CC_IT_DIR/lib.sh"
+# shellcheck source=tests.sh
+. "$CC_IT_DIR/tests.sh"
+
+[ -e /dev/crashcart ] && touch "$CC_T/host-had-dev-crashcart"
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	ct_stop_all
+	[ -d "$CC_T/runc" ] && for id in $(runc --root "$CC_T/runc" list -q 2>/dev/null </dev/null); do
+		runc --root "$CC_T/runc" delete -f "$id" </dev/null >/dev/null 2>&1
+	done
+	detach_leftovers | sed 's/^/# cleanup: /'
+	remove_cgroup_parents
+	if [ -n "${CC_IT_KEEP:-}" ]; then
+		echo "# kept $CC_T"
+	else
+		rm -rf "$CC_T"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bail() { echo "Bail out! $*"; exit 1; }
+
+# ------------------------------------------------------------------ set-up
+echo "# temp dir $CC_T"
+ensure_users || bail "cannot create users/group ($OPS_GROUP, $OP_USER, $OTHER_USER)"
+build_helpers > "$CC_T/helpers.log" 2>&1 || { cat "$CC_T/helpers.log"; bail "cannot build sleeper/ctpivot"; }
+echo "# building and installing into $P"
+if ! out=$(build_install "$SRCDIR"); then
+	printf '%s\n' "$out" | sed 's/^/# /'
+	bail "build/install of crashcart failed"
+fi
+echo "# broker: $(stat -c '%U:%G %a' "$BROKER") $(cat "$CC_T/caps.orig")"
+build_images > "$CC_T/images.log" 2>&1 || { cat "$CC_T/images.log"; bail "cannot build test images"; }
+
+# ------------------------------------------------------------------ tests
+selected=()
+for t in "${TESTS[@]}"; do
+	if [ -n "${CC_IT_ONLY:-}" ] && ! [[ $t =~ $CC_IT_ONLY ]]; then continue; fi
+	selected+=("$t")
+done
+echo "1..${#selected[@]}"
+n=0 npass=0 nfail=0 nskip=0 failed=()
+for t in "${selected[@]}"; do
+	n=$((n + 1))
+	tdir=$CC_T/tests/$t
+	mkdir -p "$tdir"
+	chmod 755 "$CC_T/tests" "$tdir"
+	start=$(date +%s)
+	CC_TT=$tdir CC_SKIPFILE=$tdir/skip CC_NOTEFILE=$tdir/notes \
+		timeout -k 5 "${CC_IT_TEST_TIMEOUT:-90}" bash "$CC_IT_DIR/runone.sh" "$t" \
+		</dev/null >"$tdir/log" 2>&1
+	rc=$?
+	# whatever the test left behind: stop, unmount, detach (and say so)
+	ct_stop_all
+	broker_restore_caps
+	left=$(detach_leftovers)
+	secs=$(( $(date +%s) - start ))
+	desc="$t (${secs}s)"
+	if [ "$rc" = 77 ]; then
+		nskip=$((nskip + 1))
+		echo "ok $n - $desc # SKIP $(head -n1 "$tdir/skip" 2>/dev/null)"
+	elif [ "$rc" = 0 ]; then
+		npass=$((npass + 1))
+		echo "ok $n - $desc"
+	else
+		nfail=$((nfail + 1)); failed+=("$t")
+		[ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "# $t: timed out" >> "$tdir/log"
+		echo "not ok $n - $desc"
+		sed 's/^/#   /' "$tdir/log"
+	fi
+	[ -s "$tdir/notes" ] && sed 's/^/#   note: /' "$tdir/notes"
+	[ -n "$left" ] && printf '%s\n' "$left" | sed 's/^/#   cleaned up after the test: /'
+done
+echo "# $n tests: $npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" = 0 ] || { echo "# failed: ${failed[*]}"; exit 1; }
+exit 0

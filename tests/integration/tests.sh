@@ -1,0 +1,559 @@
+# shellcheck shell=bash
+# Test cases for crashcart's privileged core (sourced by run.sh/runone.sh).
+# Each test is a function run in its own bash process; helpers from lib.sh
+# end it with fail/skip. TESTS lists them in the order they run.
+# shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
+# shellcheck disable=SC2034  # TESTS is read by run.sh
+
+TESTS=(
+	t_cli_version
+	t_cli_help
+	t_cli_bad_usage
+	t_mount_ext4
+	t_exec_identity
+	t_exec_status_codes
+	t_exec_options_stop_at_first_non_option
+	t_session_without_m_unmounts
+	t_session_keeps_prior_mount
+	t_concurrent_sessions
+	t_default_image
+	t_squashfs
+	t_erofs
+	t_runc
+	t_audit_records
+	t_tty_shell
+	t_tty_ctrl_c
+	t_refuse_not_in_group
+	t_refuse_host_process
+	t_refuse_no_such_pid
+	t_refuse_image_world_writable
+	t_refuse_image_owned_by_user
+	t_refuse_image_symlink
+	t_refuse_image_not_a_filesystem
+	t_refuse_symlink_dev_crashcart_to_tmp
+	t_refuse_symlink_dev_crashcart_to_root
+	t_refuse_without_cap_sys_admin
+	t_refuse_without_cap_sys_ptrace
+	t_refuse_without_cap_sys_chroot
+	t_refuse_without_cap_mknod
+	t_pid_dies_between_resolve_and_act
+)
+
+BB=/dev/crashcart/bin/busybox
+
+# start_ct NAME: microcontainer; sets PID (host PID of its init)
+start_ct() {
+	PID=$(ct_start "$1") || fail "cannot start microcontainer $1"
+	log "# microcontainer $1: host pid $PID"
+}
+
+# expect_mounted PID [FSTYPE]: exactly one /dev/crashcart mount, ro,nosuid,nodev
+expect_mounted() {
+	local m n opts
+	m=$(mounted_in "$1")
+	n=$(printf '%s' "$m" | awk 'END {print NR}')
+	[ "$n" = 1 ] || fail "want exactly one /dev/crashcart mount in $1, found $n: '$m'"
+	log "  mount: $m"
+	opts=,${m%% *},
+	case $opts in *,ro,*) ;; *) fail "/dev/crashcart is not mounted ro: $m" ;; esac
+	case $opts in *,nosuid,*) ;; *) fail "/dev/crashcart is not mounted nosuid: $m" ;; esac
+	case $opts in *,nodev,*) ;; *) fail "/dev/crashcart is not mounted nodev: $m" ;; esac
+	if [ -n "${2:-}" ]; then
+		[ "$(printf '%s' "$m" | awk '{print $2}')" = "$2" ] || fail "/dev/crashcart is not $2: $m"
+	fi
+}
+
+# ------------------------------------------------------------------ CLI
+
+t_cli_version() {
+	local want
+	want=$(meson introspect "$B" --projectinfo | jq -r .version)
+	run as_op cc -V
+	expect_rc 0 "crashcart -V"
+	case $OUT in *"$want"*) ;; *) fail "crashcart -V does not print the version $want" ;; esac
+}
+
+t_cli_help() {
+	run as_op cc -h
+	expect_rc 0 "crashcart -h"
+	printf '%s\n' "$OUT" | grep -qi 'usage' || fail "crashcart -h prints no usage"
+	case $OUT in *-m*) ;; *) fail "usage does not mention -m" ;; esac
+}
+
+t_cli_bad_usage() {
+	run as_op cc --no-such-option 1
+	expect_rc 125 "unknown option"
+	expect_one_error_line
+	run as_op cc -m
+	expect_rc 125 "-m without an id"
+	expect_one_error_line
+	run as_op cc -i
+	expect_rc 125 "-i without an image"
+	expect_one_error_line
+}
+
+# ------------------------------------------------------------------ mount
+
+t_mount_ext4() {
+	local devb devA mib mia
+	start_ct cc-mount
+	devb=$(dev_listing "$PID"); mib=$(mountinfo_rest "$PID")
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m"
+	expect_mounted "$PID" ext4
+	devA=$(dev_listing "$PID"); mia=$(mountinfo_rest "$PID")
+	log "  /dev after -m:"; printf '%s\n' "$devA" | sed 's/^/    /'
+	printf '%s\n' "$devA" | grep -q '^b ' && fail "a block device node appeared in the container's /dev"
+	[ "$(printf '%s\n' "$devA" | grep -v ' \./crashcart$')" = "$devb" ] ||
+		fail "the container's /dev changed beyond /dev/crashcart: $(diff <(echo "$devb") <(echo "$devA"))"
+	[ "$mia" = "$mib" ] || fail "the container's other mounts changed: $(diff <(echo "$mib") <(echo "$mia"))"
+	[ -f "/proc/$PID/root/dev/crashcart/etc/crashcart-test" ] || fail "image content not visible at /dev/crashcart"
+	[ -n "$(loops_for "$IMG_EXT4")" ] || fail "no loop device backs the image while mounted"
+	log "  loop: $(loops_for "$IMG_EXT4")"
+
+	run as_op cc -v -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "second crashcart -v -m (already mounted)"
+	expect_mounted "$PID" ext4
+
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+	not_mounted_in "$PID" || fail "still mounted after -u: $(mounted_in "$PID")"
+	[ -e "/proc/$PID/root/dev/crashcart" ] && fail "/dev/crashcart directory left after -u"
+	[ "$(dev_listing "$PID")" = "$devb" ] || fail "the container's /dev differs after -u"
+	[ "$(mountinfo_rest "$PID")" = "$mib" ] || fail "the container's mounts differ after -u"
+	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device still backs the image 5 s after -u: $(loops_for "$IMG_EXT4")"
+
+	# mount again, then stop the container without -u: the loop must go
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m (again)"
+	ct_stop cc-mount
+	wait_until 5 no_loops_for "$IMG_EXT4" ||
+		fail "loop device still backs the image 5 s after the container stopped: $(loops_for "$IMG_EXT4")"
+}
+
+t_exec_identity() {
+	local uid st n
+	uid=$(op_uid)
+	start_ct cc-ident
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m"
+
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB id -u
+	expect_rc 0 "busybox id -u"
+	expect_out "$uid"
+
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB cat /proc/self/status
+	expect_rc 0 "busybox cat /proc/self/status"
+	st=$OUT
+	for f in CapEff CapPrm CapInh CapAmb; do
+		printf '%s\n' "$st" | grep -qx "$f:	0000000000000000" ||
+			fail "tool has $(printf '%s\n' "$st" | grep "^$f:"), want 0"
+	done
+	printf '%s\n' "$st" | grep -qx 'NoNewPrivs:	1' || fail "tool has $(printf '%s\n' "$st" | grep '^NoNewPrivs:'), want 1"
+	printf '%s\n' "$st" | grep -qE "^Uid:[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}$" ||
+		fail "tool uids: $(printf '%s\n' "$st" | grep '^Uid:'), want all $uid"
+
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB hostname
+	expect_rc 0 "busybox hostname"
+	expect_out cc-ident
+
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB ps -o pid,args
+	expect_rc 0 "busybox ps"
+	printf '%s\n' "$OUT" | grep -qE '^ *1 +/sleeper *$' || fail "PID 1 in the tool's view is not the container's /sleeper"
+	n=$(printf '%s\n' "$OUT" | awk 'NR > 1' | awk 'END {print NR}')
+	[ "$n" -le 3 ] || fail "the tool sees $n processes, want only the container's (sleeper + tool)"
+	printf '%s\n' "$OUT" | grep -Eq 'process_api|crashcart|runone|bash' && fail "the tool sees host processes"
+
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'echo $PATH; pwd; echo ${HOME-unset}'
+	expect_rc 0 "environment"
+	case $(printf '%s\n' "$OUT" | head -n1) in /dev/crashcart/bin*) ;; *) fail "PATH does not start with /dev/crashcart/bin" ;; esac
+	[ "$(printf '%s\n' "$OUT" | sed -n 2p)" = / ] || fail "tool's cwd is not /"
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+}
+
+t_exec_status_codes() {
+	start_ct cc-status
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'exit 3'
+	expect_rc 3 "sh -c 'exit 3'"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'kill -TERM $$'
+	expect_rc 143 "sh -c 'kill -TERM \$\$' (128+15)"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "busybox true"
+	run as_op cc -i "$IMG_EXT4" "$PID" /dev/crashcart/nope
+	expect_rc 127 "nonexistent tool"
+	run as_op cc -i "$IMG_EXT4" "$PID" /dev/crashcart/bin/notexec
+	expect_rc 126 "non-executable tool"
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+}
+
+t_exec_options_stop_at_first_non_option() {
+	start_ct cc-opts
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB ls -i /
+	expect_rc 0 "crashcart PID busybox ls -i /"
+	printf '%s\n' "$OUT" | grep -qE '^ *[0-9]+ +sleeper$' || fail "ls did not get -i (no inode numbers in its output)"
+	not_mounted_in "$PID" || fail "mount left after the session"
+}
+
+t_session_without_m_unmounts() {
+	start_ct cc-sess
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB test -f /dev/crashcart/etc/crashcart-test
+	expect_rc 0 "session sees its image"
+	not_mounted_in "$PID" || fail "mount left after a session without -m: $(mounted_in "$PID")"
+	[ -e "/proc/$PID/root/dev/crashcart" ] && fail "/dev/crashcart directory left after a session without -m"
+	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after a session without -m: $(loops_for "$IMG_EXT4")"
+	return 0
+}
+
+t_session_keeps_prior_mount() {
+	start_ct cc-keep
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "session"
+	expect_mounted "$PID" ext4
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+	not_mounted_in "$PID" || fail "still mounted after -u"
+}
+
+# run_bg TAG WHO CMD...: run in the background; wait_bg TAG collects it
+run_bg() {
+	local tag=$1; shift
+	( run "$@" > "$CC_TT/$tag.log" 2>&1; echo "$RC" > "$CC_TT/$tag.rc"
+	  printf '%s' "$OUT" > "$CC_TT/$tag.stdout"; printf '%s' "$ERR" > "$CC_TT/$tag.stderr" ) &
+	eval "BG_$tag=\$!"
+}
+wait_bg() {
+	local p
+	eval "p=\$BG_$1"
+	wait "$p"
+	cat "$CC_TT/$1.log"
+	RC=$(cat "$CC_TT/$1.rc" 2>/dev/null); OUT=$(cat "$CC_TT/$1.stdout" 2>/dev/null); ERR=$(cat "$CC_TT/$1.stderr" 2>/dev/null)
+}
+
+t_concurrent_sessions() {
+	start_ct cc-conc
+	# the first session checks, after the second one ended, that its
+	# tools are still there (a new path lookup, not an open executable)
+	run_bg first as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB sleep 3; $BB test -x $BB && $BB test -f /dev/crashcart/etc/crashcart-test"
+	wait_until 10 is_mounted_in "$PID" || { wait_bg first; fail "the first session never mounted"; }
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "second session"
+	local still
+	still=$(mounted_in "$PID")
+	wait_bg first
+	expect_rc 0 "first session (its tools must outlive the second session)"
+	[ -n "$still" ] || fail "the second session unmounted the image while the first was running"
+	not_mounted_in "$PID" || fail "mount left after both sessions: $(mounted_in "$PID")"
+	[ -e "/proc/$PID/root/dev/crashcart" ] && fail "/dev/crashcart left after both sessions"
+	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after both sessions"
+	return 0
+}
+
+t_default_image() {
+	local img=$P/share/crashcart/crashcart.img
+	start_ct cc-default
+	run as_op cc -m "$PID"
+	expect_rc 0 "crashcart -m without -i (default image $img)"
+	expect_mounted "$PID" ext4
+	[ -n "$(loops_for "$img")" ] || fail "the default image does not back the mount"
+	run as_op cc "$PID" $BB true
+	expect_rc 0 "session with the default image"
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+	wait_until 5 no_loops_for "$img" || fail "loop device left for the default image"
+}
+
+fs_case() { # fs_case IMG FSTYPE TOOL
+	local img=$1 fs=$2
+	command -v "$3" >/dev/null || skip "$3 not installed"
+	[ -f "$img" ] || skip "$img was not built"
+	grep -qw "$fs" /proc/filesystems || modprobe -q "$fs" 2>/dev/null ||
+		skip "kernel has no $fs"
+	start_ct "cc-$fs"
+	run as_op cc -i "$img" -m "$PID"
+	expect_rc 0 "crashcart -m ($fs)"
+	expect_mounted "$PID" "$fs"
+	run as_op cc -i "$img" "$PID" $BB cat /dev/crashcart/etc/crashcart-test
+	expect_rc 0 "busybox from $fs"
+	expect_out "crashcart integration test image"
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u ($fs)"
+	not_mounted_in "$PID" || fail "still mounted after -u"
+	wait_until 5 no_loops_for "$img" || fail "loop device left for $img"
+}
+t_squashfs() { fs_case "$IMG_SQUASH" squashfs mksquashfs; }
+t_erofs() { fs_case "$IMG_EROFS" erofs mkfs.erofs; }
+
+t_runc() {
+	local err mib
+	command -v runc >/dev/null || skip "runc not installed"
+	if ! PID=$(runc_start cc-runc 2>"$CC_TT/runc.err"); then
+		err=$(tr '\n' ' ' < "$CC_TT/runc.err")
+		skip "runc cannot start a container here: $err"
+	fi
+	log "# runc container cc-runc: host pid $PID"
+	mib=$(mountinfo_rest "$PID")
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m (runc)"
+	expect_mounted "$PID" ext4
+	[ "$(mountinfo_rest "$PID")" = "$mib" ] || fail "the runc container's other mounts changed"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB hostname
+	expect_rc 0 "busybox hostname (runc)"
+	expect_out cc-runc
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB id -u
+	expect_rc 0 "busybox id -u (runc)"
+	expect_out "$(op_uid)"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'exit 7'
+	expect_rc 7 "exit status (runc)"
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u (runc)"
+	not_mounted_in "$PID" || fail "still mounted after -u (runc)"
+	[ -e "/proc/$PID/root/dev/crashcart" ] && fail "/dev/crashcart left after -u (runc)"
+	ct_stop cc-runc
+	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after the runc container stopped"
+}
+
+# ------------------------------------------------------------------ audit
+
+# audit_expect_pair RECS EVENT PID: a begin and a later end/ok for EVENT
+audit_expect_pair() {
+	local recs=$1 ev=$2 pid=$3 uid
+	uid=$(op_uid)
+	printf '%s\n' "$recs" | jq -se --arg ev "$ev" --arg pid "$pid" '
+		[.[] | select(.event == $ev and ((.target.pid // "") | tostring) == $pid)] as $r
+		| ($r | map(.phase) | index("begin")) as $b
+		| ($r | map(.phase) | index("end")) as $e
+		| $b != null and $e != null and $b < $e and $r[$e].result == "ok"' \
+		>/dev/null || fail "audit: no '$ev' begin followed by end/ok for pid $pid"
+	printf '%s\n' "$recs" | jq -se --arg ev "$ev" --arg pid "$pid" --argjson uid "$uid" '
+		[.[] | select(.event == $ev and ((.target.pid // "") | tostring) == $pid)]
+		| all(.uid == $uid and (.uid | type) == "number" and .user == "ccop"
+		      and (.session | type) == "string" and .ts != null
+		      and (.target | type) == "object" and (.target | has("spec")))' >/dev/null ||
+		fail "audit: '$ev' records lack uid(number)=$uid/user=ccop/session(string)/ts/target.spec"
+}
+
+t_audit_records() {
+	local recs
+	[ -f "$AUDIT" ] || fail "no audit log at $AUDIT"
+	audit_records >/dev/null || fail "the audit log has a line that is not JSON"
+	start_ct cc-audit
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "crashcart -m"
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit after -m:"; printf '%s\n' "$recs" | sed 's/^/    /'
+	audit_expect_pair "$recs" mount "$PID"
+
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "session"
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit after a session:"; printf '%s\n' "$recs" | sed 's/^/    /'
+	audit_expect_pair "$recs" exec "$PID"
+
+	audit_mark
+	run as_op cc -u "$PID"
+	expect_rc 0 "crashcart -u"
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit after -u:"; printf '%s\n' "$recs" | sed 's/^/    /'
+	audit_expect_pair "$recs" unmount "$PID"
+
+	# a session without -m: mount, exec and unmount all recorded
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "session without -m"
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit after a session without -m:"; printf '%s\n' "$recs" | sed 's/^/    /'
+	audit_expect_pair "$recs" mount "$PID"
+	audit_expect_pair "$recs" exec "$PID"
+	audit_expect_pair "$recs" unmount "$PID"
+}
+
+# ------------------------------------------------------------------ tty
+
+pty_cmd() {
+	PYTHON=$(command -v /usr/bin/python3 python3 | head -n1)
+	[ -n "$PYTHON" ] || skip "no python3 for the pty helper"
+}
+
+t_tty_shell() {
+	local uid gid out rc
+	pty_cmd
+	start_ct cc-tty
+	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
+	log "\$ ptyrun: as_op cc -i IMG $PID   (input: echo hi; exit 5)"
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --input-after 1 --input 'echo hi; exit 5
+' -- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" 2>"$CC_TT/pty.err")
+	rc=$?
+	log "  rc=$rc $(cat "$CC_TT/pty.err")"
+	printf '%s\n' "$out" | sed 's/^/  tty: /'
+	[ "$rc" = 5 ] || fail "interactive default shell exited $rc, want 5"
+	printf '%s\n' "$out" | tr -d '\r' | grep -qx 'hi' || fail "no 'hi' line from the shell"
+	not_mounted_in "$PID" || fail "mount left after the interactive session"
+}
+
+t_tty_ctrl_c() {
+	local uid gid out rc el
+	pty_cmd
+	start_ct cc-ttyc
+	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
+	log "\$ ptyrun: as_op cc -i IMG $PID $BB sleep 30   (^C after 2 s)"
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --intr-after 2 \
+		-- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 30 \
+		2>"$CC_TT/pty.err")
+	rc=$?
+	log "  rc=$rc $(cat "$CC_TT/pty.err")"
+	printf '%s\n' "$out" | sed 's/^/  tty: /'
+	el=$(sed -n 's/^elapsed=//p' "$CC_TT/pty.err" | cut -d. -f1)
+	[ "$rc" = 130 ] || fail "^C: crashcart exited $rc, want 130 (the tool's status, 128+SIGINT)"
+	[ "${el:-99}" -lt 8 ] || fail "^C: crashcart took ${el}s to exit"
+	wait_until 5 not_mounted_in "$PID" || fail "mount left after ^C"
+	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after ^C"
+}
+
+# ------------------------------------------------------------------ refusals
+
+t_refuse_not_in_group() {
+	start_ct cc-other
+	audit_mark
+	run as_other cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 125 "crashcart -m as $OTHER_USER (not in $OPS_GROUP)"
+	expect_one_error_line
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	run as_other cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 125 "session as $OTHER_USER"
+	expect_one_error_line
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	if [ -n "$(audit_new)" ]; then
+		log "  audit: $(audit_new | tr '\n' ' ')"
+		note "audit records were written for a caller outside $OPS_GROUP"
+	else
+		note "no audit record for a caller outside $OPS_GROUP (the broker cannot be executed)"
+	fi
+}
+
+t_refuse_host_process() {
+	local hmi host=$$
+	hmi=$(awk '{$1=""; print}' /proc/self/mountinfo | sort)
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" -m "$host"
+	refusal "$host" "$IMG_EXT4" "host process"
+	run as_op cc -i "$IMG_EXT4" "$host" $BB true
+	expect_rc 125 "session in a host process"
+	expect_one_error_line
+	run as_op cc -u "$host"
+	expect_rc 125 "-u of a host process"
+	expect_one_error_line
+	[ -e /dev/crashcart ] && ! [ -e "$CC_T/host-had-dev-crashcart" ] && fail "the host now has /dev/crashcart"
+	[ "$(awk '{$1=""; print}' /proc/self/mountinfo | sort)" = "$hmi" ] || fail "the host's mounts changed"
+	return 0
+}
+
+t_refuse_no_such_pid() {
+	local nopid=$(( $(cat /proc/sys/kernel/pid_max) - 1 )) recs
+	while [ -e "/proc/$nopid" ]; do nopid=$((nopid - 1)); done
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" -m "$nopid"
+	expect_rc 125 "-m of a PID that does not exist"
+	expect_one_error_line
+	wait_until 3 no_loops_for "$IMG_EXT4" || fail "loop device left"
+	run as_op cc -i "$IMG_EXT4" "$nopid" $BB true
+	expect_rc 125 "session in a PID that does not exist"
+	expect_one_error_line
+	recs=$(audit_new)
+	if [ -n "$recs" ]; then
+		log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
+		printf '%s\n' "$recs" | jq -se 'all(.phase == "refused")' >/dev/null ||
+			fail "audit records for a nonexistent PID other than phase refused"
+	else
+		note "no audit record for a nonexistent PID (refused before the broker)"
+	fi
+}
+
+image_refusal() { # image_refusal NAME IMG
+	start_ct "$1"
+	audit_mark
+	run as_op cc -i "$2" -m "$PID"
+	refusal "$PID" "$2"
+	run as_op cc -i "$2" "$PID" $BB true
+	expect_rc 125 "session with a refused image"
+	expect_one_error_line
+	expect_nothing_mounted "$PID" "$2"
+}
+t_refuse_image_world_writable() { image_refusal cc-img-ww "$IMG_WW"; }
+t_refuse_image_owned_by_user() { image_refusal cc-img-user "$IMG_USER"; }
+t_refuse_image_symlink() {
+	image_refusal cc-img-link "$IMG_LINK"
+	wait_until 3 no_loops_for "$IMG_EXT4" || fail "loop device left for the symlink's target"
+}
+t_refuse_image_not_a_filesystem() { image_refusal cc-img-zero "$IMG_ZERO"; }
+
+symlink_refusal() { # symlink_refusal NAME TARGET
+	local name=$1 target=$2 cmi hmi l
+	start_ct "$name"
+	ln -s "$target" "/proc/$PID/root/dev/crashcart" || fail "cannot plant the symlink"
+	cmi=$(cat "/proc/$PID/mountinfo")
+	hmi=$(awk '{$1=""; print}' /proc/self/mountinfo | sort)
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 125 "-m with /dev/crashcart -> $target planted"
+	expect_one_error_line
+	[ "$(cat "/proc/$PID/mountinfo")" = "$cmi" ] ||
+		fail "the container's mounts changed: $(diff <(echo "$cmi") "/proc/$PID/mountinfo")"
+	[ "$(awk '{$1=""; print}' /proc/self/mountinfo | sort)" = "$hmi" ] ||
+		fail "the host's mounts changed: $(diff <(echo "$hmi") <(awk '{$1=""; print}' /proc/self/mountinfo | sort))"
+	l=$(readlink "/proc/$PID/root/dev/crashcart") || fail "the planted symlink is gone"
+	[ "$l" = "$target" ] || fail "the planted symlink now points to $l"
+	[ -e "/proc/$PID/root/tmp" ] && fail "a /tmp appeared in the container root"
+	wait_until 3 no_loops_for "$IMG_EXT4" || fail "loop device left: $(loops_for "$IMG_EXT4")"
+	expect_audit_refused "$PID"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 125 "session with /dev/crashcart -> $target planted"
+	expect_one_error_line
+	[ "$(cat "/proc/$PID/mountinfo")" = "$cmi" ] || fail "the container's mounts changed (session)"
+	[ "$(readlink "/proc/$PID/root/dev/crashcart")" = "$target" ] || fail "the planted symlink changed (session)"
+	wait_until 3 no_loops_for "$IMG_EXT4" || fail "loop device left (session)"
+}
+t_refuse_symlink_dev_crashcart_to_tmp() { symlink_refusal cc-sym-tmp /tmp; }
+t_refuse_symlink_dev_crashcart_to_root() { symlink_refusal cc-sym-root /; }
+
+# cap_refusal CAP: the broker with the other three capabilities only
+cap_refusal() {
+	local drop=$1 keep=() c recs n
+	for c in $REQUIRED_CAPS; do [ "$c" = "$drop" ] || keep+=("$c"); done
+	start_ct "cc-no-${drop#cap_}"
+	broker_setcaps "${keep[@]}" || fail "setcap failed"
+	log "# broker caps now: $(getcap "$BROKER")"
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 125 "-m without $drop"
+	expect_one_error_line
+	printf '%s' "$ERR" | grep -qi "$drop" || fail "the error does not name the missing capability ${drop^^}"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 125 "session without $drop"
+	expect_one_error_line
+	printf '%s' "$ERR" | grep -qi "$drop" || fail "the error does not name the missing capability ${drop^^} (session)"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	recs=$(audit_new) || fail "audit log has a line that is not JSON"
+	log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
+	n=$(printf '%s\n' "$recs" | jq -s --arg pid "$PID" '[.[] | select(((.target.pid // "") | tostring) == $pid
+		and (.phase == "refused" or (.phase == "end" and .result == "error")))] | length')
+	[ "${n:-0}" -ge 1 ] || fail "no audit record (refused, or end with result error) naming pid $PID"
+	broker_restore_caps || fail "cannot restore the broker's capabilities"
+}
+t_refuse_without_cap_sys_admin() { cap_refusal cap_sys_admin; }
+t_refuse_without_cap_sys_ptrace() { cap_refusal cap_sys_ptrace; }
+t_refuse_without_cap_sys_chroot() { cap_refusal cap_sys_chroot; }
+t_refuse_without_cap_mknod() { cap_refusal cap_mknod; }
+
+# TODO: a PID that dies (and is reused) between the worker's resolve and the
+# broker's act must be caught, not mounted into.
+t_pid_dies_between_resolve_and_act() { skip "not implemented yet"; }
