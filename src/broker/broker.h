@@ -1,0 +1,90 @@
+/* Types shared by the broker's parts. Each .c file is one concern:
+ *   main.c      start-up: socket, capabilities, caller, launcher, audit
+ *   session.c   the dispatch table and the request handlers
+ *   target.c    pinning the target process (pidfd + start time)
+ *   image.c     checking the image file and its filesystem type
+ *   loop.c      private device nodes and the loop device
+ *   mount.c     mounting into / unmounting from the container
+ *   launcher.c  the process that starts the tool (kept off the strict line)
+ *   audit.c     the audit sink */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define CC_MOUNT_DIR "crashcart"   /* under the container's /dev */
+
+struct cc_caller {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups;
+	char user[64];
+};
+
+/* A target pinned by a pidfd: everything below refers to that process. */
+struct cc_pin {
+	pid_t pid;
+	int pidfd;
+	int procfd;            /* /proc/PID, valid while the process lives */
+	uint64_t start_time;
+	uint64_t mntns;        /* inode of its mount namespace */
+	int nsflags;           /* CLONE_NEW* to enter for the tool */
+	char cgroup[2048];     /* /proc/PID/cgroup, read by the broker */
+};
+
+/* target.c */
+int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t host_mntns, cc_error *err);
+void cc_target_release(struct cc_pin *p);
+int cc_mntns_of_self(uint64_t *ino, cc_error *err);
+
+/* image.c */
+struct cc_image {
+	int fd;
+	uint64_t dev, ino;
+	char fstype[16];
+};
+int cc_image_open(const char *path, struct cc_image *img, cc_error *err);
+void cc_image_close(struct cc_image *img);
+
+/* loop.c */
+struct cc_loop {
+	int fd;               /* held open until mounted: keeps autoclear at bay */
+	unsigned minor;
+	bool reused;
+	char source[128];     /* what fsconfig/mount(2) gets as source */
+};
+int cc_devdir_open(cc_error *err);   /* private tmpfs for our device nodes */
+int cc_loop_attach(int devdir, const struct cc_image *img, const char *image_path, struct cc_loop *lo, cc_error *err);
+/* Is block device `dev` a loop device backed by img? */
+int cc_loop_backs(int devdir, uint64_t dev, const struct cc_image *img);
+void cc_loop_release(struct cc_loop *lo);
+
+/* mount.c */
+struct cc_mount_state {
+	bool was_mounted;   /* it was there before this request */
+	bool persistent;
+	uint64_t dev;       /* st_dev of the mounted filesystem */
+	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
+};
+int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
+		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
+/* explicit: -u (lazy, always); otherwise session end (only a non-persistent
+ * mount, and only if nobody uses it). *unmounted says whether it happened. */
+int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request,
+		    bool *unmounted, cc_error *err);
+/* For the default shell: does the image hold `rel` (e.g. "bin/bash")? */
+bool cc_image_has(int pinfd, const char *rel);
+
+/* launcher.c */
+int cc_launcher_start(pid_t *pid, int *sock, cc_error *err);
+
+/* audit.c */
+struct cc_json;
+int cc_audit_open(cc_error *err);
+const char *cc_audit_session(void);
+/* Appends one record (one line); fail closed: a negative return means the
+ * record is not on disk and the operation must not happen. */
+int cc_audit_write(struct cc_json *j, cc_error *err);

@@ -1,0 +1,127 @@
+/* crashcart-broker: the only code that runs with privilege. It is started
+ * by crashcart (the worker) with a socket on fd 3 and takes nothing from its
+ * argv or environment. At start it checks its own capabilities, learns who
+ * the caller is from its own real ids, forks the launcher, and then serves
+ * requests until the worker hangs up. */
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "caps.h"
+#include "config.h"
+#include "session.h"
+
+#define WORKER_FD 3
+
+/* The caller is whoever we run as: file capabilities do not change ids.
+ * A set-uid mismatch would mean someone wrapped us: refuse it. */
+static int read_caller(struct cc_caller *c, cc_error *err)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	struct passwd *pw;
+
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return cc_failx(err, errno, "cannot read the caller's ids");
+	if (ruid != euid || euid != suid || rgid != egid || egid != sgid)
+		return cc_fail(err, EPERM, "inconsistent real/effective ids: crashcart-broker is not set-id");
+	c->uid = ruid;
+	c->gid = rgid;
+	c->ngroups = getgroups((int)ARRAY_SIZE(c->groups), c->groups);
+	if (c->ngroups < 0)
+		return cc_failx(err, errno, "cannot read the caller's groups");
+	pw = getpwuid(c->uid);
+	snprintf(c->user, sizeof(c->user), "%s", pw ? pw->pw_name : "?");
+	return 0;
+}
+
+static int check_group(const struct cc_caller *c, cc_error *err)
+{
+	struct group *g = getgrnam(CRASHCART_OPS_GROUP);
+
+	if (!g)
+		return cc_fail(err, EPERM, "the operators group '%s' does not exist", CRASHCART_OPS_GROUP);
+	if (c->gid == g->gr_gid)
+		return 0;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == g->gr_gid)
+			return 0;
+	return cc_fail(err, EPERM, "user %s (uid %u) is not in the operators group '%s'", c->user, c->uid,
+		       CRASHCART_OPS_GROUP);
+}
+
+static int check_socket(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Everything that can fail before serving; the first failure is kept and
+ * given as the answer to the worker's requests (only the worker prints). */
+static int start(struct session *s, cc_error *err)
+{
+	int r;
+
+	r = cc_caps_init(err);
+	if (r < 0)
+		return r;
+	r = read_caller(&s->caller, err);
+	if (r < 0)
+		return r;
+	r = check_group(&s->caller, err);
+	if (r < 0) {
+		(void)cc_audit_open(&(cc_error){ 0 }); /* so that the refusal is recorded if it can be */
+		return r;
+	}
+	r = cc_audit_open(err);
+	if (r < 0)
+		return r;
+	r = cc_mntns_of_self(&s->host_mntns, err);
+	if (r < 0)
+		return r;
+	s->host_mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (s->host_mntns_fd < 0)
+		return cc_failx(err, errno, "cannot open the broker's mount namespace");
+	return cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct session s;
+	int r;
+
+	(void)argc;
+	(void)argv; /* deliberately unused: nothing from the caller but requests */
+	if (check_socket(WORKER_FD) < 0) {
+		fprintf(stderr, "crashcart-broker: not to be run directly; it is started by crashcart\n");
+		return 2;
+	}
+	/* ^C, ^\ and a hang-up go to the whole foreground process group: the
+	 * broker finishes what it does and cleans up when the worker leaves. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	cc_session_init(&s, WORKER_FD);
+	if (start(&s, &s.startup) < 0)
+		s.startup_failed = true;
+	do
+		r = cc_session_step(&s);
+	while (r > 0);
+	cc_session_end(&s);
+	if (s.launcher_sock >= 0)
+		(void)close(s.launcher_sock);
+	if (s.launcher_pid > 0)
+		while (waitpid(s.launcher_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	return r < 0 ? 1 : 0;
+}

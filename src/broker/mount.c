@@ -1,0 +1,387 @@
+/* Mounting the image into the container, and taking it out again.
+ *
+ * The filesystem is created and mounted (detached, held by an fd) in the
+ * broker's own mount namespace, where the loop device path is ours; then the
+ * broker enters the container's mount namespace and moves that mount onto
+ * /dev/crashcart, which it reached with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_SYMLINKS) from the container's root: a symlink the container
+ * planted cannot redirect it. No device node is created in the container.
+ *
+ * State that must outlive one broker (was the directory made by us? is the
+ * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
+ * container's /dev, which only CAP_SYS_ADMIN can write. */
+#include "broker.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "caps.h"
+#include "config.h"
+
+#define STATE_XATTR "trusted.crashcart"
+#define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
+
+struct dir_state {
+	bool created;    /* crashcart made /dev/crashcart */
+	bool persistent; /* mounted with -m */
+	bool known;      /* the xattr was there */
+};
+
+/* ---- entering and leaving the container's mount namespace ---- */
+
+static int enter_mntns(const struct cc_pin *p, cc_error *err)
+{
+	int r;
+	/* setns(CLONE_NEWNS) needs SYS_ADMIN and SYS_CHROOT (mntns_install);
+	 * through a pidfd of another user's process also SYS_PTRACE. */
+	WITH_CAPS(NS_CAPS, r = setns(p->pidfd, CLONE_NEWNS));
+	if (r < 0)
+		return cc_failx(err, errno, "cannot enter the mount namespace of PID %d", p->pid);
+	return 0;
+}
+
+static void leave_mntns(int host_mntns_fd)
+{
+	int r;
+	WITH_CAPS(NS_CAPS, r = setns(host_mntns_fd, CLONE_NEWNS));
+	if (r < 0) {
+		/* Staying in the container's namespace would make every later
+		 * path the container's: stop here. */
+		fprintf(stderr, "crashcart-broker: cannot return to the host mount namespace\n");
+		abort();
+	}
+}
+
+/* The container's /dev, reached from its root without following any
+ * symlink, with our DAC bypass only for the lookup itself. */
+static int open_container_dev(const struct cc_pin *p, cc_error *err)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int root = -1;
+	int fd;
+
+	/* /proc/PID/root: the container's root (also for chroot-ed targets). */
+	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), root = openat(p->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+	if (root < 0)
+		return cc_failx(err, errno, "cannot open the root of PID %d", p->pid);
+	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how)));
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return cc_fail(err, ELOOP, "the container's /dev is a symlink: refusing");
+		return cc_failx(err, errno, "cannot open the container's /dev");
+	}
+	return fd;
+}
+
+static int open_mount_dir(int devfd, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, devfd, CC_MOUNT_DIR, &how, sizeof(how)));
+	return fd < 0 ? -errno : fd;
+}
+
+/* ---- the state xattr ---- */
+
+static struct dir_state read_state(int devfd)
+{
+	struct dir_state s = { 0 };
+	char v[64];
+	ssize_t n;
+
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), n = fgetxattr(devfd, STATE_XATTR, v, sizeof(v) - 1));
+	if (n <= 0)
+		return s;
+	v[n] = '\0';
+	s.known = true;
+	s.created = strstr(v, "created=1") != NULL;
+	s.persistent = strstr(v, "persistent=1") != NULL;
+	return s;
+}
+
+static int write_state(int devfd, const struct dir_state *s)
+{
+	char v[64];
+	int r;
+
+	snprintf(v, sizeof(v), "v1 created=%d persistent=%d", s->created, s->persistent);
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), r = fsetxattr(devfd, STATE_XATTR, v, strlen(v), 0));
+	return r < 0 ? -errno : 0;
+}
+
+static void clear_state(int devfd)
+{
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), (void)fremovexattr(devfd, STATE_XATTR));
+}
+
+/* What is at /dev/crashcart: -ENOENT, a plain directory (0), or a mount
+ * root (1, with its st_dev). Symlinks and non-directories are refused. */
+static int inspect(int devfd, uint64_t *dev, cc_error *err)
+{
+	struct statx stx;
+	int r;
+
+	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE),
+		  r = statx(devfd, CC_MOUNT_DIR, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx));
+	if (r < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return cc_failx(err, errno, "cannot inspect the container's /dev/crashcart");
+	}
+	if (S_ISLNK(stx.stx_mode))
+		return cc_fail(err, ELOOP, "the container's /dev/crashcart is a symlink: refusing to follow it");
+	if (!S_ISDIR(stx.stx_mode))
+		return cc_fail(err, ENOTDIR, "the container's /dev/crashcart exists and is not a directory");
+	*dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
+}
+
+/* ---- mount ---- */
+
+static int create_detached(const struct cc_image *img, const struct cc_loop *lo, cc_error *err)
+{
+	_cleanup_close_ int fsfd = -1;
+	int r, mfd = -1;
+	const char *type = img->fstype;
+
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), fsfd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC));
+	if (fsfd < 0 && errno == ENODEV && strncmp(type, "ext", 3) == 0) {
+		type = "ext4"; /* ext2/3 served by the ext4 driver */
+		WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), fsfd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC));
+	}
+	if (fsfd < 0)
+		return errno == ENOSYS ? -ENOSYS : cc_failx(err, errno, "cannot open a %s filesystem context", type);
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
+		r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", lo->source, 0);
+		if (r == 0)
+			r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0);
+		if (r == 0)
+			r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+		if (r == 0)
+			r = mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
+					       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	});
+	if (r < 0)
+		return cc_failx(err, errno, "cannot mount %s from %s", type, lo->source);
+	return mfd;
+}
+
+/* The original technique, for kernels (or seccomp profiles) without the new
+ * mount API: a block node in the container's /dev, mount(2), unlink. Paths
+ * are relative to the container's /dev (fchdir), and the result is checked. */
+static int mount_legacy(int devfd, const struct cc_image *img, const struct cc_loop *lo, cc_error *err)
+{
+	char node[32];
+	int r, e;
+
+	snprintf(node, sizeof(node), ".crashcart-loop%u", lo->minor);
+	if (fchdir(devfd) < 0)
+		return cc_failx(err, errno, "cannot enter the container's /dev");
+	(void)unlinkat(devfd, node, 0);
+	WITH_CAPS(CC_CAP(CAP_MKNOD) | CC_CAP(CAP_DAC_OVERRIDE),
+		  r = mknodat(devfd, node, S_IFBLK | 0600, makedev(7, lo->minor)));
+	if (r < 0)
+		return cc_failx(err, errno, "cannot create a device node in the container's /dev");
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
+		r = mount(node, CC_MOUNT_DIR, img->fstype, MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+		if (r < 0 && errno == ENODEV)
+			r = mount(node, CC_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+	});
+	e = errno;
+	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, node, 0));
+	if (r < 0)
+		return cc_failx(err, e, "cannot mount %s (legacy mount)", lo->source);
+	return 0;
+}
+
+static int do_mount(int devfd, const struct cc_image *img, const struct cc_loop *lo, int mfd, cc_error *err)
+{
+	_cleanup_close_ int target = -1;
+	int r;
+
+	if (mfd == -ENOSYS)
+		return mount_legacy(devfd, img, lo, err);
+	target = open_mount_dir(devfd, O_PATH | O_NOFOLLOW);
+	if (target < 0)
+		return cc_fail(err, -target, "cannot open the container's /dev/crashcart: %s", strerror(-target));
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN),
+		  r = (int)syscall(SYS_move_mount, mfd, "", target, "",
+				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+	if (r < 0)
+		return cc_failx(err, errno, "cannot move the image onto the container's /dev/crashcart");
+	return 0;
+}
+
+static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image *img, const struct cc_loop *lo,
+		       int mfd, bool persistent, struct cc_mount_state *st, cc_error *err)
+{
+	_cleanup_close_ int devfd = open_container_dev(p, err);
+	struct dir_state ds;
+	uint64_t dev = 0;
+	int r;
+
+	if (devfd < 0)
+		return devfd;
+	ds = read_state(devfd);
+	r = inspect(devfd, &dev, err);
+	if (r == 1) {
+		/* Already mounted: ours (the same image) is fine, anything else
+		 * is not ours to cover. */
+		if (!cc_loop_backs(devdir, dev, img))
+			return cc_fail(err, EEXIST, "the container's /dev/crashcart is already a mount point of another "
+				       "filesystem (unmount it with crashcart -u)");
+		st->was_mounted = true;
+		if (persistent && !ds.persistent) {
+			ds.persistent = true; /* -m over a session's mount: it stays */
+			(void)write_state(devfd, &ds);
+		}
+		st->persistent = ds.known ? ds.persistent : true;
+	} else if (r == 0 || r == -ENOENT) {
+		bool created = false;
+		if (r == -ENOENT) {
+			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), r = mkdirat(devfd, CC_MOUNT_DIR, 0755));
+			if (r < 0)
+				return cc_failx(err, errno, "cannot create the container's /dev/crashcart");
+			created = true;
+		}
+		r = do_mount(devfd, img, lo, mfd, err);
+		if (r < 0) {
+			if (created)
+				WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+			return r;
+		}
+		/* Where does /dev/crashcart lead now? It must be our filesystem. */
+		if (inspect(devfd, &dev, err) != 1 || major(dev) != 7 || minor(dev) != lo->minor) {
+			fprintf(stderr, "crashcart-broker: the mount did not land on /dev/crashcart\n");
+			abort(); /* cannot happen with the fd-based move; never continue if it did */
+		}
+		ds = (struct dir_state){ .created = created || (ds.known && ds.created), .persistent = persistent };
+		if (write_state(devfd, &ds) < 0)
+			ds.known = false; /* no xattrs on this /dev: sessions then leave the directory */
+		st->was_mounted = false;
+		st->persistent = persistent;
+	} else {
+		return r;
+	}
+	st->dev = dev;
+	/* Hold the mount root: while we do, a concurrent session's
+	 * non-lazy unmount fails with EBUSY and our tools stay. */
+	st->pinfd = open_mount_dir(devfd, O_PATH);
+	if (st->pinfd < 0)
+		return cc_fail(err, -st->pinfd, "cannot open the mounted /dev/crashcart: %s", strerror(-st->pinfd));
+	return 0;
+}
+
+int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
+		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err)
+{
+	_cleanup_close_ int mfd = -1;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->pinfd = -1;
+	if (!CRASHCART_FORCE_LEGACY_MOUNT) {
+		mfd = create_detached(img, lo, err);
+		if (mfd < 0 && mfd != -ENOSYS)
+			return mfd;
+	} else {
+		mfd = -ENOSYS;
+	}
+	r = enter_mntns(p, err);
+	if (r < 0)
+		return r;
+	r = mount_in_ns(p, devdir, img, lo, mfd, persistent, st, err);
+	leave_mntns(host_mntns_fd);
+	if (mfd == -ENOSYS)
+		mfd = -1;
+	return r;
+}
+
+/* ---- unmount ---- */
+
+static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *unmounted, cc_error *err)
+{
+	_cleanup_close_ int devfd = open_container_dev(p, err);
+	struct dir_state ds;
+	uint64_t dev = 0;
+	int r;
+
+	if (devfd < 0)
+		return devfd;
+	ds = read_state(devfd);
+	r = inspect(devfd, &dev, err);
+	if (r == -ENOENT || r == 0) {
+		/* Not mounted. Tidy a directory we made and left behind. */
+		if (r == 0 && ds.known && ds.created && explicit_request) {
+			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+			clear_state(devfd);
+		}
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (major(dev) != 7)
+		return cc_fail(err, EINVAL, "the container's /dev/crashcart is not a crashcart mount (device %u:%u)",
+			       major(dev), minor(dev));
+	if (!explicit_request && (!ds.known || ds.persistent))
+		return 0; /* -m's mount, or one we cannot tell: not the session's to remove */
+	/* Relative to the container's /dev, not following a symlink: what we
+	 * inspected is what we unmount. A session end is not lazy: if another
+	 * session still uses the tools (EBUSY), the mount stays for it. */
+	if (fchdir(devfd) < 0)
+		return cc_failx(err, errno, "cannot enter the container's /dev");
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN),
+		  r = umount2(CC_MOUNT_DIR, UMOUNT_NOFOLLOW | (explicit_request ? MNT_DETACH : 0)));
+	if (r < 0) {
+		if (errno == EBUSY && !explicit_request)
+			return 0;
+		return cc_failx(err, errno, "cannot unmount the container's /dev/crashcart");
+	}
+	*unmounted = true;
+	if (ds.created)
+		WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+	clear_state(devfd);
+	return 0;
+}
+
+int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool *unmounted, cc_error *err)
+{
+	int r;
+
+	*unmounted = false;
+	r = enter_mntns(p, err);
+	if (r < 0)
+		return r;
+	r = unmount_in_ns(p, explicit_request, unmounted, err);
+	leave_mntns(host_mntns_fd);
+	return r;
+}
+
+bool cc_image_has(int pinfd, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, pinfd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return false;
+	(void)close(fd);
+	return true;
+}

@@ -1,0 +1,440 @@
+/* The broker's request dispatch. One row per request type: which handler,
+ * what must have happened before (hello, target, mount), whether it may come
+ * only once, and for which session actions it is allowed. A request that does
+ * not fit its row is a protocol violation and ends the broker: the worker is
+ * under the user's control, so anything unexpected is hostile. */
+#include "session.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "caps.h"
+#include "config.h"
+#include "json.h"
+
+enum {
+	NEED_HELLO = 1 << 0,
+	NEED_TARGET = 1 << 1,
+	NEED_MOUNT = 1 << 2,
+	ONCE = 1 << 3,
+};
+#define ACT(a) (1u << (a))
+#define ANY_ACTION (ACT(CC_ACT_MOUNT) | ACT(CC_ACT_UNMOUNT) | ACT(CC_ACT_EXEC))
+
+typedef int (*handler_fn)(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err);
+
+struct row {
+	uint16_t type;
+	handler_fn fn;
+	unsigned flags;
+	unsigned actions; /* session actions this request is allowed for */
+	uint16_t reply;
+};
+
+static const char *action_name(uint32_t a)
+{
+	switch (a) {
+	case CC_ACT_MOUNT: return "mount";
+	case CC_ACT_UNMOUNT: return "unmount";
+	case CC_ACT_EXEC: return "exec";
+	default: return "unknown";
+	}
+}
+
+/* ---- audit records ---- */
+
+static void rec_start(struct session *s, struct cc_json *j, const char *event, const char *phase)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	cc_json_init(j);
+	cc_json_open(j, NULL);
+	cc_json_str(j, "ts", when);
+	cc_json_str(j, "session", cc_audit_session());
+	cc_json_u64(j, "seq", ++s->audit_seq);
+	cc_json_str(j, "event", event);
+	cc_json_str(j, "phase", phase);
+	cc_json_u64(j, "uid", s->caller.uid);
+	cc_json_str(j, "user", s->caller.user);
+	cc_json_u64(j, "gid", s->caller.gid);
+	cc_json_open_array(j, "groups");
+	for (int i = 0; i < s->caller.ngroups; i++)
+		cc_json_u64(j, NULL, s->caller.groups[i]);
+	cc_json_close_array(j);
+	if (s->spec) {
+		cc_json_open(j, "target");
+		cc_json_str(j, "spec", s->spec);
+		cc_json_u64(j, "pid", s->have_target ? (uint64_t)s->pin.pid : s->claimed_pid);
+		if (s->have_target) {
+			cc_json_u64(j, "start_time", s->pin.start_time);
+			cc_json_u64(j, "mntns", s->pin.mntns);
+			cc_json_str(j, "cgroup", s->pin.cgroup);
+		}
+		cc_json_open(j, "claim");
+		cc_json_str(j, "runtime", s->claim_runtime);
+		cc_json_str(j, "id", s->claim_id);
+		cc_json_str(j, "name", s->claim_name);
+		cc_json_close(j);
+		cc_json_close(j);
+	}
+	if (s->image_path[0])
+		cc_json_str(j, "image", s->image_path);
+}
+
+/* Closes and writes the record; result "ok", "error" or "refused". */
+static int rec_finish(struct cc_json *j, const char *result, const cc_error *e, cc_error *err)
+{
+	int r;
+	cc_json_str(j, "result", result);
+	if (e) {
+		cc_json_u64(j, "errno", (uint64_t)e->code);
+		cc_json_str(j, "error", e->msg);
+	}
+	cc_json_close(j);
+	r = cc_audit_write(j, err);
+	cc_json_free(j);
+	return r;
+}
+
+/* A refusal: one record, then the error goes back to the worker. If even
+ * the record cannot be written, the reply says so too. */
+static int refuse(struct session *s, const char *event, cc_error *e)
+{
+	struct cc_json j;
+	cc_error aerr = { 0 };
+
+	rec_start(s, &j, event, "refused");
+	if (rec_finish(&j, "refused", e, &aerr) < 0) {
+		char old[sizeof(e->msg)];
+		memcpy(old, e->msg, sizeof(old));
+		snprintf(e->msg, sizeof(e->msg), "%.300s (and the refusal could not be recorded: %.300s)", old, aerr.msg);
+	}
+	return -e->code;
+}
+
+/* ---- handlers ---- */
+
+static int do_hello(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	if (req->u.hello.version != CC_PROTO_VERSION)
+		return cc_fail(err, EPROTO, "worker speaks protocol %u, broker %u", req->u.hello.version,
+			       CC_PROTO_VERSION);
+	s->hello = true;
+	rep->u.hello.version = CC_PROTO_VERSION;
+	return 0;
+}
+
+static char *dup_or_empty(const char *v)
+{
+	return strdup(v ? v : "");
+}
+
+static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	struct cc_target *t = &req->u.target;
+	const char *event = action_name(t->action);
+
+	if (t->action < CC_ACT_MOUNT || t->action > CC_ACT_EXEC)
+		return cc_fail(err, EINVAL, "unknown action %u", t->action);
+	s->action = t->action;
+	s->spec = dup_or_empty(t->spec);
+	s->claim_runtime = dup_or_empty(t->runtime);
+	s->claim_id = dup_or_empty(t->id);
+	s->claim_name = dup_or_empty(t->name);
+	s->claimed_pid = t->pid;
+	if (!s->spec || !s->claim_runtime || !s->claim_id || !s->claim_name)
+		return cc_fail(err, ENOMEM, "out of memory");
+
+	if (s->startup_failed) {
+		*err = s->startup;
+		return refuse(s, event, err);
+	}
+	if (t->pid == 0) {
+		cc_fail(err, ENOENT, "cannot resolve '%s': %s", t->spec,
+			t->resolve_error[0] ? t->resolve_error : "unknown target");
+		return refuse(s, event, err);
+	}
+	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, err) < 0)
+		return refuse(s, event, err);
+	s->have_target = true;
+	rep->u.target_ok.pid = (uint32_t)s->pin.pid;
+	rep->u.target_ok.start_time = s->pin.start_time;
+	rep->u.target_ok.cgroup = s->pin.cgroup;
+	return 0;
+}
+
+static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	const char *path = req->u.mount.image;
+	bool persistent = req->u.mount.flags & CC_MOUNT_PERSISTENT;
+	struct cc_loop lo = { .fd = -1 };
+	struct cc_json j;
+	int r;
+
+	if (req->u.mount.flags & ~CC_MOUNT_PERSISTENT)
+		return cc_fail(err, EINVAL, "unknown mount flags %#x", req->u.mount.flags);
+	if (strlen(path) >= sizeof(s->image_path) || path[0] == '\0') {
+		cc_fail(err, ENAMETOOLONG, "invalid image path");
+		return refuse(s, "mount", err);
+	}
+	strcpy(s->image_path, path);
+	if (cc_image_open(path, &s->img, err) < 0)
+		return refuse(s, "mount", err);
+	if (s->devdir < 0) {
+		s->devdir = cc_devdir_open(err);
+		if (s->devdir < 0)
+			return refuse(s, "mount", err);
+	}
+
+	rec_start(s, &j, "mount", "begin");
+	cc_json_bool(&j, "persistent", persistent);
+	cc_json_close(&j);
+	r = cc_audit_write(&j, err);
+	cc_json_free(&j);
+	if (r < 0)
+		return r; /* no record, no mount */
+
+	r = cc_loop_attach(s->devdir, &s->img, path, &lo, err);
+	if (r == 0)
+		r = cc_mount_into(&s->pin, s->host_mntns_fd, s->devdir, &s->img, &lo, persistent, &s->ms, err);
+	/* The mount holds the loop device now (or, on failure, nothing does and
+	 * autoclear frees it as we close our fd). */
+	cc_loop_release(&lo);
+
+	rec_start(s, &j, "mount", "end");
+	if (r == 0) {
+		cc_json_str(&j, "source", lo.source);
+		cc_json_str(&j, "fstype", s->img.fstype);
+		cc_json_bool(&j, "loop_reused", lo.reused);
+		cc_json_bool(&j, "already_mounted", s->ms.was_mounted);
+		cc_json_bool(&j, "persistent", s->ms.persistent);
+	}
+	int a = rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
+	if (r < 0)
+		return r;
+	s->mounted = true;
+	snprintf(s->source, sizeof(s->source), "%s", lo.source);
+	if (a < 0)
+		return a; /* mounted, but the record of it is missing: say so */
+	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
+	rep->u.mount_ok.source = s->source;
+	rep->u.mount_ok.fstype = s->img.fstype;
+	return 0;
+}
+
+static int unmount_record(struct session *s, bool explicit_request, bool *unmounted, cc_error *err)
+{
+	struct cc_json j;
+	int r;
+
+	rec_start(s, &j, "unmount", "begin");
+	cc_json_str(&j, "reason", explicit_request ? "request" : "session end");
+	cc_json_close(&j);
+	r = cc_audit_write(&j, err);
+	cc_json_free(&j);
+	if (r < 0)
+		return r;
+	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
+	rec_start(s, &j, "unmount", "end");
+	cc_json_bool(&j, "unmounted", *unmounted);
+	int a = rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
+	return r < 0 ? r : a;
+}
+
+static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	bool unmounted = false;
+	int r;
+
+	(void)req;
+	r = unmount_record(s, true, &unmounted, err);
+	if (r < 0)
+		return r;
+	rep->u.unmount_ok.was_mounted = unmounted;
+	return 0;
+}
+
+/* TERM goes into the container's environment: a plain name or nothing. */
+static const char *sane_term(const char *t)
+{
+	if (!t || !*t || strlen(t) > 64)
+		return "dumb";
+	for (const char *p = t; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.' || *p == '+'))
+			return "dumb";
+	return t;
+}
+
+static void prompt_name(const char *spec, char *out, size_t len)
+{
+	size_t n = 0;
+	for (const char *p = spec; *p && n + 1 < len && n < 32; p++)
+		out[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+				   *p == '-' || *p == '_' || *p == '.' || *p == ':' ? *p : '_';
+	out[n] = '\0';
+}
+
+static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	static char *bash_argv[] = { "/dev/crashcart/bin/bash", "--rcfile", "/dev/crashcart/.crashcartrc", "-i", NULL };
+	static char *sh_argv[] = { "/dev/crashcart/bin/sh", NULL };
+	char **argv = req->u.exec.argv;
+	char env_term[80], env_ps1[96], env_target[80], name[40];
+	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done;
+	struct cc_json j;
+	int r;
+
+	if (!argv || !argv[0]) {
+		bool bash = cc_image_has(s->ms.pinfd, "bin/bash") && cc_image_has(s->ms.pinfd, ".crashcartrc");
+		argv = bash ? bash_argv : sh_argv;
+	}
+	for (char **a = argv; *a; a++)
+		if (a == argv && !**a) {
+			cc_fail(err, EINVAL, "empty command name");
+			return refuse(s, "exec", err);
+		}
+	prompt_name(s->spec, name, sizeof(name));
+	snprintf(env_term, sizeof(env_term), "TERM=%s", sane_term(req->u.exec.term));
+	snprintf(env_ps1, sizeof(env_ps1), "PS1=crashcart[%s]:\\w\\$ ", name);
+	snprintf(env_target, sizeof(env_target), "CRASHCART_TARGET=%s", name);
+	char *envp[] = {
+		"PATH=/dev/crashcart/bin:/dev/crashcart/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		env_term, "HOME=/", env_ps1, env_target, NULL,
+	};
+
+	rec_start(s, &j, "exec", "begin");
+	cc_json_open_array(&j, "argv");
+	for (char **a = argv; *a; a++)
+		cc_json_str(&j, NULL, *a);
+	cc_json_close_array(&j);
+	cc_json_close(&j);
+	r = cc_audit_write(&j, err);
+	cc_json_free(&j);
+	if (r < 0)
+		return r;
+
+	launch.u.launch = (struct cc_launch){ .nsflags = (uint32_t)s->pin.nsflags, .keep_caps = 0, .argv = argv, .envp = envp };
+	launch.fds[0] = s->pin.pidfd;
+	memcpy(&launch.fds[1], req->fds, 3 * sizeof(int));
+	launch.nfds = 4;
+	r = cc_call(s->launcher_sock, &launch, CC_MSG_LAUNCH_DONE, &done, err);
+	if (r == 0)
+		rep->u.exit = done.u.exit;
+
+	rec_start(s, &j, "exec", "end");
+	if (r == 0) {
+		static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
+		cc_json_open(&j, "exit");
+		cc_json_str(&j, "kind", rep->u.exit.kind < 4 ? kinds[rep->u.exit.kind] : "?");
+		cc_json_u64(&j, "value", rep->u.exit.value);
+		cc_json_close(&j);
+	}
+	(void)rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
+	/* The tool has ended: the session's mount goes now, before the worker
+	 * hears back, so that "crashcart returned" means "cleaned up". */
+	cc_session_end(s);
+	return r;
+}
+
+static const struct row rows[] = {
+	{ CC_MSG_HELLO, do_hello, ONCE, ANY_ACTION, CC_MSG_HELLO_OK },
+	{ CC_MSG_TARGET, do_target, NEED_HELLO | ONCE, ANY_ACTION, CC_MSG_TARGET_OK },
+	{ CC_MSG_MOUNT, do_mount, NEED_HELLO | NEED_TARGET | ONCE, ACT(CC_ACT_MOUNT) | ACT(CC_ACT_EXEC), CC_MSG_MOUNT_OK },
+	{ CC_MSG_UNMOUNT, do_unmount, NEED_HELLO | NEED_TARGET | ONCE, ACT(CC_ACT_UNMOUNT), CC_MSG_UNMOUNT_OK },
+	{ CC_MSG_EXEC, do_exec, NEED_HELLO | NEED_TARGET | NEED_MOUNT | ONCE, ACT(CC_ACT_EXEC), CC_MSG_EXEC_DONE },
+};
+
+void cc_session_init(struct session *s, int sock)
+{
+	memset(s, 0, sizeof(*s));
+	s->sock = sock;
+	s->devdir = -1;
+	s->host_mntns_fd = -1;
+	s->launcher_sock = -1;
+	s->pin.pidfd = s->pin.procfd = -1;
+	s->img.fd = -1;
+	s->ms.pinfd = -1;
+}
+
+void cc_session_end(struct session *s)
+{
+	cc_error err = { 0 };
+	bool unmounted = false;
+
+	if (!s->mounted || s->ended)
+		return;
+	s->ended = true;
+	cc_closep(&s->ms.pinfd);
+	s->ms.pinfd = -1;
+	if (s->ms.persistent)
+		return;
+	(void)unmount_record(s, false, &unmounted, &err);
+}
+
+/* Returns 1 to go on, 0 at the end of the session, negative when the
+ * broker must stop (protocol violation). */
+int cc_session_step(struct session *s)
+{
+	struct cc_msg req, rep;
+	cc_error err = { 0 };
+	const struct row *row = NULL;
+	int r = cc_msg_recv(s->sock, &req, &err);
+
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		goto violation;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		if (rows[i].type == req.type)
+			row = &rows[i];
+	if (!row) {
+		cc_fail(&err, EPROTO, "unexpected request %s", cc_msg_name(req.type));
+		goto violation;
+	}
+	unsigned bit = 1u << (row - rows);
+	if ((row->flags & ONCE) && (s->seen & bit)) {
+		cc_fail(&err, EPROTO, "%s sent twice", cc_msg_name(req.type));
+		goto violation;
+	}
+	if (((row->flags & NEED_HELLO) && !s->hello) || ((row->flags & NEED_TARGET) && !s->have_target) ||
+	    ((row->flags & NEED_MOUNT) && !s->mounted)) {
+		cc_fail(&err, EPROTO, "%s out of order", cc_msg_name(req.type));
+		goto violation;
+	}
+	if (row->type != CC_MSG_HELLO && row->type != CC_MSG_TARGET && !(row->actions & ACT(s->action))) {
+		cc_fail(&err, EPROTO, "%s not allowed in a %s session", cc_msg_name(req.type), action_name(s->action));
+		goto violation;
+	}
+	s->seen |= bit;
+	memset(&rep, 0, sizeof(rep));
+	rep.type = row->reply;
+	rep.seq = req.seq;
+	r = row->fn(s, &req, &rep, &err);
+	if (r < 0)
+		r = cc_reply_error(s->sock, req.seq, &err, &err);
+	else
+		r = cc_msg_send(s->sock, &rep, &err);
+	cc_msg_clear(&req);
+	/* A failed TARGET ends the session: there is nothing left to do. */
+	return r < 0 ? r : 1;
+
+violation:
+	cc_msg_clear(&req);
+	{
+		cc_error rec = err;
+		(void)refuse(s, "protocol", &rec);
+	}
+	fprintf(stderr, "crashcart-broker: protocol violation: %s\n", err.msg);
+	return -EPROTO;
+}

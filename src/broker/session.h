@@ -1,0 +1,37 @@
+#pragma once
+#include <limits.h>
+
+#include "broker.h"
+#include "proto.h"
+
+struct session {
+	int sock;                /* to the worker */
+	bool startup_failed;     /* every request is then refused with: */
+	cc_error startup;
+	struct cc_caller caller;
+	uint64_t host_mntns;     /* the namespace no target may share */
+	int host_mntns_fd;
+	int devdir;              /* private tmpfs for device nodes */
+	int launcher_sock;
+	pid_t launcher_pid;
+	uint64_t audit_seq;
+	unsigned seen;           /* rows already used (ONCE) */
+
+	bool hello;
+	uint32_t action;
+	char *spec, *claim_runtime, *claim_id, *claim_name;
+	uint32_t claimed_pid;
+	bool have_target;
+	struct cc_pin pin;
+
+	char image_path[PATH_MAX];
+	struct cc_image img;
+	bool mounted;
+	bool ended;
+	struct cc_mount_state ms;
+	char source[128];
+};
+
+void cc_session_init(struct session *s, int sock);
+int cc_session_step(struct session *s);
+void cc_session_end(struct session *s);

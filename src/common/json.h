@@ -1,0 +1,29 @@
+/* A small JSON writer for audit records and machine-readable output.
+ * Strings are escaped per RFC 8259; bytes that are not valid UTF-8 are
+ * written as \u00XX of the byte so that hostile input (container-controlled
+ * names, paths) can never break a record's framing. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cc_json {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+	int depth;
+	bool first[16]; /* per nesting level: no comma before the next member */
+};
+
+void cc_json_init(struct cc_json *j);
+void cc_json_free(struct cc_json *j);
+void cc_json_open(struct cc_json *j, const char *key);   /* { ; key NULL at top / in arrays */
+void cc_json_close(struct cc_json *j);                   /* } */
+void cc_json_open_array(struct cc_json *j, const char *key);
+void cc_json_close_array(struct cc_json *j);
+void cc_json_str(struct cc_json *j, const char *key, const char *v); /* NULL -> null */
+void cc_json_u64(struct cc_json *j, const char *key, uint64_t v);
+void cc_json_i64(struct cc_json *j, const char *key, int64_t v);
+void cc_json_bool(struct cc_json *j, const char *key, bool v);
+/* The text so far, NUL-terminated, or NULL if memory ran out. */
+const char *cc_json_text(struct cc_json *j);

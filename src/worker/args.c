@@ -1,0 +1,89 @@
+#include "args.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "config.h"
+
+void cc_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: crashcart [OPTION]... ID [CMD [ARG]...]\n"
+		"Side-load a read-only toolbox image into a running container at /dev/crashcart\n"
+		"and run CMD from it inside the container (default: a shell from the image).\n"
+		"\n"
+		"  -m, --mount        only mount the image (it stays until -u)\n"
+		"  -u, --unmount      unmount the image\n"
+		"  -i, --image PATH   toolbox image (default: %s)\n"
+		"  -e, --exec-via     run CMD through the container runtime's own exec (not implemented yet)\n"
+		"  -v, --verbose      say what is being done\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n"
+		"\n"
+		"ID is a PID or pid://PID. Options end at the first non-option.\n"
+		"Exit status: CMD's own (128+N if killed by signal N); 125 crashcart failed;\n"
+		"126 CMD not executable; 127 CMD not found.\n",
+		CRASHCART_DEFAULT_IMAGE);
+}
+
+static int set_mode(struct cc_args *a, enum cc_mode m, cc_error *err)
+{
+	if (a->mode != CC_MODE_EXEC && a->mode != m)
+		return cc_fail(err, EINVAL, "-m and -u cannot be used together");
+	a->mode = m;
+	return 0;
+}
+
+int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
+{
+	static const struct option longopts[] = {
+		{ "mount", no_argument, NULL, 'm' },
+		{ "unmount", no_argument, NULL, 'u' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "exec-via", no_argument, NULL, 'e' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r;
+
+	memset(a, 0, sizeof(*a));
+	a->image = CRASHCART_DEFAULT_IMAGE;
+	optind = 0; /* full re-initialisation (glibc), so parsing can be repeated */
+	opterr = 0;
+	/* '+': stop at the first non-option; ':': report a missing argument as ':' */
+	while ((c = getopt_long(argc, argv, "+:mui:evVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': r = set_mode(a, CC_MODE_MOUNT, err); if (r < 0) return r; break;
+		case 'u': r = set_mode(a, CC_MODE_UNMOUNT, err); if (r < 0) return r; break;
+		case 'i':
+			if (!*optarg)
+				return cc_fail(err, EINVAL, "-i needs an image path");
+			a->image = optarg;
+			break;
+		case 'e': a->exec_via = true; break;
+		case 'v': a->verbose++; break;
+		case 'V': a->mode = CC_MODE_VERSION; return 0;
+		case 'h': a->mode = CC_MODE_HELP; return 0;
+		case ':':
+			return cc_fail(err, EINVAL, "option %s needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cc_fail(err, EINVAL, "unknown option -%c (see crashcart --help)", optopt);
+			return cc_fail(err, EINVAL, "unknown option %s (see crashcart --help)", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cc_fail(err, EINVAL, "no container given (see crashcart --help)");
+	a->target = argv[optind];
+	if (!*a->target)
+		return cc_fail(err, EINVAL, "empty container id");
+	a->cmd = argv + optind + 1;
+	if (a->mode != CC_MODE_EXEC && a->cmd[0])
+		return cc_fail(err, EINVAL, "%s takes no command, got '%s'",
+			       a->mode == CC_MODE_MOUNT ? "-m" : "-u", a->cmd[0]);
+	if (a->exec_via)
+		return cc_fail(err, ENOSYS, "-e/--exec-via is not implemented yet");
+	return 0;
+}

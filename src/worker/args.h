@@ -1,0 +1,27 @@
+/* Command line of crashcart. Parsing stops at the first non-option, so that
+ * `crashcart PID tcpdump -i eth0` passes `-i eth0` to tcpdump. */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util.h"
+
+enum cc_mode {
+	CC_MODE_EXEC = 0, /* crashcart ID [CMD ARG...] */
+	CC_MODE_MOUNT,    /* -m ID */
+	CC_MODE_UNMOUNT,  /* -u ID */
+	CC_MODE_HELP,
+	CC_MODE_VERSION,
+};
+
+struct cc_args {
+	enum cc_mode mode;
+	const char *image;  /* -i PATH, or the build-time default */
+	int verbose;        /* -v, repeatable */
+	bool exec_via;      /* -e: through the runtime's own exec */
+	const char *target; /* ID */
+	char **cmd;         /* CMD ARG... (points into argv; NULL-terminated; may be empty) */
+};
+
+int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err);
+void cc_usage(FILE *f);

@@ -1,0 +1,165 @@
+/* crashcart: the command users run. It holds no capability at any time: it
+ * parses the command line, resolves the container, and asks the broker
+ * (crashcart-broker) to do the privileged parts. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "broker_client.h"
+#include "config.h"
+#include "resolve.h"
+
+enum {
+	EXIT_CC_FAILED = 125,      /* crashcart's own failure (docker/podman convention) */
+	EXIT_CMD_NOT_EXECUTABLE = 126,
+	EXIT_CMD_NOT_FOUND = 127,
+};
+
+static int verbose;
+
+static int fail(const cc_error *e)
+{
+	fprintf(stderr, "crashcart: %s\n", e->msg);
+	return EXIT_CC_FAILED;
+}
+
+__attribute__((format(printf, 1, 2))) static void info(const char *fmt, ...)
+{
+	va_list ap;
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("crashcart: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* 0, 1 and 2 are handed to the tool; make sure they exist. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+			if (n >= 0 && n != fd)
+				(void)close(n);
+		}
+	}
+}
+
+static int exit_code_of(const struct cc_exit *x, char **cmd)
+{
+	const char *what = cmd && cmd[0] ? cmd[0] : "the shell";
+
+	switch (x->kind) {
+	case CC_EXIT_EXITED:
+		return (int)(x->value & 0xff);
+	case CC_EXIT_SIGNALED:
+		return 128 + (int)(x->value & 0x7f);
+	case CC_EXIT_EXEC_FAILED:
+		fprintf(stderr, "crashcart: %s: %s\n", what, strerror((int)x->value));
+		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
+	default:
+		fprintf(stderr, "crashcart: the broker reported an unknown exit kind %u\n", x->kind);
+		return EXIT_CC_FAILED;
+	}
+}
+
+static int run(const struct cc_args *a, struct cc_broker *b)
+{
+	static const enum cc_action actions[] = {
+		[CC_MODE_EXEC] = CC_ACT_EXEC,
+		[CC_MODE_MOUNT] = CC_ACT_MOUNT,
+		[CC_MODE_UNMOUNT] = CC_ACT_UNMOUNT,
+	};
+	cc_error err = { 0 }, rerr = { 0 };
+	struct cc_claim claim;
+	bool was_mounted;
+	int r;
+
+	r = cc_broker_hello(b, &err);
+	if (r < 0)
+		return fail(&err);
+
+	/* A resolution failure still goes to the broker, so that the refusal
+	 * is on record; the broker answers with the error. */
+	r = cc_resolve(&cc_resolve_host, a->target, &claim, &rerr);
+	r = cc_broker_target(b, actions[a->mode], a->target, &claim, r < 0 ? rerr.msg : "", &err);
+	if (r < 0)
+		return fail(&err);
+	info("target %s is PID %u", a->target, claim.pid);
+
+	if (a->mode == CC_MODE_UNMOUNT) {
+		r = cc_broker_unmount(b, &was_mounted, &err);
+		if (r < 0)
+			return fail(&err);
+		info(was_mounted ? "unmounted /dev/crashcart" : "/dev/crashcart was not mounted");
+		return 0;
+	}
+
+	_cleanup_free_ char *source = NULL, *fstype = NULL;
+	r = cc_broker_mount(b, a->image, a->mode == CC_MODE_MOUNT, &was_mounted, &source, &fstype, &err);
+	if (r < 0)
+		return fail(&err);
+	info("%s %s (%s from %s) at /dev/crashcart", was_mounted ? "found" : "mounted", a->image, fstype, source);
+	if (a->mode == CC_MODE_MOUNT)
+		return 0;
+
+	/* While the tool runs, ^C and ^\ are for the tool (it shares our
+	 * process group); crashcart waits for it, like nsenter and system(3). */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct cc_exit x;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	r = cc_broker_exec(b, a->cmd, getenv("TERM"), &x, &err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (r < 0)
+		return fail(&err);
+	return exit_code_of(&x, a->cmd);
+}
+
+int main(int argc, char **argv)
+{
+	struct cc_args a;
+	struct cc_broker b;
+	cc_error err = { 0 };
+	int code;
+
+	ensure_std_fds();
+	if (cc_parse_args(argc, argv, &a, &err) < 0)
+		return fail(&err);
+	if (a.mode == CC_MODE_HELP) {
+		cc_usage(stdout);
+		return 0;
+	}
+	if (a.mode == CC_MODE_VERSION) {
+		printf("crashcart %s\n", CRASHCART_VERSION);
+		return 0;
+	}
+	verbose = a.verbose;
+
+	/* Order matters: the broker must be exec'd before NO_NEW_PRIVS, which
+	 * makes the kernel ignore its file capabilities. */
+	if (cc_broker_spawn(&b, &err) < 0)
+		return fail(&err);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cc_failx(&err, errno, "cannot set no_new_privs");
+		cc_broker_finish(&b);
+		return fail(&err);
+	}
+	code = run(&a, &b);
+	/* Closing the socket ends the session: the broker unmounts what it
+	 * mounted for it; wait so that this is done when crashcart returns. */
+	int status = cc_broker_finish(&b);
+	if (code != EXIT_CC_FAILED && WIFSIGNALED(status)) {
+		fprintf(stderr, "crashcart: the broker was killed by signal %d\n", WTERMSIG(status));
+		return EXIT_CC_FAILED;
+	}
+	return code;
+}
