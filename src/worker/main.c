@@ -3,10 +3,13 @@
  * (crashcart-broker) to do the privileged parts. */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
 
 #include "args.h"
 #include "broker_client.h"
@@ -124,6 +127,19 @@ static int run(const struct cc_args *a, struct cc_broker *b)
 	return exit_code_of(&x, a->cmd);
 }
 
+/* When the broker cannot even be started (the caller is not in the
+ * operators group), the broker's audit trail cannot record the refusal:
+ * the worker reports it to the local syslog, which stamps the sender's
+ * credentials (SCM_CREDENTIALS) itself. Best effort: nothing happened. */
+static void log_refusal(const struct cc_args *a, const cc_error *e)
+{
+	static const char *const modes[] = { "exec", "mount", "unmount" };
+	openlog("crashcart", LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_WARNING, "refused: uid=%u action=%s target=%s: %s", (unsigned)getuid(),
+	       a->mode <= CC_MODE_UNMOUNT ? modes[a->mode] : "?", a->target, e->msg);
+	closelog();
+}
+
 int main(int argc, char **argv)
 {
 	struct cc_args a;
@@ -146,8 +162,11 @@ int main(int argc, char **argv)
 
 	/* Order matters: the broker must be exec'd before NO_NEW_PRIVS, which
 	 * makes the kernel ignore its file capabilities. */
-	if (cc_broker_spawn(&b, &err) < 0)
+	if (cc_broker_spawn(&b, &err) < 0) {
+		if (err.code == EACCES || err.code == EPERM)
+			log_refusal(&a, &err);
 		return fail(&err);
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		cc_failx(&err, errno, "cannot set no_new_privs");
 		cc_broker_finish(&b);
