@@ -51,6 +51,12 @@ skip() {
 	printf 'SKIP: %s\n' "$*"
 	exit 77
 }
+# soft_fail MSG: record a failure but let the test go on (runone.sh fails
+# the test at the end); for checks whose failure should not hide the rest.
+soft_fail() {
+	printf 'FAIL (continuing): %s\n' "$*"
+	printf '%s\n' "$*" >> "${CC_TT:-/tmp}/soft-failures"
+}
 # note MSG: shown under the test's result line even when it passes.
 note() {
 	printf 'NOTE: %s\n' "$*"
@@ -145,6 +151,8 @@ verify_install() {
 	getcap "$BROKER" | sed 's/^[^ ]* //' > "$CC_T/caps.orig"
 }
 
+# installed_caps: the capability names the broker was installed with
+installed_caps() { sed 's/[=+].*//; s/,/ /g' "$CC_T/caps.orig"; }
 # broker_setcaps CAPS...: give the installed broker exactly these (+p).
 broker_setcaps() {
 	local IFS=,
@@ -415,9 +423,9 @@ expect_audit_refused() {
 	log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
 	n=$(printf '%s\n' "$recs" | jq -s --arg pid "$pid" \
 		'[.[] | select(.phase == "refused" and ((.target.pid // "") | tostring) == $pid)] | length')
-	[ "${n:-0}" -ge 1 ] || fail "no audit record with phase \"refused\" naming target pid $pid ${2:+($2)}"
+	[ "${n:-0}" -ge 1 ] || { soft_fail "no audit record with phase \"refused\" naming target pid $pid ${2:+($2)}"; return 0; }
 	n=$(printf '%s\n' "$recs" | jq -s '[.[] | select(.phase == "refused" and .result != "refused")] | length')
-	[ "$n" = 0 ] || fail "a refused audit record has result != \"refused\""
+	[ "$n" = 0 ] || soft_fail "a refused audit record has result != \"refused\""
 }
 
 # refusal PID IMG: the whole refusal contract for a broker-side refusal

@@ -17,3 +17,8 @@ cd "$CC_TT" || exit 1
 trap 'rc=$?; trap - EXIT; ct_stop_all; broker_restore_caps; exit $rc' EXIT
 trap 'exit 143' TERM
 "$1" || fail "$1 returned $? without failing an assertion"
+if [ -s "$CC_TT/soft-failures" ]; then
+	echo "FAIL: $(wc -l < "$CC_TT/soft-failures") check(s) failed above:"
+	sed 's/^/  - /' "$CC_TT/soft-failures"
+	exit 1
+fi
