@@ -18,6 +18,7 @@
 
 #include "caps.h"
 #include "proto.h"
+#include "seccomp.h"
 
 /* In the tool's process: everything that must hold before exec. Returns
  * only on failure, with errno set. */
@@ -47,6 +48,11 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd)
 	 * root: the bounding set cannot be dropped without CAP_SETPCAP. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return;
+	cc_error err;
+	if (cc_seccomp_load(CC_FILTER_TOOL, &err) < 0) {
+		errno = err.code;
+		return;
+	}
 
 	const char *cmd = l->argv[0];
 	if (strchr(cmd, '/')) {

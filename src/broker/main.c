@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "seccomp.h"
 #include "session.h"
 
 #define WORKER_FD 3
@@ -90,6 +91,8 @@ static int start(struct session *s, cc_error *err)
 	s->host_mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (s->host_mntns_fd < 0)
 		return cc_failx(err, errno, "cannot open the broker's mount namespace");
+	/* The launcher is forked before the filter: the tool descends from it,
+	 * never from a process under the broker's strict filter. */
 	return cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
 }
 
@@ -114,6 +117,13 @@ int main(int argc, char **argv)
 	cc_session_init(&s, WORKER_FD);
 	if (start(&s, &s.startup) < 0)
 		s.startup_failed = true;
+	/* Confined from here on, whether or not start-up went well: a broker
+	 * that only refuses still parses what the worker sends. */
+	cc_error ferr = { 0 };
+	if (cc_seccomp_load(CC_FILTER_BROKER, &ferr) < 0 && !s.startup_failed) {
+		s.startup = ferr;
+		s.startup_failed = true;
+	}
 	do
 		r = cc_session_step(&s);
 	while (r > 0);

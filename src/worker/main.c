@@ -15,6 +15,7 @@
 #include "broker_client.h"
 #include "config.h"
 #include "resolve.h"
+#include "seccomp.h"
 
 enum {
 	EXIT_CC_FAILED = 125,      /* crashcart's own failure (docker/podman convention) */
@@ -169,6 +170,11 @@ int main(int argc, char **argv)
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		cc_failx(&err, errno, "cannot set no_new_privs");
+		cc_broker_finish(&b);
+		return fail(&err);
+	}
+	/* From here on the worker reads container-controlled data (/proc). */
+	if (cc_seccomp_load(CC_FILTER_WORKER, &err) < 0) {
 		cc_broker_finish(&b);
 		return fail(&err);
 	}

@@ -2,9 +2,18 @@
  * privilege. Each runtime is a row in a table in resolve.c; a row says which
  * prefixes it owns ("pid://", "docker://", ...) and how it finds containers.
  * The answer is only a claim: the broker re-reads what it can verify itself
- * and records both in the audit trail. */
+ * and records both in the audit trail.
+ *
+ * Containers are found through the world-readable cgroup tree: the resolver
+ * walks the directories of one or a few hierarchies (bounded by the number
+ * of cgroups, never by the number of processes), recognises each runtime's
+ * naming of its cgroups, and reads the member list (cgroup.procs) only of
+ * the cgroups that match. Kubernetes names go through the world-readable
+ * /var/log/containers/<pod>_<ns>_<container>-<id>.log links. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -14,14 +23,87 @@ struct cc_claim {
 	char runtime[32];      /* "pid", "docker", ... */
 	char id[160];
 	char name[256];
+	char note[256];        /* how the PID was chosen when it was a choice */
 };
 
 /* Where the resolver looks: the real /proc, or a fixture tree in tests. */
 struct cc_resolve_ctx {
-	const char *proc_root;   /* "/proc" */
-	const char *cgroup_root; /* "/sys/fs/cgroup" */
+	const char *proc_root;      /* "/proc" */
+	const char *cgroup_root;    /* "/sys/fs/cgroup" */
+	const char *log_containers; /* "/var/log/containers"; NULL: no k8s names */
 };
 
 extern const struct cc_resolve_ctx cc_resolve_host;
 
 int cc_resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err);
+
+/* ---- Listing (crashcart --list) ---- */
+
+enum cc_mounted { CC_MOUNTED_UNKNOWN = -1, CC_MOUNTED_NO = 0, CC_MOUNTED_YES = 1 };
+
+struct cc_container {
+	char runtime[32];
+	char id[160];
+	char name[256];        /* "" when the runtime does not put it anywhere readable */
+	char cgroup[512];      /* path inside the hierarchy it was found in */
+	uint32_t pid;          /* init (or the chosen process) */
+	uint64_t start_time;
+	bool own_pidns;        /* pid is the init of a PID namespace */
+	int mounted;           /* enum cc_mounted: /dev/crashcart in its mountinfo */
+	char note[256];
+};
+
+/* Every container the resolver can see (with a live process), sorted by
+ * runtime then id. *out is malloc'ed (free() it); *n may be 0. */
+int cc_list(const struct cc_resolve_ctx *ctx, struct cc_container **out, size_t *n, cc_error *err);
+
+/* A table with a header line (RUNTIME ID NAME PID MOUNTED); bytes that are
+ * not printable are written as \xNN so that container names cannot forge
+ * lines. Returns 0 or -errno of the write. */
+int cc_list_print_table(FILE *f, const struct cc_container *c, size_t n);
+/* {"containers":[{"runtime":..,"id":..,"short_id":..,"name":..,"pid":..,
+ *  "start_time":..,"pidns":..,"mounted":true|false|null,"cgroup":..,"note":..}]} + "\n" */
+int cc_list_print_json(FILE *f, const struct cc_container *c, size_t n);
+
+/* ---- Internal to the resolver (resolve*.c, list.c); exposed for tests ---- */
+
+/* Short form of an id for humans: its first 12 bytes. */
+void cc_short_id(const char *id, char out[13]);
+/* Copy s into out (size max) with non-printable bytes as \xNN. */
+void cc_sanitize(const char *s, char *out, size_t max);
+/* 1 when /proc/PID/mountinfo has a mount at /dev/crashcart, 0 when not,
+ * negative errno when it cannot be read. */
+int cc_proc_has_crashcart(int procfd, uint32_t pid);
+
+/* The cgroup walker (resolve_cgroup.c). A query selects which containers to
+ * keep before their members are read, so that resolution reads only the
+ * cgroups that match. */
+enum cc_match { CC_MATCH_NONE = 0, CC_MATCH_PREFIX = 1, CC_MATCH_EXACT = 2 };
+
+struct cc_query {
+	const char *spec;        /* NULL: every container (listing) */
+	unsigned runtimes;       /* bit mask of CC_RT_*; 0 = all */
+	bool full_id_only;       /* only exact ids (k8s log links) */
+	const char *const *ids;  /* with full_id_only: the ids wanted (NULL-terminated) */
+};
+
+enum {
+	CC_RT_DOCKER = 1u << 0,
+	CC_RT_PODMAN = 1u << 1,
+	CC_RT_CONTAINERD = 1u << 2,
+	CC_RT_CRIO = 1u << 3,
+	CC_RT_RUNC = 1u << 4,
+	CC_RT_LXC = 1u << 5,
+	CC_RT_MACHINE = 1u << 6,
+};
+
+struct cc_found {
+	struct cc_container c;
+	int match; /* enum cc_match */
+};
+
+/* Walk the hierarchies under ctx->cgroup_root; append what matches q to
+ * *v (*nv elements, realloc'ed). Containers whose cgroups hold no process
+ * are left out; one container seen in several hierarchies is kept once. */
+int cc_cgroup_find(const struct cc_resolve_ctx *ctx, const struct cc_query *q, struct cc_found **v, size_t *nv,
+		   cc_error *err);

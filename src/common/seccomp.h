@@ -1,0 +1,20 @@
+/* seccomp filters of the three processes, built from the lists in policy/.
+ *   WORKER  loaded by crashcart after it has spawned the broker and set
+ *           no_new_privs, before it reads any container-controlled data
+ *   BROKER  loaded by crashcart-broker after start-up (capabilities checked,
+ *           launcher forked, audit log open), before it serves requests;
+ *           default action: kill the process
+ *   TOOL    loaded in the tool's process after no_new_privs, just before
+ *           execve: what a debugging session never needs is refused */
+#pragma once
+#include "util.h"
+
+enum cc_filter {
+	CC_FILTER_WORKER,
+	CC_FILTER_BROKER,
+	CC_FILTER_TOOL,
+};
+
+int cc_seccomp_load(enum cc_filter which, cc_error *err);
+/* Writes the filter in libseccomp's readable PFC form to fd. */
+int cc_seccomp_export_pfc(enum cc_filter which, int fd, cc_error *err);
