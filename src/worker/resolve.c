@@ -7,14 +7,29 @@
 const struct cc_resolve_ctx cc_resolve_host = {
 	.proc_root = "/proc",
 	.cgroup_root = "/sys/fs/cgroup",
+	.log_containers = "/var/log/containers",
 };
 
 struct resolver {
 	const char *runtime;
 	const char *prefix; /* "pid://": owns specs with this prefix */
-	/* Returns 1 and fills out when it found the container, 0 when it does
-	 * not know the spec (try the next row), negative on error. */
-	int (*resolve)(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err);
+	unsigned cgroup_rt; /* CC_RT_* searched in the cgroup tree */
+	bool pid, k8s;
+};
+
+/* Prefixes restrict the search; a spec without one tries every row. */
+static const struct resolver resolvers[] = {
+	{ "pid", "pid://", 0, true, false },
+	{ "docker", "docker://", CC_RT_DOCKER, false, false },
+	{ "podman", "podman://", CC_RT_PODMAN, false, false },
+	{ "containerd", "containerd://", CC_RT_CONTAINERD, false, false },
+	{ "cri-o", "cri-o://", CC_RT_CRIO, false, false },
+	{ "cri-o", "crio://", CC_RT_CRIO, false, false },
+	{ "runc", "runc://", CC_RT_RUNC, false, false },
+	{ "crun", "crun://", CC_RT_RUNC, false, false },
+	{ "lxc", "lxc://", CC_RT_LXC, false, false },
+	{ "machine", "machine://", CC_RT_MACHINE, false, false },
+	{ "k8s", "k8s://", 0, false, true },
 };
 
 static int resolve_pid(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err)
@@ -43,18 +58,69 @@ static int resolve_pid(const struct cc_resolve_ctx *ctx, const char *spec, struc
 	return 1;
 }
 
-static const struct resolver resolvers[] = {
-	{ "pid", "pid://", resolve_pid },
-	/* Container runtimes (docker, podman, containerd, CRI-O, LXC, nspawn,
-	 * Kubernetes) plug in here: not implemented yet. */
-};
+void cc_short_id(const char *id, char out[13])
+{
+	snprintf(out, 13, "%s", id);
+}
+
+void cc_sanitize(const char *s, char *out, size_t max)
+{
+	size_t o = 0;
+	if (max == 0)
+		return;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < max; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			out[o++] = (char)*p;
+		} else {
+			if (o + 5 > max)
+				break;
+			snprintf(out + o, 5, "\\x%02x", *p);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* "docker 0123456789ab web (PID 42)" */
+static void describe(const struct cc_container *c, char *out, size_t max)
+{
+	char sid[13], ssid[64], sname[128];
+	cc_short_id(c->id, sid);
+	cc_sanitize(sid, ssid, sizeof(ssid));
+	cc_sanitize(c->name, sname, sizeof(sname));
+	snprintf(out, max, "%s %s%s%s (PID %u)", c->runtime, ssid, sname[0] ? " " : "", sname, c->pid);
+}
+
+static void searched_list(const struct resolver *only, bool k8s_possible, char *out, size_t max)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(resolvers); i++) {
+		const struct resolver *r = &resolvers[i];
+		if (only ? r != only : (r->pid || (r->k8s && !k8s_possible)))
+			continue;
+		if (i > 0 && resolvers[i - 1].cgroup_rt && resolvers[i - 1].cgroup_rt == r->cgroup_rt && !only)
+			continue; /* cri-o:// and crio://, runc:// and crun:// are one search */
+		int n = snprintf(out + o, max - o, "%s%s", o ? ", " : "", r->runtime);
+		if (n < 0 || (size_t)n >= max - o)
+			break;
+		o += (size_t)n;
+	}
+}
 
 int cc_resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err)
 {
 	const struct resolver *only = NULL;
 	const char *bare = spec;
+	_cleanup_free_ struct cc_found *v = NULL;
+	size_t nv = 0, nexact = 0;
+	char shown[200];
+	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (!spec || !*spec)
+		return cc_fail(err, EINVAL, "empty container id");
+	cc_sanitize(spec, shown, sizeof(shown));
 	for (size_t i = 0; i < ARRAY_SIZE(resolvers); i++) {
 		size_t n = strlen(resolvers[i].prefix);
 		if (strncmp(spec, resolvers[i].prefix, n) == 0) {
@@ -63,17 +129,85 @@ int cc_resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_cla
 		}
 	}
 	if (!only && strstr(spec, "://"))
-		return cc_fail(err, EINVAL, "unknown runtime prefix in '%s' (supported: pid://)", spec);
-	for (size_t i = 0; i < ARRAY_SIZE(resolvers); i++) {
-		if (only && only != &resolvers[i])
-			continue;
-		int r = resolvers[i].resolve(ctx, bare, out, err);
-		if (r != 0)
-			return r < 0 ? r : 0;
+		return cc_fail(err, EINVAL,
+			       "unknown runtime prefix in '%s' (supported: pid://, docker://, podman://, containerd://, "
+			       "cri-o://, runc://, crun://, lxc://, machine://, k8s://)",
+			       shown);
+	if (!*bare)
+		return cc_fail(err, EINVAL, "'%s': nothing after the prefix", shown);
+
+	/* A bare number is a PID; only when no such process exists may it
+	 * still be an all-digit id prefix. */
+	bool pid_missing = false;
+	cc_error pid_err = { 0 };
+	if (!only || only->pid) {
+		r = resolve_pid(ctx, bare, out, &pid_err);
+		if (r > 0)
+			return 0;
+		if (r < 0 && (only || pid_err.code != ESRCH)) {
+			if (err)
+				*err = pid_err;
+			return r;
+		}
+		if (only)
+			return cc_fail(err, EINVAL, "'%s' is not a valid pid id", shown);
+		pid_missing = r < 0;
+		memset(out, 0, sizeof(*out));
 	}
-	if (only)
-		return cc_fail(err, EINVAL, "'%s' is not a valid %s id", spec, only->runtime);
-	return cc_fail(err, ENOENT,
-		       "no container '%s': only PIDs are supported so far (container ids and names are not implemented yet)",
-		       spec);
+
+	bool k8s_possible = strchr(bare, '/') != NULL && ctx->log_containers;
+	if (!only || only->cgroup_rt) {
+		struct cc_query q = { .spec = bare, .runtimes = only ? only->cgroup_rt : 0 };
+		r = cc_cgroup_find(ctx, &q, &v, &nv, err);
+		if (r < 0)
+			return r;
+	}
+	if ((only && only->k8s) || (!only && k8s_possible)) {
+		r = cc_k8s_find(ctx, bare, only != NULL, &v, &nv, err);
+		if (r < 0)
+			return r;
+	}
+
+	for (size_t i = 0; i < nv; i++)
+		nexact += v[i].match == CC_MATCH_EXACT;
+	if (nexact > 0) {
+		size_t j = 0;
+		for (size_t i = 0; i < nv; i++)
+			if (v[i].match == CC_MATCH_EXACT)
+				v[j++] = v[i];
+		nv = j;
+	}
+	if (nv == 0) {
+		char list[200];
+		searched_list(only, k8s_possible, list, sizeof(list));
+		if (pid_missing)
+			return cc_fail(err, ESRCH, "no process with PID %s, and no container id '%s' (searched: %s)",
+				       shown, shown, list);
+		return cc_fail(err, ENOENT, "no container '%s' (searched: %s)", shown, list);
+	}
+	if (nv > 1) {
+		char *m = err ? err->msg : NULL;
+		int n = cc_fail(err, EEXIST, "'%s' is ambiguous: %zu containers match:", shown, nv);
+		if (m) {
+			size_t o = strlen(m), max = sizeof(err->msg);
+			for (size_t i = 0; i < nv; i++) {
+				char d[400];
+				describe(&v[i].c, d, sizeof(d));
+				/* keep room for " and N more" */
+				if (o + 2 + strlen(d) + 24 >= max) {
+					snprintf(m + o, max - o, " and %zu more", nv - i);
+					break;
+				}
+				o += (size_t)snprintf(m + o, max - o, "%s %s", i ? ";" : "", d);
+			}
+		}
+		return n;
+	}
+	out->pid = v[0].c.pid;
+	out->start_time = v[0].c.start_time;
+	snprintf(out->runtime, sizeof(out->runtime), "%s", v[0].c.runtime);
+	snprintf(out->id, sizeof(out->id), "%s", v[0].c.id);
+	snprintf(out->name, sizeof(out->name), "%s", v[0].c.name);
+	snprintf(out->note, sizeof(out->note), "%s", v[0].c.note);
+	return 0;
 }

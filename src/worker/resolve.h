@@ -107,3 +107,11 @@ struct cc_found {
  * are left out; one container seen in several hierarchies is kept once. */
 int cc_cgroup_find(const struct cc_resolve_ctx *ctx, const struct cc_query *q, struct cc_found **v, size_t *nv,
 		   cc_error *err);
+
+/* Kubernetes (resolve_k8s.c): spec is NAMESPACE/POD[/CONTAINER]; appends the
+ * running containers it names (match exact). explicit: the user wrote k8s://,
+ * so a malformed spec or an unknown pod is an error rather than no match. */
+int cc_k8s_find(const struct cc_resolve_ctx *ctx, const char *spec, bool explicit, struct cc_found **v, size_t *nv,
+		cc_error *err);
+/* Fill empty names of c[] from the log links ("ns/pod/container"). */
+void cc_k8s_name(const struct cc_resolve_ctx *ctx, struct cc_container *c, size_t n);
