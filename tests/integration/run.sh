@@ -32,9 +32,17 @@ export CC_T
 
 [ -e /dev/crashcart ] && touch "$CC_T/host-had-dev-crashcart"
 
+TESTPID=
 cleanup() {
-	local rc=$?
+	local rc=$? i
 	trap - EXIT INT TERM
+	[ "$BASHPID" = "$MAINPID" ] || exit "$rc"
+	if [ -n "$TESTPID" ] && kill -0 "$TESTPID" 2>/dev/null; then
+		echo "# interrupted: stopping the running test"
+		kill -TERM "$TESTPID" 2>/dev/null    # timeout passes it on to the test
+		for i in $(seq 100); do kill -0 "$TESTPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$TESTPID" 2>/dev/null
+	fi
 	ct_stop_all
 	[ -d "$CC_T/runc" ] && for id in $(runc --root "$CC_T/runc" list -q 2>/dev/null </dev/null); do
 		runc --root "$CC_T/runc" delete -f "$id" </dev/null >/dev/null 2>&1
@@ -48,9 +56,10 @@ cleanup() {
 	fi
 	exit "$rc"
 }
+MAINPID=$BASHPID
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap '[ "$BASHPID" = "$MAINPID" ] && exit 130; exit 0' INT
+trap '[ "$BASHPID" = "$MAINPID" ] && exit 143; exit 0' TERM
 
 bail() { echo "Bail out! $*"; exit 1; }
 
@@ -75,15 +84,23 @@ done
 echo "1..${#selected[@]}"
 n=0 npass=0 nfail=0 nskip=0 failed=()
 for t in "${selected[@]}"; do
+	# (defensive: only the main process runs the loop; a forked child that
+	# somehow got here after an interrupt must not go on running tests)
+	[ "$BASHPID" = "$MAINPID" ] || exit 0
 	n=$((n + 1))
 	tdir=$CC_T/tests/$t
 	mkdir -p "$tdir"
 	chmod 755 "$CC_T/tests" "$tdir"
 	start=$(date +%s)
+	# in the background + wait, so that a signal to this script is handled
+	# at once (the trap stops the running test, then cleans up)
 	CC_TT=$tdir CC_SKIPFILE=$tdir/skip CC_NOTEFILE=$tdir/notes \
 		timeout -k 5 "${CC_IT_TEST_TIMEOUT:-90}" bash "$CC_IT_DIR/runone.sh" "$t" \
-		</dev/null >"$tdir/log" 2>&1
+		</dev/null >"$tdir/log" 2>&1 &
+	TESTPID=$!
+	wait "$TESTPID"
 	rc=$?
+	TESTPID=
 	# whatever the test left behind: stop, unmount, detach (and say so)
 	ct_stop_all
 	broker_restore_caps
