@@ -17,11 +17,20 @@ struct field {
 	size_t offset; /* into struct cc_msg */
 };
 
+/* Room for the longest message (TARGET, 8 fields) plus its F_END marker:
+ * every walk below stops at F_END, so the marker must always fit. */
+#define MAX_FIELDS 8
 struct spec {
 	const char *name;
 	size_t nfds;
-	struct field fields[8];
+	struct field fields[MAX_FIELDS + 1];
 };
+
+/* Bounded by the array too, so a row that fills every slot cannot walk
+ * into the next one. */
+#define FOR_EACH_FIELD(f, s) \
+	for (const struct field *f = (s)->fields; \
+	     f < (s)->fields + ARRAY_SIZE((s)->fields) && f->kind != F_END; f++)
 
 #define U32(f)  { F_U32, offsetof(struct cc_msg, u.f) }
 #define U64(f)  { F_U64, offsetof(struct cc_msg, u.f) }
@@ -120,7 +129,7 @@ int cc_msg_encode(const struct cc_msg *m, uint8_t *buf, size_t cap)
 	put_u16(&w, CC_PROTO_VERSION);
 	put_u16(&w, m->type);
 	put_u32(&w, m->seq);
-	for (const struct field *f = s->fields; f->kind != F_END; f++) {
+	FOR_EACH_FIELD(f, s) {
 		const char *base = (const char *)m + f->offset;
 		switch (f->kind) {
 		case F_U32: put_u32(&w, *(const uint32_t *)(const void *)base); break;
@@ -196,7 +205,7 @@ static void clear_fields(struct cc_msg *m)
 	const struct spec *s = spec_of(m->type);
 	if (!s)
 		return;
-	for (const struct field *f = s->fields; f->kind != F_END; f++) {
+	FOR_EACH_FIELD(f, s) {
 		void *base = (char *)m + f->offset;
 		if (f->kind == F_STR) {
 			free(*(char **)base);
@@ -219,7 +228,7 @@ void cc_msg_clear(struct cc_msg *m)
 
 static int decode_fields(struct rbuf *r, const struct spec *s, struct cc_msg *m, cc_error *err)
 {
-	for (const struct field *f = s->fields; f->kind != F_END; f++) {
+	FOR_EACH_FIELD(f, s) {
 		void *base = (char *)m + f->offset;
 		int e = 0;
 		switch (f->kind) {

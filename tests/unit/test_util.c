@@ -13,10 +13,10 @@
 
 #include "util.h"
 
+/* The bugs these tests once exposed are fixed: the tests always run. */
 static int known_bugs(void)
 {
-	const char *e = getenv("CC_TEST_KNOWN_BUGS");
-	return e && *e && strcmp(e, "0") != 0;
+	return 1;
 }
 
 /* ---- cc_parse_u64 ---- */
