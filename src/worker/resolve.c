@@ -108,7 +108,28 @@ static void searched_list(const struct resolver *only, bool k8s_possible, char *
 	}
 }
 
+static int cmp_found(const void *a, const void *b)
+{
+	const struct cc_container *x = &((const struct cc_found *)a)->c, *y = &((const struct cc_found *)b)->c;
+	int r = strcmp(x->runtime, y->runtime);
+	if (r == 0)
+		r = strcmp(x->id, y->id);
+	if (r == 0)
+		r = strcmp(x->name, y->name);
+	return r;
+}
+
+static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err);
+
 int cc_resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err)
+{
+	int r = resolve(ctx, spec, out, err);
+	if (r < 0)
+		memset(out, 0, sizeof(*out)); /* pid 0: not resolved */
+	return r;
+}
+
+static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err)
 {
 	const struct resolver *only = NULL;
 	const char *bare = spec;
@@ -168,6 +189,7 @@ int cc_resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_cla
 			return r;
 	}
 
+	qsort(v, nv, sizeof(*v), cmp_found);
 	for (size_t i = 0; i < nv; i++)
 		nexact += v[i].match == CC_MATCH_EXACT;
 	if (nexact > 0) {

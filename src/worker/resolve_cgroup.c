@@ -394,17 +394,18 @@ static bool seen(struct walk *w, const struct cls *c)
 	return false;
 }
 
-static void consider(struct walk *w, int parentfd, const char *base, const char *path, const struct cls *c, int m)
+/* Adds the container if it has a live process; returns whether it did. */
+static bool consider(struct walk *w, int parentfd, const char *base, const char *path, const struct cls *c, int m)
 {
 	_cleanup_close_ int cgfd = openat(parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct pick k = { .procfd = w->procfd, .procs = w->procs };
 	struct cc_container ct;
 
 	if (cgfd < 0 || seen(w, c))
-		return;
+		return false;
 	pick_members(&k, cgfd, 0, !c->generic);
 	if (!k.oldest)
-		return; /* no live process: an exited container's leftover cgroup */
+		return false; /* no live process: an exited container's leftover cgroup */
 	memset(&ct, 0, sizeof(ct));
 	snprintf(ct.runtime, sizeof(ct.runtime), "%s", c->runtime);
 	snprintf(ct.id, sizeof(ct.id), "%s", c->id);
@@ -421,7 +422,7 @@ static void consider(struct walk *w, int parentfd, const char *base, const char 
 				 k.ninit);
 	} else {
 		if (c->generic)
-			return; /* an unrecognised cgroup counts only with a PID-namespace init */
+			return false; /* an unrecognised cgroup counts only with a PID-namespace init */
 		ct.pid = k.oldest;
 		ct.start_time = k.oldest_start;
 		snprintf(ct.note, sizeof(ct.note),
@@ -430,7 +431,7 @@ static void consider(struct walk *w, int parentfd, const char *base, const char 
 			 ct.pid, (unsigned long long)ct.start_time);
 	}
 	if (c->need_shim && !parent_is_shim(w->procfd, ct.pid))
-		return;
+		return false;
 	if (c->generic)
 		snprintf(ct.note, sizeof(ct.note), "cgroup %s does not name its runtime (runc, crun or similar)",
 			 ct.cgroup);
@@ -441,12 +442,13 @@ static void consider(struct walk *w, int parentfd, const char *base, const char 
 	struct cc_found *nvv = realloc(*w->v, (*w->nv + 1) * sizeof(**w->v));
 	if (!nvv) {
 		w->rc = cc_fail(w->err, ENOMEM, "out of memory");
-		return;
+		return false;
 	}
 	*w->v = nvv;
 	nvv[*w->nv].c = ct;
 	nvv[*w->nv].match = m;
 	(*w->nv)++;
+	return true;
 }
 
 static bool is_dir_entry(int dfd, const struct dirent *e)
@@ -485,17 +487,22 @@ static void walk_dir(struct walk *w, int dfd, char *path, size_t plen, const cha
 		memcpy(path + (plen ? plen + 1 : 0), e->d_name, n + 1);
 
 		struct cls c;
-		int m = CC_MATCH_NONE;
-		if (classify(e->d_name, base, depth + 1, path, &c)) {
-			m = match_query(w->q, &c);
-		} else if (w->q->spec && !w->q->full_id_only && strcmp(e->d_name, w->q->spec) == 0) {
+		bool known = classify(e->d_name, base, depth + 1, path, &c), added = false;
+		int m = known ? match_query(w->q, &c) : CC_MATCH_NONE;
+		if (m != CC_MATCH_NONE)
+			added = consider(w, dirfd(d), e->d_name, path, &c, m);
+		/* Not a runtime's naming (or "/<ns>/<id>" without a containerd
+		 * shim): a cgroup named exactly like the spec may still be a
+		 * runc/crun container placed by hand. */
+		if ((!known || (c.need_shim && !added)) && w->rc == 0 && w->q->spec && !w->q->full_id_only &&
+		    strcmp(e->d_name, w->q->spec) == 0) {
 			memset(&c, 0, sizeof(c));
 			c.generic = true;
 			(void)set_id(&c, CC_RT_RUNC, "runc", e->d_name, n);
 			m = match_query(w->q, &c);
+			if (m != CC_MATCH_NONE)
+				(void)consider(w, dirfd(d), e->d_name, path, &c, m);
 		}
-		if (m != CC_MATCH_NONE)
-			consider(w, dirfd(d), e->d_name, path, &c, m);
 
 		if (depth + 1 < WALK_MAX_DEPTH) {
 			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
