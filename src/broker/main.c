@@ -71,18 +71,22 @@ static int start(struct session *s, cc_error *err)
 {
 	int r;
 
-	r = cc_caps_init(err);
-	if (r < 0)
-		return r;
+	/* The audit log first (as the caller: it needs no capability), so
+	 * that every later start-up refusal is on record. */
 	r = read_caller(&s->caller, err);
 	if (r < 0)
 		return r;
-	r = check_group(&s->caller, err);
+	r = cc_audit_open(err);
 	if (r < 0) {
-		(void)cc_audit_open(&(cc_error){ 0 }); /* so that the refusal is recorded if it can be */
+		cc_error gerr;
+		if (check_group(&s->caller, &gerr) < 0)
+			*err = gerr; /* the real reason a non-member cannot write it */
 		return r;
 	}
-	r = cc_audit_open(err);
+	r = check_group(&s->caller, err);
+	if (r < 0)
+		return r;
+	r = cc_caps_init(err);
 	if (r < 0)
 		return r;
 	r = cc_mntns_of_self(&s->host_mntns, err);

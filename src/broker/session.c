@@ -91,6 +91,15 @@ static void rec_start(struct session *s, struct cc_json *j, const char *event, c
 		cc_json_str(j, "image", s->image_path);
 }
 
+/* A failure found by a check while acting (a symlink planted in the
+ * container, another filesystem in the way) is a refusal, not an error. */
+static const char *result_of(int r, const cc_error *e)
+{
+	if (r == 0)
+		return "ok";
+	return e->code == ELOOP || e->code == ENOTDIR || e->code == EEXIST ? "refused" : "error";
+}
+
 /* Closes and writes the record; result "ok", "error" or "refused". */
 static int rec_finish(struct cc_json *j, const char *result, const cc_error *e, cc_error *err)
 {
@@ -219,7 +228,7 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&j, "persistent", s->ms.persistent);
 	}
-	int a = rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
+	int a = rec_finish(&j, result_of(r, err), r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
 	if (r < 0)
 		return r;
 	s->mounted = true;
@@ -247,7 +256,7 @@ static int unmount_record(struct session *s, bool explicit_request, bool *unmoun
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
 	rec_start(s, &j, "unmount", "end");
 	cc_json_bool(&j, "unmounted", *unmounted);
-	int a = rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
+	int a = rec_finish(&j, result_of(r, err), r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
 	return r < 0 ? r : a;
 }
 
