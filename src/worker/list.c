@@ -77,6 +77,8 @@ static int cmp_container(const void *a, const void *b)
 		r = strcmp(x->id, y->id);
 	if (r == 0)
 		r = strcmp(x->name, y->name);
+	if (r == 0)
+		r = (x->pid > y->pid) - (x->pid < y->pid);
 	return r;
 }
 

@@ -116,6 +116,8 @@ static int cmp_found(const void *a, const void *b)
 		r = strcmp(x->id, y->id);
 	if (r == 0)
 		r = strcmp(x->name, y->name);
+	if (r == 0)
+		r = (x->pid > y->pid) - (x->pid < y->pid);
 	return r;
 }
 

@@ -100,11 +100,16 @@ enum {
 struct cc_found {
 	struct cc_container c;
 	int match; /* enum cc_match */
+	int hier;  /* which hierarchy it was found in (walk order) */
 };
 
 /* Walk the hierarchies under ctx->cgroup_root; append what matches q to
  * *v (*nv elements, realloc'ed). Containers whose cgroups hold no process
- * are left out; one container seen in several hierarchies is kept once. */
+ * are left out; one container seen in several hierarchies (same cgroup path
+ * or same process) is kept once. Two cgroups of one hierarchy that claim the
+ * same id are both kept: a container with a delegated cgroup can name its
+ * sub-cgroups like another container, and that must end in ambiguity, not
+ * in whichever the walk met first. */
 int cc_cgroup_find(const struct cc_resolve_ctx *ctx, const struct cc_query *q, struct cc_found **v, size_t *nv,
 		   cc_error *err);
 

@@ -380,15 +380,21 @@ struct walk {
 	struct cc_found **v;
 	size_t *nv;
 	size_t visited;
+	int hier;
 	int rc;
 	cc_error *err;
 };
 
-static bool seen(struct walk *w, const struct cls *c)
+/* The same container met in an earlier hierarchy: same names and the same
+ * cgroup path (pid 0: not known yet) or the same chosen process. */
+static bool seen(struct walk *w, const struct cls *c, const char *cgroup, uint32_t pid)
 {
 	for (size_t i = 0; i < *w->nv; i++) {
-		const struct cc_container *o = &(*w->v)[i].c;
-		if (strcmp(o->runtime, c->runtime) == 0 && strcmp(o->id, c->id) == 0 && strcmp(o->name, c->name) == 0)
+		const struct cc_found *o = &(*w->v)[i];
+		if (o->hier == w->hier || strcmp(o->c.runtime, c->runtime) != 0 || strcmp(o->c.id, c->id) != 0 ||
+		    strcmp(o->c.name, c->name) != 0)
+			continue;
+		if (strcmp(o->c.cgroup, cgroup) == 0 || (pid && o->c.pid == pid))
 			return true;
 	}
 	return false;
@@ -401,7 +407,10 @@ static bool consider(struct walk *w, int parentfd, const char *base, const char 
 	struct pick k = { .procfd = w->procfd, .procs = w->procs };
 	struct cc_container ct;
 
-	if (cgfd < 0 || seen(w, c))
+	char cgroup[sizeof(ct.cgroup)];
+
+	snprintf(cgroup, sizeof(cgroup), "/%s", path);
+	if (cgfd < 0 || seen(w, c, cgroup, 0))
 		return false;
 	pick_members(&k, cgfd, 0, !c->generic);
 	if (!k.oldest)
@@ -410,7 +419,7 @@ static bool consider(struct walk *w, int parentfd, const char *base, const char 
 	snprintf(ct.runtime, sizeof(ct.runtime), "%s", c->runtime);
 	snprintf(ct.id, sizeof(ct.id), "%s", c->id);
 	snprintf(ct.name, sizeof(ct.name), "%s", c->name);
-	snprintf(ct.cgroup, sizeof(ct.cgroup), "/%s", path);
+	snprintf(ct.cgroup, sizeof(ct.cgroup), "%s", cgroup);
 	ct.mounted = CC_MOUNTED_UNKNOWN;
 	if (k.init) {
 		ct.pid = k.init;
@@ -439,6 +448,8 @@ static bool consider(struct walk *w, int parentfd, const char *base, const char 
 		snprintf(ct.note, sizeof(ct.note), "only the first %d processes of the cgroup were examined",
 			 MEMBER_MAX_PIDS);
 
+	if (seen(w, c, ct.cgroup, ct.pid))
+		return false;
 	struct cc_found *nvv = realloc(*w->v, (*w->nv + 1) * sizeof(**w->v));
 	if (!nvv) {
 		w->rc = cc_fail(w->err, ENOMEM, "out of memory");
@@ -447,6 +458,7 @@ static bool consider(struct walk *w, int parentfd, const char *base, const char 
 	*w->v = nvv;
 	nvv[*w->nv].c = ct;
 	nvv[*w->nv].match = m;
+	nvv[*w->nv].hier = w->hier;
 	(*w->nv)++;
 	return true;
 }
@@ -563,6 +575,7 @@ int cc_cgroup_find(const struct cc_resolve_ctx *ctx, const struct cc_query *q, s
 		if (hier[i] < 0)
 			continue;
 		w.visited = 0;
+		w.hier = i;
 		path[0] = '\0';
 		if (w.rc == 0)
 			walk_dir(&w, hier[i], path, 0, "", 0);

@@ -507,6 +507,21 @@ START_TEST(hostile_contents)
 	add_cgroup("pids", "docker/" ID_P, 1220, 1221, 1222, 0);
 	RESOLVE_OK("bbbb", 1222, "docker", ID_P);
 
+	/* a container's own sub-cgroup named like another container: both are
+	 * candidates (ambiguity), never whichever the walk meets first */
+	add_proc(1250, "1250\t1", 1);
+	add_proc(1251, "1251\t1", 2);
+	add_cgroup("unified", "system.slice/docker-" ID_K ".scope", 1250, 0);
+	add_cgroup("unified", "lxc.payload.evil/docker-" ID_K ".scope", 1251, 0);
+	ck_assert_int_eq(resolve_err("c0ffee", &e), -EEXIST);
+	ck_assert_str_eq(e.msg, "'c0ffee' is ambiguous: 2 containers match: docker c0ffee000000 (PID 1250); "
+				"docker c0ffee000000 (PID 1251)");
+	/* the same cgroup in two hierarchies is one container */
+	add_proc(1260, "1260\t1", 1);
+	add_cgroup("unified", "docker/" ID_K2, 1260, 0);
+	add_cgroup("pids", "docker/" ID_K2, 1260, 0);
+	RESOLVE_OK("c0ffee1", 1260, "docker", ID_K2);
+
 	/* odd characters in names: kept as bytes, shown escaped */
 	add_proc(1230, "1230\t1", 1);
 	add_cgroup("pids", "lxc.payload.ev\x1b[2Jil\n", 1230, 0);
