@@ -679,3 +679,11 @@ t_broker_protocol_violations() {
 	n=$(printf '%s\n' "$recs" | jq -s '[.[] | select(.event == "protocol" and .phase == "refused")] | length')
 	[ "$n" = 2 ] || fail "want 2 protocol refusal records, got $n: $recs"
 }
+
+# More test files (tests-*.sh), each appending its functions to TESTS.
+for _f in "$CC_IT_DIR"/tests-*.sh; do
+	[ -e "$_f" ] || continue
+	# shellcheck source=/dev/null
+	. "$_f"
+done
+unset _f
