@@ -1,0 +1,307 @@
+#!/bin/bash
+# Test image/build for real: build a small toolbox, mount it at /dev/crashcart
+# inside a microcontainer whose root holds nothing but a tiny static init, and
+# run the tools there as an unprivileged user. Also: two builds give the same
+# bytes, and each kind of failure gives a one-line error.
+#
+# Runs as root. Exit 0 pass, 1 fail, 77 skip (reason printed).
+# Everything it makes (mounts, loop devices, namespaces, temp dirs) is removed
+# on exit, also on failure.
+# Functions run from traps and through wrappers; scripts for the container
+# are single-quoted on purpose.
+# shellcheck disable=SC2317,SC2016
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build="$top/image/build"
+packages="$here/packages"
+NOBODY=65534
+NSENTER=$(command -v nsenter)
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "must run as root (loop mounts, namespaces)"
+for tool in unshare nsenter losetup mount pivot_root setpriv python3 patchelf \
+    mke2fs mkfs.erofs mksquashfs dpkg-deb gpgv fakeroot; do
+    command -v "$tool" >/dev/null || skip "$tool missing (run image/install-deps)"
+done
+uri=$(awk '!/^#/ && $1 ~ /^https?:/ {print $1 "/dists/" $2 "/InRelease"; exit}' \
+    "$top/image/sources")
+python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=20).read(1)' \
+    "$uri" 2>/dev/null || skip "Debian archive unreachable ($uri)"
+
+work=$(mktemp -d /tmp/crashcart-image-test.XXXXXX)
+chmod 755 "$work"
+loops=()
+mounts=()
+ct_pids=()
+
+cleanup() {
+    local p m l
+    for p in "${ct_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${ct_pids[@]}"; do
+        while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+    done
+    for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+    for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fails=0
+pass() { echo "ok   - $*"; }
+fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
+check() {   # check DESCRIPTION COMMAND... : pass when the command succeeds
+    local what=$1 out; shift
+    if out=$("$@" 2>&1); then pass "$what"; else
+        fail "$what"; printf '%s\n' "$out" | tail -n 8 | sed 's/^/       /'
+    fi
+}
+
+# A static init of a few bytes: umount2("/.oldroot", MNT_DETACH),
+# rmdir("/.oldroot"), then pause() forever. The container root holds nothing
+# else, so a tool from the image that needs anything from it fails.
+make_init() {
+    python3 - "$1" <<'EOF'
+import struct, sys
+code = bytes.fromhex(
+    "488d3d23000000"   # lea rdi, [rip+path]
+    "be02000000"       # mov esi, MNT_DETACH
+    "b8a6000000"       # mov eax, SYS_umount2
+    "0f05"             # syscall
+    "488d3d10000000"   # lea rdi, [rip+path]
+    "b854000000"       # mov eax, SYS_rmdir
+    "0f05"             # syscall
+    "b822000000"       # mov eax, SYS_pause
+    "0f05"             # syscall
+    "ebf7"             # jmp back to pause
+) + b"/.oldroot\0"
+base, off = 0x400000, 64 + 56
+size = off + len(code)
+ehdr = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack(
+    "<HHIQQQIHHHHHH", 2, 62, 1, base + off, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+with open(sys.argv[1], "wb") as f:
+    f.write(ehdr + phdr + code)
+EOF
+    chmod 755 "$1"
+}
+
+# start_ct IMAGE FSTYPE: a container with private mount, pid, uts, ipc and net
+# namespaces whose root is a directory holding only the static init, with the
+# image loop-mounted read-only at /dev/crashcart. Sets CT to the init's pid.
+start_ct() {
+    local img=$1 fstype=$2 root loop upid
+    root=$(mktemp -d "$work/root.XXXXXX")
+    chmod 755 "$root"
+    make_init "$root/init"
+    mkdir "$root/proc" "$root/dev" "$root/etc" "$root/tmp" "$root/.oldroot"
+    loop=$(losetup --find --show --read-only "$img") || return 1
+    loops+=("$loop")
+    # The runtime-provided files a container normally has: /etc/hostname
+    # (tmpfs), /dev nodes, /proc, /tmp. No libc, no shell, no /etc/hosts.
+    unshare --mount --uts --ipc --net --pid --fork --kill-child \
+        --propagation private -- /bin/sh -ec '
+        R=$1 LOOP=$2 FSTYPE=$3
+        mount --bind "$R" "$R"
+        mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
+        mount -t tmpfs -o nosuid,noexec,mode=755,size=1m tmpfs "$R/dev"
+        for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+            IFS=: read -r name maj min <<EOF
+$n
+EOF
+            mknod -m 666 "$R/dev/$name" c "$maj" "$min"
+        done
+        mkdir "$R/dev/crashcart"
+        mount -t "$FSTYPE" -o ro,nosuid,nodev "$LOOP" "$R/dev/crashcart"
+        mount -t tmpfs -o nosuid,nodev,mode=755,size=1m tmpfs "$R/etc"
+        echo crashcart-test > "$R/etc/hostname"
+        mount -t tmpfs -o nosuid,nodev,mode=1777,size=16m tmpfs "$R/tmp"
+        hostname crashcart-test
+        cd "$R"
+        pivot_root . .oldroot
+        exec /init
+    ' sh "$root" "$loop" "$fstype" </dev/null >"$work/ct.log" 2>&1 &
+    upid=$!
+    disown "$upid"
+    ct_pids+=("$upid")
+    CT=
+    for _ in $(seq 100); do
+        CT=$(awk '{print $1}' "/proc/$upid/task/$upid/children" 2>/dev/null)
+        # the static init has run once its comm is "init" and .oldroot is gone
+        if [ -n "$CT" ] && [ "$(cat "/proc/$CT/comm" 2>/dev/null)" = init ] &&
+            [ ! -d "$root/.oldroot" ]; then
+            break
+        fi
+        CT=; sleep 0.05
+    done
+    if [ -z "$CT" ]; then
+        cat "$work/ct.log" >&2
+        return 1
+    fi
+    ct_pids+=("$CT")
+    # The mount lives in the container's namespace only; the loop device goes
+    # away with it.
+    losetup -d "$loop" 2>/dev/null
+}
+
+# ct USER COMMAND...: run a command in the container as USER (a uid), with a
+# clean environment.
+ct() {
+    local uid=$1; shift
+    env -i PATH=/dev/crashcart/bin:/dev/crashcart/sbin HOME=/tmp TERM=xterm \
+        "$NSENTER" -t "$CT" -m -u -i -n -p -r -w -S "$uid" -G "$uid" -- "$@"
+}
+nobody() { ct "$NOBODY" "$@"; }
+
+expect() {  # expect DESCRIPTION PATTERN COMMAND...: output must match PATTERN
+    local what=$1 pat=$2 out; shift 2
+    if out=$("$@" 2>&1) && printf '%s\n' "$out" | grep -Eq -- "$pat"; then
+        pass "$what"
+    else
+        fail "$what"; printf '%s\n' "$out" | tail -n 8 | sed 's/^/       /'
+    fi
+}
+
+# ---------------------------------------------------------------- builds
+cache="$work/cache"
+mkdir -p "$cache" "$work/a" "$work/b"
+chown "$NOBODY:$NOBODY" "$cache" "$work/a"
+t0=$(date +%s)
+check "build ext4 as a non-root user (cold cache)" \
+    setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+    env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/nonexistent \
+    "$build" --packages "$packages" --out "$work/a" --cache "$cache"
+check "build ext4 again as root (warm cache)" \
+    "$build" --packages "$packages" --out "$work/b" --cache "$cache"
+echo "       (two builds: $(($(date +%s) - t0))s)"
+[ -s "$work/a/crashcart.img" ] || { echo "FAIL - no image built; stopping"; exit 1; }
+check "two builds give byte-identical images" cmp "$work/a/crashcart.img" "$work/b/crashcart.img"
+check "two builds give identical manifests" cmp "$work/a/crashcart.manifest" "$work/b/crashcart.manifest"
+expect "manifest lists packages with versions" '^package bash [0-9]' cat "$work/a/crashcart.manifest"
+expect "manifest lists files with sha256" '^[0-9a-f]{64} 0755 usr/bin/bash$' cat "$work/a/crashcart.manifest"
+
+# ---------------------------------------------------------------- container
+if ! start_ct "$work/a/crashcart.img" ext4; then
+    fail "start microcontainer with the ext4 image"; exit 1
+fi
+pass "microcontainer up (pid $CT), root holds only a static init"
+check "manifest inside the image matches" \
+    cmp "$work/a/crashcart.manifest" "/proc/$CT/root/dev/crashcart/.crashcart.manifest"
+check "container has no libc of its own" \
+    test ! -e "/proc/$CT/root/lib" -a ! -e "/proc/$CT/root/usr" -a ! -e "/proc/$CT/root/bin"
+expect "layout: bin, sbin, profile/bin/bash, .crashcartrc" 'ok' nobody \
+    /dev/crashcart/profile/bin/bash -c \
+    'test -x /dev/crashcart/bin/ls && test -d /dev/crashcart/sbin &&
+     test -r /dev/crashcart/.crashcartrc && echo ok'
+expect "runs as uid 65534 without groups" '^uid=65534\(?[^ ]* gid=65534[^ ]* groups=65534' nobody \
+    /dev/crashcart/bin/id
+expect "bash --version" 'GNU bash' nobody /dev/crashcart/bin/bash --version
+expect "bash with .crashcartrc: PATH, prompt, TERMINFO, MANPATH" \
+    '^/dev/crashcart/bin:.*\|.*crashcart.*\|/dev/crashcart/lib/terminfo\|/dev/crashcart/usr/share/man$' \
+    nobody /dev/crashcart/profile/bin/bash --rcfile /dev/crashcart/.crashcartrc -i -c \
+    'echo "$PATH|$PS1|$TERMINFO|$MANPATH"'
+expect "coreutils: ls /dev/crashcart" 'crashcartrc' nobody /dev/crashcart/bin/ls -a /dev/crashcart
+expect "busybox (static, as shipped)" 'BusyBox v' nobody /dev/crashcart/bin/busybox
+expect "busybox sh runs a script" '^42$' nobody /dev/crashcart/bin/busybox sh -c 'echo $((6*7))'
+expect "ip addr" '^1: lo:' nobody /dev/crashcart/bin/ip addr
+expect "ps shows the container's processes" '^ *1 .*init' nobody /dev/crashcart/bin/ps -e
+expect "strace -f true" 'exited with 0' nobody /dev/crashcart/bin/strace -f true
+expect "getent hosts localhost (nss: myhostname, no /etc/hosts)" \
+    '^(::1|127\.0\.0\.1) +localhost' nobody /dev/crashcart/bin/getent hosts localhost
+expect "getent passwd (files module, empty result is fine)" '' nobody \
+    /dev/crashcart/bin/sh -c '/dev/crashcart/bin/getent passwd root; true'
+expect "curl file:///etc/hostname" '^crashcart-test$' nobody \
+    /dev/crashcart/bin/curl -sS file:///etc/hostname
+expect "curl --version (openssl and friends load)" '^curl [0-9]' nobody \
+    /dev/crashcart/bin/curl --version
+expect "tcpdump -D" 'lo' nobody /dev/crashcart/bin/tcpdump -D
+expect "gdb -batch -ex 'info os'" 'processes' nobody /dev/crashcart/bin/gdb -nx -batch -ex 'info os'
+expect "less finds terminfo" 'hello' nobody /dev/crashcart/bin/sh -c \
+    'echo hello | TERM=xterm /dev/crashcart/bin/less -F'
+expect "top -bn1 (terminfo, /proc)" 'PID' nobody /dev/crashcart/bin/top -bn1
+expect "iconv via gconv modules" '^caf' nobody /dev/crashcart/bin/sh -c \
+    'printf "caf\351\n" | /dev/crashcart/bin/iconv -f LATIN1 -t UTF-8'
+expect "relocated program's interpreter is the image's" \
+    '^/dev/crashcart/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2$' \
+    patchelf --print-interpreter "/proc/$CT/root/dev/crashcart/bin/bash"
+expect "shebangs point into the image" '^#!/dev/crashcart/' \
+    head -n1 "/proc/$CT/root/dev/crashcart/bin/ldd"
+expect "ldd from the image" 'libc.so.6 => /dev/crashcart/' nobody \
+    /dev/crashcart/bin/ldd /dev/crashcart/bin/ls
+expect "ld.so.cache of the image is used" '/dev/crashcart/lib/x86_64-linux-gnu/libc.so.6' \
+    nobody /dev/crashcart/sbin/ldconfig -p -C /dev/crashcart/etc/ld.so.cache
+
+# ---------------------------------------------------------------- other formats
+for fmt in erofs squashfs; do
+    if ! grep -qw "$fmt" /proc/filesystems && ! modprobe "$fmt" 2>/dev/null; then
+        echo "skip - $fmt: kernel has no $fmt support"; continue
+    fi
+    mkdir -p "$work/$fmt"
+    if ! "$build" --format "$fmt" --packages "$packages" --out "$work/$fmt" \
+        --cache "$cache" >"$work/$fmt.log" 2>&1; then
+        fail "build $fmt"; tail -n 5 "$work/$fmt.log" | sed 's/^/       /'; continue
+    fi
+    pass "build $fmt ($(du -k "$work/$fmt/crashcart.img" | cut -f1) KiB vs ext4 $(du -k "$work/a/crashcart.img" | cut -f1) KiB)"
+    check "$fmt manifest lists the same files as ext4" \
+        cmp <(grep -v '^format' "$work/a/crashcart.manifest") \
+            <(grep -v '^format' "$work/$fmt/crashcart.manifest")
+    if start_ct "$work/$fmt/crashcart.img" "$fmt"; then
+        expect "$fmt: ip addr + getent in the container" '^::1|^127' nobody \
+            /dev/crashcart/bin/bash -c '/dev/crashcart/bin/ip addr >/dev/null &&
+                /dev/crashcart/bin/getent hosts localhost'
+    else
+        fail "$fmt: start microcontainer"
+    fi
+done
+
+# ---------------------------------------------------------------- errors
+# expect_error DESCRIPTION PATTERN ARGS...: build must fail with exit 1 and a
+# one-line error matching PATTERN.
+expect_error() {
+    local what=$1 pat=$2 rc err; shift 2
+    "$build" "$@" >"$work/err.out" 2>"$work/err.log"; rc=$?
+    err=$(grep -c 'error:' "$work/err.log")
+    if [ "$rc" -eq 1 ] && [ "$err" -eq 1 ] && grep -Eq -- "error: $pat" "$work/err.log"; then
+        pass "$what: $(grep 'error:' "$work/err.log")"
+    else
+        fail "$what (exit $rc)"; tail -n 5 "$work/err.log" | sed 's/^/       /'
+    fi
+}
+mkdir -p "$work/e"
+printf 'bash\nno-such-package-xyz\n' >"$work/e/unknown"
+expect_error "unknown package" 'unknown package: no-such-package-xyz' \
+    --packages "$work/e/unknown" --out "$work/e" --cache "$cache"
+
+printf 'keyring /usr/share/keyrings/debian-archive-keyring.gpg\nhttp://127.0.0.1:9/debian bookworm main\n' \
+    >"$work/e/sources"
+expect_error "archive unreachable" 'archive unreachable: http://127.0.0.1:9/' \
+    --sources "$work/e/sources" --packages "$packages" --out "$work/e" \
+    --cache "$work/e/cache"
+
+mkdir -p "$work/full"
+mount -t tmpfs -o size=2m tmpfs "$work/full" && mounts+=("$work/full")
+expect_error "disk full" 'disk full' --packages "$packages" --out "$work/full" \
+    --cache "$cache"
+
+# A package with a program for another machine (the ELF header of `true`,
+# relabelled ARM): its binaries cannot be relocated.
+deb="$work/e/armtool"
+mkdir -p "$deb/DEBIAN" "$deb/usr/bin"
+printf 'Package: armtool\nVersion: 1.0\nArchitecture: amd64\nMaintainer: test <t@example.invalid>\nDescription: test\n' \
+    >"$deb/DEBIAN/control"
+cp /bin/true "$deb/usr/bin/armtrue"
+printf '\050\000' | dd of="$deb/usr/bin/armtrue" bs=1 seek=18 conv=notrunc status=none
+dpkg-deb --root-owner-group -b "$deb" "$work/e/armtool.deb" >/dev/null
+printf 'bash\narmtool.deb\n' >"$work/e/badpkgs"
+expect_error "unrelocatable binary names file and reason" \
+    'cannot relocate usr/bin/armtrue \(package armtool\): ELF for machine 40' \
+    --packages "$work/e/badpkgs" --out "$work/e" --cache "$cache"
+
+if [ "$fails" -gt 0 ]; then
+    echo "$fails check(s) failed"
+    exit 1
+fi
+echo "all image checks passed"
+exit 0
