@@ -2,11 +2,12 @@
 # meson install script (skipped with DESTDIR): make the broker usable by the
 # operators group only, and give it its file capabilities (permitted set
 # only: the broker raises each one around the call that needs it).
-# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap
+# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write
 set -eu
-broker=$1 group=$2 audit=$3 mode=$4
-broker="${MESON_INSTALL_DESTDIR_PREFIX:+}$broker"
-CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod,cap_dac_override+p
+broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7
+CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod,cap_dac_override
+[ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
+CAPS=$CAPS+p
 
 if [ "$(id -u)" != 0 ]; then
 	echo "crashcart: not root: the broker was installed without its group and capabilities."
@@ -26,8 +27,18 @@ chmod 0750 "$broker"
 setcap "$CAPS" "$broker"
 echo "crashcart: $broker is root:$group 0750 with $(getcap "$broker" | sed 's/^[^ ]* //')"
 
-# The audit log: appendable by the group, readable by root only. `chattr +a`
-# (append-only) additionally stops members from truncating it: see SECURITY.md.
+# The policy: root-owned 0644, never overwritten once there.
+if [ ! -e "$policy" ]; then
+	mkdir -p "$(dirname "$policy")"
+	install -o root -g root -m 0644 "$default_policy" "$policy"
+	echo "crashcart: installed the default policy at $policy"
+else
+	echo "crashcart: keeping the existing policy $policy"
+fi
+
+# The audit log: appendable and readable by the group (the broker reads the
+# last record to chain the next one to it). `chattr +a` (append-only) stops
+# members from truncating or rewriting it: see SECURITY.md.
 auditdir=$(dirname "$audit")
 if [ ! -d "$auditdir" ]; then
 	mkdir -p "$auditdir"
@@ -37,5 +48,5 @@ if [ ! -e "$audit" ]; then
 	: >"$audit"
 fi
 chown "root:$group" "$audit"
-chmod 0620 "$audit"
-echo "crashcart: audit log $audit (root:$group 0620)"
+chmod 0660 "$audit"
+echo "crashcart: audit log $audit (root:$group 0660)"

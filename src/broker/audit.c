@@ -1,66 +1,313 @@
-/* The audit sink (first cut): JSON lines appended to a file whose path is
- * fixed at build time. Each record is one write(2) of one line on an
- * O_APPEND fd, then fsync: concurrent brokers never interleave within a line,
- * and a record that is not on disk is reported as a failure, so that the
- * operation it announces does not happen (fail closed). */
+/* The audit sinks. A record is offered to every sink the policy names;
+ * "require = any" (default) needs one of them to take it, "all" needs every
+ * one. A record no sink took is a failure, and the operation it announces
+ * does not happen (fail closed).
+ *
+ *   file      JSON lines at the build-time path, each carrying the sha256 of
+ *             the line before it ("prev"): flock, read the last line, append
+ *             with one write(2), fsync. Catches edits, deletions, reordering.
+ *   syslog    RFC 5424 over the local socket; the receiver learns our
+ *             credentials from the kernel (SO_PASSCRED), not from us.
+ *   journald  native protocol; journald adds _UID, _PID, _EXE, _CAP_EFFECTIVE
+ *             itself, which no caller can fake.
+ *   auditd    AUDIT_USER_* records through libaudit (needs CAP_AUDIT_WRITE,
+ *             meson -Daudit_write=true): the kernel stamps them. */
 #include "broker.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "auditlog.h"
+#include "caps.h"
 #include "config.h"
 #include "json.h"
+#include "policy.h"
 
-static int audit_fd = -1;
+#if CRASHCART_AUDIT_WRITE
+#include <libaudit.h>
+#endif
+
+#define TAIL_MAX (256 * 1024) /* longest record we will chain to */
+
 static char session_id[33];
-
-int cc_audit_open(cc_error *err)
-{
-	unsigned char raw[16];
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return cc_failx(err, errno, "cannot make a session id");
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(session_id + 2 * i, 3, "%02x", raw[i]);
-	/* No O_CREAT: the file is made at install time with its owner and mode;
-	 * a missing file is a broken install, not something to paper over. */
-	audit_fd = open(CRASHCART_AUDIT_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (audit_fd < 0)
-		return cc_failx(err, errno, "cannot open the audit log %s (nothing is done without a record)",
-				CRASHCART_AUDIT_LOG);
-	return 0;
-}
+static char hostname[256];
+static unsigned sinks;
+static bool require_all;
+static int file_fd = -1, syslog_fd = -1, journal_fd = -1, auditd_fd = -1;
 
 const char *cc_audit_session(void)
 {
 	return session_id;
 }
 
-int cc_audit_write(struct cc_json *j, cc_error *err)
+static int dgram_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+		(void)close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Everything is opened at start-up, before the broker's seccomp filter:
+ * later, records are only written. */
+int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
+{
+	unsigned char raw[16];
+	int opened = 0;
+	cc_error first = { 0 };
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return cc_failx(err, errno, "cannot make a session id");
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(session_id + 2 * i, 3, "%02x", raw[i]);
+	if (gethostname(hostname, sizeof(hostname)) < 0 || !hostname[0])
+		strcpy(hostname, "-");
+	sinks = want_sinks;
+	require_all = want_all;
+
+	if (sinks & CC_SINK_FILE) {
+		/* No O_CREAT: the file is made at install time with its owner and
+		 * mode; a missing file is a broken install, not to be papered over. */
+		file_fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (file_fd >= 0)
+			opened++;
+		else if (!first.code)
+			cc_failx(&first, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+	}
+	if (sinks & CC_SINK_SYSLOG) {
+		syslog_fd = dgram_connect(CRASHCART_SYSLOG_SOCKET);
+		if (syslog_fd >= 0)
+			opened++;
+		else if (!first.code)
+			cc_fail(&first, -syslog_fd, "cannot reach syslog at %s: %s", CRASHCART_SYSLOG_SOCKET,
+				strerror(-syslog_fd));
+	}
+	if (sinks & CC_SINK_JOURNALD) {
+		journal_fd = dgram_connect(CRASHCART_JOURNALD_SOCKET);
+		if (journal_fd >= 0)
+			opened++;
+		else if (!first.code)
+			cc_fail(&first, -journal_fd, "cannot reach journald at %s: %s", CRASHCART_JOURNALD_SOCKET,
+				strerror(-journal_fd));
+	}
+	if (sinks & CC_SINK_AUDITD) {
+#if CRASHCART_AUDIT_WRITE
+		auditd_fd = audit_open();
+		if (auditd_fd >= 0)
+			opened++;
+		else if (!first.code)
+			cc_failx(&first, errno, "cannot open the kernel audit socket");
+#else
+		if (!first.code)
+			cc_fail(&first, ENOTSUP, "the auditd sink needs a build with -Daudit_write=true");
+#endif
+	}
+	if (opened == 0 || (require_all && first.code)) {
+		*err = first;
+		cc_error_prefix(err, "no audit record can be written, so nothing is done");
+		return -err->code;
+	}
+	return 0;
+}
+
+/* ---- file: hash-chained JSON lines ---- */
+
+/* The last line of the file (without its newline) into a malloc'd string,
+ * "" for an empty file. */
+static char *last_line(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size < 0)
+		return NULL;
+	size_t want = size > TAIL_MAX ? TAIL_MAX : (size_t)size;
+	char *buf = malloc(want + 1);
+	if (!buf)
+		return NULL;
+	ssize_t n = pread(fd, buf, want, size - (off_t)want);
+	if (n != (ssize_t)want) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	char *start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	if (start == buf && (size_t)size > want) {
+		free(buf); /* a last line longer than TAIL_MAX: not one of ours */
+		return NULL;
+	}
+	memmove(buf, start, strlen(start) + 1);
+	return buf;
+}
+
+static int file_write(const char *record, cc_error *err)
+{
+	_cleanup_free_ char *prev = NULL, *line = NULL;
+	int r = 0;
+
+	/* One writer at a time across brokers: read the last record and append
+	 * the one chained to it without anyone slipping in between. */
+	if (flock(file_fd, LOCK_EX) < 0)
+		return cc_failx(err, errno, "cannot lock the audit log");
+	prev = last_line(file_fd);
+	if (!prev) {
+		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);
+		goto out;
+	}
+	line = cc_chain_link(record, prev[0] ? prev : NULL);
+	if (!line) {
+		r = cc_fail(err, ENOMEM, "cannot format the audit record");
+		goto out;
+	}
+	ssize_t n = write(file_fd, line, strlen(line));
+	if (n != (ssize_t)strlen(line)) {
+		r = cc_failx(err, n < 0 ? errno : EIO, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		goto out;
+	}
+	if (fsync(file_fd) < 0 && errno != EINVAL)
+		r = cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
+out:
+	(void)flock(file_fd, LOCK_UN);
+	return r;
+}
+
+/* ---- syslog: RFC 5424 with structured data ---- */
+
+/* SD-PARAM values escape '"', '\' and ']' (RFC 5424, 6.3.3). */
+static void sd_escape(char *out, size_t len, const char *v)
+{
+	size_t o = 0;
+	for (; v && *v && o + 3 < len; v++) {
+		if (*v == '"' || *v == '\\' || *v == ']')
+			out[o++] = '\\';
+		out[o++] = (*v == '\n' || *v == '\r') ? ' ' : *v;
+	}
+	out[o] = '\0';
+}
+
+static int syslog_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+{
+	char ts[64], ev[64], ph[32], res[32], msg[512];
+	struct timespec now;
+	struct tm tm;
+	/* authpriv (10); notice (5), or warning (4) for refusals and errors */
+	int pri = 10 * 8 + (strcmp(s->result, "ok") == 0 || !s->result[0] ? 5 : 4);
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	sd_escape(ev, sizeof(ev), s->event);
+	sd_escape(ph, sizeof(ph), s->phase);
+	sd_escape(res, sizeof(res), s->result);
+	snprintf(msg, sizeof(msg), "[crashcart@32473 session=\"%s\" event=\"%s\" phase=\"%s\" result=\"%s\" uid=\"%u\"]",
+		 session_id, ev, ph, res, (unsigned)getuid());
+	size_t len = strlen(record) + strlen(msg) + 512;
+	_cleanup_free_ char *line = malloc(len);
+	if (!line)
+		return cc_fail(err, ENOMEM, "out of memory");
+	snprintf(line, len, "<%d>1 %s.%06ldZ %s crashcart-broker %d %s %s %s", pri, ts, now.tv_nsec / 1000, hostname,
+		 (int)getpid(), s->event[0] ? s->event : "-", msg, record);
+	if (send(syslog_fd, line, strlen(line), 0) < 0)
+		return cc_failx(err, errno, "cannot send the audit record to syslog");
+	return 0;
+}
+
+/* ---- journald: native protocol ---- */
+
+static int journald_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+{
+	char head[1024];
+	int prio = strcmp(s->result, "ok") == 0 || !s->result[0] ? 5 : 4;
+	/* Field values may not hold a newline in the simple form; the record is
+	 * one line of JSON (json.c escapes control characters). */
+	int n = snprintf(head, sizeof(head),
+			 "MESSAGE=crashcart %s %s %s uid=%u\nPRIORITY=%d\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=crashcart-broker\n"
+			 "CRASHCART_SESSION=%s\nCRASHCART_EVENT=%s\nCRASHCART_PHASE=%s\nCRASHCART_RESULT=%s\nCRASHCART_RECORD=",
+			 s->event, s->phase, s->result, (unsigned)getuid(), prio, session_id, s->event, s->phase, s->result);
+	if (n < 0 || (size_t)n >= sizeof(head) || strchr(record, '\n'))
+		return cc_fail(err, EINVAL, "cannot format the journald record");
+	struct iovec iov[3] = {
+		{ head, (size_t)n }, { (void *)record, strlen(record) }, { "\n", 1 },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	if (sendmsg(journal_fd, &mh, MSG_NOSIGNAL) < 0)
+		return cc_failx(err, errno, "cannot send the audit record to journald");
+	return 0;
+}
+
+/* ---- auditd ---- */
+
+static int auditd_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+{
+#if CRASHCART_AUDIT_WRITE
+	char msg[1024], ev[64];
+	int r;
+	sd_escape(ev, sizeof(ev), s->event);
+	/* A short, key=value message (the full record is in the other sinks);
+	 * the kernel adds auid, ses, uid, pid, exe itself. */
+	snprintf(msg, sizeof(msg), "op=crashcart-%s phase=%s session=%s", ev, s->phase, session_id);
+	WITH_CAPS(CC_CAP(CAP_AUDIT_WRITE),
+		  r = audit_log_user_message(auditd_fd, AUDIT_USER_CMD, msg, hostname, NULL, NULL,
+					     strcmp(s->result, "ok") == 0 || !s->result[0]));
+	if (r <= 0)
+		return cc_failx(err, errno ? errno : EIO, "cannot send the audit record to auditd");
+	(void)record;
+	return 0;
+#else
+	(void)record;
+	(void)s;
+	return cc_fail(err, ENOTSUP, "auditd sink not built");
+#endif
+}
+
+int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err)
 {
 	const char *text = cc_json_text(j);
-	_cleanup_free_ char *line = NULL;
-	size_t len;
-	int r;
+	int accepted = 0, failed = 0;
+	cc_error first = { 0 }, e;
 
-	if (audit_fd < 0)
-		return cc_fail(err, EBADF, "the audit log %s is not open", CRASHCART_AUDIT_LOG);
 	if (!text)
 		return cc_fail(err, ENOMEM, "cannot format the audit record");
-	len = strlen(text);
-	line = malloc(len + 2);
-	if (!line)
-		return cc_fail(err, ENOMEM, "cannot format the audit record");
-	memcpy(line, text, len);
-	line[len++] = '\n';
-	line[len] = '\0';
-	ssize_t n = write(audit_fd, line, len);
-	if (n != (ssize_t)len)
-		return cc_failx(err, n < 0 ? errno : EIO, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
-	r = fsync(audit_fd);
-	if (r < 0 && errno != EINVAL)
-		return cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
+#define OFFER(kind, fd, call)                                   \
+	if ((sinks & (kind)) && (fd) >= 0) {                    \
+		e = (cc_error){ 0 };                            \
+		if ((call) == 0)                                \
+			accepted++;                             \
+		else if (failed++ == 0)                         \
+			first = e;                              \
+	} else if (sinks & (kind)) {                            \
+		failed++;                                       \
+	}
+	OFFER(CC_SINK_FILE, file_fd, file_write(text, &e));
+	OFFER(CC_SINK_SYSLOG, syslog_fd, syslog_write(text, s, &e));
+	OFFER(CC_SINK_JOURNALD, journal_fd, journald_write(text, s, &e));
+	OFFER(CC_SINK_AUDITD, auditd_fd, auditd_write(text, s, &e));
+#undef OFFER
+	if (accepted == 0 || (require_all && failed)) {
+		if (!first.code)
+			cc_fail(&first, EIO, "no audit sink is open");
+		*err = first;
+		cc_error_prefix(err, "the audit record was not written, so nothing is done");
+		return -err->code;
+	}
 	return 0;
 }

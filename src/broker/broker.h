@@ -22,6 +22,9 @@ struct cc_caller {
 	gid_t groups[256];
 	int ngroups;
 	char user[64];
+	char loginuid[16];  /* /proc/self/loginuid: who logged in, even after su */
+	char sessionid[16]; /* /proc/self/sessionid: the kernel's audit session */
+	char tty[64];       /* the terminal on stdin, if any */
 };
 
 /* A target pinned by a pidfd: everything below refers to that process. */
@@ -32,6 +35,9 @@ struct cc_pin {
 	uint64_t start_time;
 	uint64_t mntns;        /* inode of its mount namespace */
 	int nsflags;           /* CLONE_NEW* to enter for the tool */
+	bool own_pidns;        /* its PID namespace is not the broker's */
+	struct { const char *name; uint64_t ino; } ns[8]; /* its namespace inodes */
+	int nns;
 	char cgroup[2048];     /* /proc/PID/cgroup, read by the broker */
 };
 
@@ -47,6 +53,9 @@ struct cc_image {
 	char fstype[16];
 };
 int cc_image_open(const char *path, struct cc_image *img, cc_error *err);
+/* sha256 of the image's bytes (cached in a trusted.* xattr keyed by size
+ * and mtime, so that a large image is not read on every session). */
+int cc_image_sha256(const struct cc_image *img, char out[65], cc_error *err);
 void cc_image_close(struct cc_image *img);
 
 /* loop.c */
@@ -83,8 +92,13 @@ int cc_launcher_start(pid_t *pid, int *sock, cc_error *err);
 
 /* audit.c */
 struct cc_json;
-int cc_audit_open(cc_error *err);
+struct cc_audit_summary {
+	const char *event, *phase, *result; /* for the sinks' own fields */
+};
+/* Opens the sinks (CC_SINK_* from the policy) before the seccomp filter. */
+int cc_audit_open(unsigned sinks, bool require_all, cc_error *err);
 const char *cc_audit_session(void);
-/* Appends one record (one line); fail closed: a negative return means the
- * record is not on disk and the operation must not happen. */
-int cc_audit_write(struct cc_json *j, cc_error *err);
+/* Offers one record to every sink; fail closed: a negative return means
+ * the record is not on record as the policy requires, and the operation
+ * must not happen. */
+int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);

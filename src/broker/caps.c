@@ -13,6 +13,7 @@ static const char *const names[] = {
 	[CAP_SYS_ADMIN] = "CAP_SYS_ADMIN",
 	[CAP_SYS_CHROOT] = "CAP_SYS_CHROOT",
 	[CAP_SYS_PTRACE] = "CAP_SYS_PTRACE",
+	[CAP_AUDIT_WRITE] = "CAP_AUDIT_WRITE",
 };
 
 const char *cc_cap_name(int cap)
@@ -110,11 +111,17 @@ void cc_caps_lower(void)
 
 int cc_caps_drop_all(uint64_t keep)
 {
-	struct capsets s = { .eff = keep, .prm = keep, .inh = 0 };
+	/* A capability kept (the ptrace profile) must survive the execve of a
+	 * tool without file capabilities: that is what the ambient set is for;
+	 * it needs the capability in permitted and inheritable. */
+	struct capsets s = { .eff = keep, .prm = keep, .inh = keep };
 	int r = set_verified(&s);
 	if (r < 0)
 		return r;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
+	for (int c = 0; c < 64; c++)
+		if ((keep & CC_CAP(c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return -errno;
 	return 0;
 }

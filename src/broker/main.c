@@ -38,6 +38,15 @@ static int read_caller(struct cc_caller *c, cc_error *err)
 		return cc_failx(err, errno, "cannot read the caller's groups");
 	pw = getpwuid(c->uid);
 	snprintf(c->user, sizeof(c->user), "%s", pw ? pw->pw_name : "?");
+	/* The kernel's audit identity: set at login, kept across su/sudo. */
+	if (cc_read_file_at(AT_FDCWD, "/proc/self/loginuid", c->loginuid, sizeof(c->loginuid)) < 0)
+		strcpy(c->loginuid, "");
+	if (cc_read_file_at(AT_FDCWD, "/proc/self/sessionid", c->sessionid, sizeof(c->sessionid)) < 0)
+		strcpy(c->sessionid, "");
+	ssize_t n = readlink("/proc/self/fd/0", c->tty, sizeof(c->tty) - 1);
+	c->tty[n > 0 ? n : 0] = '\0';
+	if (strncmp(c->tty, "/dev/", 5) != 0)
+		strcpy(c->tty, ""); /* a pipe or file, not a terminal */
 	return 0;
 }
 
@@ -76,7 +85,12 @@ static int start(struct session *s, cc_error *err)
 	r = read_caller(&s->caller, err);
 	if (r < 0)
 		return r;
-	r = cc_audit_open(err);
+	/* The policy names the audit sinks; if it cannot be loaded, the refusal
+	 * still goes to the build-time file. */
+	cc_error perr = { 0 };
+	s->policy_loaded = cc_policy_load(CRASHCART_POLICY, &s->policy, &perr) == 0;
+	r = s->policy_loaded ? cc_audit_open(s->policy.sinks, s->policy.require_all, err)
+			     : cc_audit_open(CC_SINK_FILE, false, err);
 	if (r < 0) {
 		cc_error gerr;
 		if (check_group(&s->caller, &gerr) < 0)
@@ -86,6 +100,10 @@ static int start(struct session *s, cc_error *err)
 	r = check_group(&s->caller, err);
 	if (r < 0)
 		return r;
+	if (!s->policy_loaded) {
+		*err = perr;
+		return -perr.code;
+	}
 	r = cc_caps_init(err);
 	if (r < 0)
 		return r;

@@ -45,21 +45,37 @@ static const char *action_name(uint32_t a)
 	}
 }
 
-/* ---- audit records ---- */
+/* ---- audit records ----
+ * Every operation: a "begin" record before acting (no record, no action),
+ * an "end" record with the result after. Every refusal: one "refused"
+ * record. Each carries who, the target as the broker verified it next to
+ * the worker's claim, and the image. */
 
-static void rec_start(struct session *s, struct cc_json *j, const char *event, const char *phase)
+struct record {
+	struct cc_json j;
+	struct cc_audit_summary sum;
+};
+
+static void rec_start(struct session *s, struct record *rc, const char *event, const char *phase)
 {
 	struct timespec ts;
 	struct tm tm;
 	char when[64];
+	struct cc_json *j = &rc->j;
 
+	rc->sum = (struct cc_audit_summary){ .event = event, .phase = phase, .result = "" };
 	clock_gettime(CLOCK_REALTIME, &ts);
+	if (strcmp(phase, "begin") == 0)
+		s->began = ts;
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	cc_json_init(j);
 	cc_json_open(j, NULL);
 	cc_json_str(j, "ts", when);
+	if (strcmp(phase, "end") == 0)
+		cc_json_u64(j, "duration_ms", (uint64_t)((ts.tv_sec - s->began.tv_sec) * 1000 +
+							 (ts.tv_nsec - s->began.tv_nsec) / 1000000));
 	cc_json_str(j, "session", cc_audit_session());
 	cc_json_u64(j, "seq", ++s->audit_seq);
 	cc_json_str(j, "event", event);
@@ -71,14 +87,21 @@ static void rec_start(struct session *s, struct cc_json *j, const char *event, c
 	for (int i = 0; i < s->caller.ngroups; i++)
 		cc_json_u64(j, NULL, s->caller.groups[i]);
 	cc_json_close_array(j);
+	cc_json_str(j, "loginuid", s->caller.loginuid);
+	cc_json_str(j, "audit_session", s->caller.sessionid);
+	cc_json_str(j, "tty", s->caller.tty);
 	if (s->spec) {
 		cc_json_open(j, "target");
 		cc_json_str(j, "spec", s->spec);
 		cc_json_u64(j, "pid", s->have_target ? (uint64_t)s->pin.pid : s->claimed_pid);
 		if (s->have_target) {
 			cc_json_u64(j, "start_time", s->pin.start_time);
-			cc_json_u64(j, "mntns", s->pin.mntns);
+			cc_json_open(j, "ns");
+			for (int i = 0; i < s->pin.nns; i++)
+				cc_json_u64(j, s->pin.ns[i].name, s->pin.ns[i].ino);
+			cc_json_close(j);
 			cc_json_str(j, "cgroup", s->pin.cgroup);
+			cc_json_bool(j, "claim_verified", s->claim_verified);
 		}
 		cc_json_open(j, "claim");
 		cc_json_str(j, "runtime", s->claim_runtime);
@@ -87,8 +110,32 @@ static void rec_start(struct session *s, struct cc_json *j, const char *event, c
 		cc_json_close(j);
 		cc_json_close(j);
 	}
-	if (s->image_path[0])
+	if (s->image_path[0]) {
 		cc_json_str(j, "image", s->image_path);
+		if (s->image_sha256[0])
+			cc_json_str(j, "image_sha256", s->image_sha256);
+	}
+	if (s->rule)
+		cc_json_str(j, "rule", s->rule->name);
+}
+
+/* Closes and offers the record to the sinks. result: NULL for a begin
+ * record, else "ok", "error" or "refused" (with e). */
+static int rec_write(struct record *rc, const char *result, const cc_error *e, cc_error *err)
+{
+	int r;
+	if (result) {
+		rc->sum.result = result;
+		cc_json_str(&rc->j, "result", result);
+	}
+	if (e) {
+		cc_json_u64(&rc->j, "errno", (uint64_t)e->code);
+		cc_json_str(&rc->j, "error", e->msg);
+	}
+	cc_json_close(&rc->j);
+	r = cc_audit_write(&rc->j, &rc->sum, err);
+	cc_json_free(&rc->j);
+	return r;
 }
 
 /* A failure found by a check while acting (a symlink planted in the
@@ -100,35 +147,107 @@ static const char *result_of(int r, const cc_error *e)
 	return e->code == ELOOP || e->code == ENOTDIR || e->code == EEXIST ? "refused" : "error";
 }
 
-/* Closes and writes the record; result "ok", "error" or "refused". */
-static int rec_finish(struct cc_json *j, const char *result, const cc_error *e, cc_error *err)
+/* The end record of an operation that returned r (err holds its error). A
+ * failure to record the end of a successful operation is reported too. */
+static int rec_end(struct session *s, struct record *rc, int r, cc_error *err)
 {
-	int r;
-	cc_json_str(j, "result", result);
-	if (e) {
-		cc_json_u64(j, "errno", (uint64_t)e->code);
-		cc_json_str(j, "error", e->msg);
-	}
-	cc_json_close(j);
-	r = cc_audit_write(j, err);
-	cc_json_free(j);
-	return r;
+	cc_error aerr = { 0 };
+	(void)s;
+	int a = rec_write(rc, result_of(r, err), r < 0 ? err : NULL, &aerr);
+	if (r < 0)
+		return r;
+	if (a < 0)
+		*err = aerr;
+	return a;
 }
 
 /* A refusal: one record, then the error goes back to the worker. If even
  * the record cannot be written, the reply says so too. */
 static int refuse(struct session *s, const char *event, cc_error *e)
 {
-	struct cc_json j;
+	struct record rc;
 	cc_error aerr = { 0 };
 
-	rec_start(s, &j, event, "refused");
-	if (rec_finish(&j, "refused", e, &aerr) < 0) {
+	rec_start(s, &rc, event, "refused");
+	if (rec_write(&rc, "refused", e, &aerr) < 0) {
 		char old[sizeof(e->msg)];
 		memcpy(old, e->msg, sizeof(old));
 		snprintf(e->msg, sizeof(e->msg), "%.300s (and the refusal could not be recorded: %.300s)", old, aerr.msg);
 	}
 	return -e->code;
+}
+
+/* ---- checks against the caller ---- */
+
+/* Does the cgroup path the broker read name the claimed container? The
+ * id must stand as a whole word of a path component ("/docker/ID",
+ * "docker-ID.scope", "lxc.payload.NAME"); systemd escapes '-' in unit
+ * names, so that form counts as well. */
+static bool id_in(const char *cgroup, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *p = cgroup; n && (p = strstr(p, id)); p++) {
+		char before = p == cgroup ? '/' : p[-1], after = p[n];
+		if ((before == '/' || before == '-' || before == '.') &&
+		    (after == '/' || after == '.' || after == '\n' || after == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static bool claim_matches(const char *cgroup, const char *runtime, const char *id)
+{
+	char esc[512];
+	size_t o = 0;
+
+	if (strcmp(runtime, "pid") == 0 || !runtime[0])
+		return true; /* a bare PID claims nothing more */
+	if (!id[0] || strlen(id) > 200)
+		return false;
+	if (id_in(cgroup, id))
+		return true;
+	for (const char *p = id; *p && o + 5 < sizeof(esc); p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    *p == ':' || (*p == '.' && p != id))
+			esc[o++] = *p;
+		else
+			o += (size_t)snprintf(esc + o, sizeof(esc) - o, "\\x%02x", (unsigned char)*p);
+	}
+	esc[o] = '\0';
+	/* ns/id (containerd): the id part is what the cgroup path names */
+	const char *slash = strrchr(id, '/');
+	return id_in(cgroup, esc) || (slash && id_in(cgroup, slash + 1));
+}
+
+/* The policy's verdict for this session's target and action. */
+static int allowed(struct session *s, unsigned perm, bool with_image, cc_error *err)
+{
+	gid_t gids[257];
+	size_t ng = 0;
+	char why[300];
+
+	if (!s->policy_loaded)
+		return cc_fail(err, EPERM, "no policy loaded");
+	gids[ng++] = s->caller.gid;
+	for (int i = 0; i < s->caller.ngroups && ng < ARRAY_SIZE(gids); i++)
+		gids[ng++] = s->caller.groups[i];
+	struct cc_facts f = {
+		.user = s->caller.user,
+		.gids = gids,
+		.ngids = ng,
+		.action = perm,
+		.image = with_image ? s->image_path : NULL,
+		.image_sha256 = with_image ? s->image_sha256 : NULL,
+		.cgroup = s->pin.cgroup,
+		.runtime = s->claim_verified ? s->claim_runtime : NULL,
+		.id = s->claim_verified ? s->claim_id : NULL,
+		.own_pidns = s->pin.own_pidns,
+	};
+	const struct cc_rule *rule = cc_policy_match(&s->policy, &f, why, sizeof(why));
+	if (!rule)
+		return cc_fail(err, EPERM, "not allowed: %s (policy %s)", why, CRASHCART_POLICY);
+	s->rule = rule;
+	return 0;
 }
 
 /* ---- handlers ---- */
@@ -176,6 +295,13 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, err) < 0)
 		return refuse(s, event, err);
 	s->have_target = true;
+	/* The worker's answer is a claim: what it says must be what we see. */
+	s->claim_verified = claim_matches(s->pin.cgroup, s->claim_runtime, s->claim_id);
+	if (!s->claim_verified) {
+		cc_fail(err, EPERM, "the resolver's claim does not hold: the cgroup of PID %d does not name %s container '%s'",
+			s->pin.pid, s->claim_runtime, s->claim_id);
+		return refuse(s, event, err);
+	}
 	rep->u.target_ok.pid = (uint32_t)s->pin.pid;
 	rep->u.target_ok.start_time = s->pin.start_time;
 	rep->u.target_ok.cgroup = s->pin.cgroup;
@@ -187,7 +313,7 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	const char *path = req->u.mount.image;
 	bool persistent = req->u.mount.flags & CC_MOUNT_PERSISTENT;
 	struct cc_loop lo = { .fd = -1 };
-	struct cc_json j;
+	struct record rc;
 	int r;
 
 	if (req->u.mount.flags & ~CC_MOUNT_PERSISTENT)
@@ -199,17 +325,20 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	strcpy(s->image_path, path);
 	if (cc_image_open(path, &s->img, err) < 0)
 		return refuse(s, "mount", err);
+	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
+		return refuse(s, "mount", err);
+	/* An exec session's mount is part of the exec: it needs "exec". */
+	if (allowed(s, s->action == CC_ACT_EXEC ? CC_PERM_EXEC : CC_PERM_MOUNT, true, err) < 0)
+		return refuse(s, "mount", err);
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);
 		if (s->devdir < 0)
 			return refuse(s, "mount", err);
 	}
 
-	rec_start(s, &j, "mount", "begin");
-	cc_json_bool(&j, "persistent", persistent);
-	cc_json_close(&j);
-	r = cc_audit_write(&j, err);
-	cc_json_free(&j);
+	rec_start(s, &rc, "mount", "begin");
+	cc_json_bool(&rc.j, "persistent", persistent);
+	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r; /* no record, no mount */
 
@@ -220,21 +349,19 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	 * autoclear frees it as we close our fd). */
 	cc_loop_release(&lo);
 
-	rec_start(s, &j, "mount", "end");
+	rec_start(s, &rc, "mount", "end");
 	if (r == 0) {
-		cc_json_str(&j, "source", lo.source);
-		cc_json_str(&j, "fstype", s->img.fstype);
-		cc_json_bool(&j, "loop_reused", lo.reused);
-		cc_json_bool(&j, "already_mounted", s->ms.was_mounted);
-		cc_json_bool(&j, "persistent", s->ms.persistent);
+		s->mounted = true;
+		snprintf(s->source, sizeof(s->source), "%s", lo.source);
+		cc_json_str(&rc.j, "source", lo.source);
+		cc_json_str(&rc.j, "fstype", s->img.fstype);
+		cc_json_bool(&rc.j, "loop_reused", lo.reused);
+		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
+		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
-	int a = rec_finish(&j, result_of(r, err), r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
+	r = rec_end(s, &rc, r, err);
 	if (r < 0)
-		return r;
-	s->mounted = true;
-	snprintf(s->source, sizeof(s->source), "%s", lo.source);
-	if (a < 0)
-		return a; /* mounted, but the record of it is missing: say so */
+		return r; /* failed, or mounted without a record of it: say so */
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
 	rep->u.mount_ok.source = s->source;
 	rep->u.mount_ok.fstype = s->img.fstype;
@@ -243,21 +370,18 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 
 static int unmount_record(struct session *s, bool explicit_request, bool *unmounted, cc_error *err)
 {
-	struct cc_json j;
+	struct record rc;
 	int r;
 
-	rec_start(s, &j, "unmount", "begin");
-	cc_json_str(&j, "reason", explicit_request ? "request" : "session end");
-	cc_json_close(&j);
-	r = cc_audit_write(&j, err);
-	cc_json_free(&j);
+	rec_start(s, &rc, "unmount", "begin");
+	cc_json_str(&rc.j, "reason", explicit_request ? "request" : "session end");
+	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
-	rec_start(s, &j, "unmount", "end");
-	cc_json_bool(&j, "unmounted", *unmounted);
-	int a = rec_finish(&j, result_of(r, err), r == 0 ? NULL : err, r == 0 ? err : &(cc_error){ 0 });
-	return r < 0 ? r : a;
+	rec_start(s, &rc, "unmount", "end");
+	cc_json_bool(&rc.j, "unmounted", *unmounted);
+	return rec_end(s, &rc, r, err);
 }
 
 static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
@@ -266,6 +390,8 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 	int r;
 
 	(void)req;
+	if (allowed(s, CC_PERM_UNMOUNT, false, err) < 0)
+		return refuse(s, "unmount", err);
 	r = unmount_record(s, true, &unmounted, err);
 	if (r < 0)
 		return r;
@@ -301,7 +427,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	char **argv = req->u.exec.argv;
 	char env_term[80], env_ps1[96], env_target[80], name[40];
 	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done;
-	struct cc_json j;
+	struct record rc;
 	int r;
 
 	if (!argv || !argv[0]) {
@@ -322,18 +448,30 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		env_term, "HOME=/", env_ps1, env_target, NULL,
 	};
 
-	rec_start(s, &j, "exec", "begin");
-	cc_json_open_array(&j, "argv");
-	for (char **a = argv; *a; a++)
-		cc_json_str(&j, NULL, *a);
-	cc_json_close_array(&j);
-	cc_json_close(&j);
-	r = cc_audit_write(&j, err);
-	cc_json_free(&j);
+	/* The profile comes from the rule that allowed this session's mount. */
+	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
+
+	rec_start(s, &rc, "exec", "begin");
+	cc_json_open_array(&rc.j, "argv");
+	size_t total = 0, i = 0;
+	for (char **a = argv; *a; a++, i++) {
+		/* Bounded, so a record always fits a line the chain can follow. */
+		if (i >= 64 || total > 8192) {
+			cc_json_str(&rc.j, NULL, "...");
+			break;
+		}
+		char part[512];
+		snprintf(part, sizeof(part), "%s", *a);
+		total += strlen(part);
+		cc_json_str(&rc.j, NULL, part);
+	}
+	cc_json_close_array(&rc.j);
+	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
+	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
 
-	launch.u.launch = (struct cc_launch){ .nsflags = (uint32_t)s->pin.nsflags, .keep_caps = 0, .argv = argv, .envp = envp };
+	launch.u.launch = (struct cc_launch){ .nsflags = (uint32_t)s->pin.nsflags, .keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0, .argv = argv, .envp = envp };
 	launch.fds[0] = s->pin.pidfd;
 	memcpy(&launch.fds[1], req->fds, 3 * sizeof(int));
 	launch.nfds = 4;
@@ -341,15 +479,17 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	if (r == 0)
 		rep->u.exit = done.u.exit;
 
-	rec_start(s, &j, "exec", "end");
+	rec_start(s, &rc, "exec", "end");
 	if (r == 0) {
 		static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
-		cc_json_open(&j, "exit");
-		cc_json_str(&j, "kind", rep->u.exit.kind < 4 ? kinds[rep->u.exit.kind] : "?");
-		cc_json_u64(&j, "value", rep->u.exit.value);
-		cc_json_close(&j);
+		cc_json_open(&rc.j, "exit");
+		cc_json_str(&rc.j, "kind", rep->u.exit.kind < 4 ? kinds[rep->u.exit.kind] : "?");
+		cc_json_u64(&rc.j, "value", rep->u.exit.value);
+		cc_json_close(&rc.j);
 	}
-	(void)rec_finish(&j, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
+	/* The tool has run: a missing end record cannot undo that, and the
+	 * begin record is there; the worker still gets the exit status. */
+	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);

@@ -1,7 +1,9 @@
 #pragma once
 #include <limits.h>
+#include <time.h>
 
 #include "broker.h"
+#include "policy.h"
 #include "proto.h"
 
 struct session {
@@ -15,6 +17,8 @@ struct session {
 	int launcher_sock;
 	pid_t launcher_pid;
 	uint64_t audit_seq;
+	struct cc_policy policy;
+	bool policy_loaded;
 	unsigned seen;           /* rows already used (ONCE) */
 
 	bool hello;
@@ -22,10 +26,14 @@ struct session {
 	char *spec, *claim_runtime, *claim_id, *claim_name;
 	uint32_t claimed_pid;
 	bool have_target;
+	bool claim_verified;     /* the claimed id is in the cgroup path we read */
 	struct cc_pin pin;
+	const struct cc_rule *rule; /* the policy rule that allowed the mount */
 
 	char image_path[PATH_MAX];
 	struct cc_image img;
+	char image_sha256[65];
+	struct timespec began;   /* of the operation being recorded */
 	bool mounted;
 	bool ended;
 	struct cc_mount_state ms;

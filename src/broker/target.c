@@ -47,7 +47,7 @@ static const struct {
 
 /* Namespaces to enter: every one the kernel has, except the user namespace
  * when it is ours (entering one's own user namespace is EINVAL). */
-static int ns_flags(int procfd, cc_error *err)
+static int ns_flags(struct cc_pin *p, int procfd, cc_error *err)
 {
 	int flags = 0;
 
@@ -63,6 +63,12 @@ static int ns_flags(int procfd, cc_error *err)
 		WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), r = fstatat(procfd, path, &a, 0));
 		if (r < 0)
 			return cc_failx(err, errno, "cannot read namespace %s of the target", namespaces[i].name);
+		if (p->nns < (int)ARRAY_SIZE(p->ns)) {
+			p->ns[p->nns].name = namespaces[i].name;
+			p->ns[p->nns++].ino = a.st_ino;
+		}
+		if (namespaces[i].flag == CLONE_NEWPID)
+			p->own_pidns = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 		if (namespaces[i].flag == CLONE_NEWUSER && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			continue;
 		flags |= namespaces[i].flag;
@@ -117,7 +123,7 @@ int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t 
 		r = cc_fail(err, EPERM, "PID %d is not in a container: it shares the host's mount namespace", pid);
 		goto fail;
 	}
-	r = ns_flags(p->procfd, err);
+	r = ns_flags(p, p->procfd, err);
 	if (r < 0)
 		goto fail;
 	p->nsflags = r;

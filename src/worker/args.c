@@ -17,10 +17,14 @@ void cc_usage(FILE *f)
 		"  -i, --image PATH   toolbox image (default: %s)\n"
 		"  -e, --exec-via     run CMD through the container runtime's own exec (not implemented yet)\n"
 		"  -v, --verbose      say what is being done\n"
+		"      --list         list the containers crashcart can see (--json: as JSON)\n"
+		"      --check-policy [FILE]  check a policy file and say what each group may do\n"
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"ID is a PID or pid://PID. Options end at the first non-option.\n"
+		"       crashcart audit verify|show FILE\n"
+		"ID is a PID or pid://PID, a container id or unique prefix, a name (see README).\n"
+		"Options end at the first non-option.\n"
 		"Exit status: CMD's own (128+N if killed by signal N); 125 crashcart failed;\n"
 		"126 CMD not executable; 127 CMD not found.\n",
 		CRASHCART_DEFAULT_IMAGE);
@@ -44,6 +48,9 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "check-policy", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r;
@@ -65,6 +72,9 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		case 'e': a->exec_via = true; break;
 		case 'v': a->verbose++; break;
 		case 'V': a->mode = CC_MODE_VERSION; return 0;
+		case 'L': r = set_mode(a, CC_MODE_LIST, err); if (r < 0) return r; break;
+		case 'J': a->json = true; break;
+		case 'P': r = set_mode(a, CC_MODE_CHECK_POLICY, err); if (r < 0) return r; break;
 		case 'h': a->mode = CC_MODE_HELP; return 0;
 		case ':':
 			return cc_fail(err, EINVAL, "option %s needs an argument", argv[optind - 1]);
@@ -73,6 +83,24 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 				return cc_fail(err, EINVAL, "unknown option -%c (see crashcart --help)", optopt);
 			return cc_fail(err, EINVAL, "unknown option %s (see crashcart --help)", argv[optind - 1]);
 		}
+	}
+	if (a->json && a->mode != CC_MODE_LIST)
+		return cc_fail(err, EINVAL, "--json goes with --list");
+	if (a->mode == CC_MODE_LIST || a->mode == CC_MODE_CHECK_POLICY) {
+		if (a->mode == CC_MODE_CHECK_POLICY && optind < argc)
+			a->target = argv[optind++];
+		if (optind < argc)
+			return cc_fail(err, EINVAL, "unexpected argument '%s'", argv[optind]);
+		return 0;
+	}
+	/* "audit verify FILE": a container literally named "audit" is reached
+	 * with a runtime prefix (docker://audit). */
+	if (a->mode == CC_MODE_EXEC && optind < argc && strcmp(argv[optind], "audit") == 0) {
+		if (optind + 3 != argc || (strcmp(argv[optind + 1], "verify") && strcmp(argv[optind + 1], "show")))
+			return cc_fail(err, EINVAL, "usage: crashcart audit verify|show FILE");
+		a->mode = argv[optind + 1][0] == 'v' ? CC_MODE_AUDIT_VERIFY : CC_MODE_AUDIT_SHOW;
+		a->target = argv[optind + 2];
+		return 0;
 	}
 	if (optind >= argc)
 		return cc_fail(err, EINVAL, "no container given (see crashcart --help)");

@@ -12,6 +12,10 @@ enum cc_mode {
 	CC_MODE_UNMOUNT,  /* -u ID */
 	CC_MODE_HELP,
 	CC_MODE_VERSION,
+	CC_MODE_LIST,          /* --list [--json]: the containers the resolver sees */
+	CC_MODE_CHECK_POLICY,  /* --check-policy [FILE] */
+	CC_MODE_AUDIT_VERIFY,  /* audit verify FILE */
+	CC_MODE_AUDIT_SHOW,    /* audit show FILE */
 };
 
 struct cc_args {
@@ -19,7 +23,8 @@ struct cc_args {
 	const char *image;  /* -i PATH, or the build-time default */
 	int verbose;        /* -v, repeatable */
 	bool exec_via;      /* -e: through the runtime's own exec */
-	const char *target; /* ID */
+	bool json;          /* --json (with --list) */
+	const char *target; /* ID; the FILE of --check-policy and audit */
 	char **cmd;         /* CMD ARG... (points into argv; NULL-terminated; may be empty) */
 };
 

@@ -12,8 +12,10 @@
 #include <syslog.h>
 
 #include "args.h"
+#include "auditlog.h"
 #include "broker_client.h"
 #include "config.h"
+#include "policy.h"
 #include "resolve.h"
 #include "seccomp.h"
 
@@ -128,6 +130,79 @@ static int run(const struct cc_args *a, struct cc_broker *b)
 	return exit_code_of(&x, a->cmd);
 }
 
+/* The commands that need no broker: they read only what the caller may
+ * read anyway (the resolver's view, a policy file, an audit log). */
+static int local_command(const struct cc_args *a)
+{
+	cc_error err = { 0 };
+	int r;
+
+	switch (a->mode) {
+	case CC_MODE_LIST: {
+		struct cc_container *c = NULL;
+		size_t n = 0;
+		if (cc_list(&cc_resolve_host, &c, &n, &err) < 0)
+			return fail(&err);
+		r = a->json ? cc_list_print_json(stdout, c, n) : cc_list_print_table(stdout, c, n);
+		free(c);
+		return r < 0 ? EXIT_CC_FAILED : 0;
+	}
+	case CC_MODE_CHECK_POLICY: {
+		struct cc_policy p;
+		const char *path = a->target ? a->target : CRASHCART_POLICY;
+		/* The installed file gets the broker's ownership checks too. */
+		if (a->target) {
+			FILE *f = fopen(path, "re");
+			if (!f) {
+				cc_failx(&err, errno, "cannot open %s", path);
+				return fail(&err);
+			}
+			r = cc_policy_parse_file(f, path, &p, &err);
+			fclose(f);
+		} else {
+			r = cc_policy_load(path, &p, &err);
+		}
+		if (r < 0)
+			return fail(&err);
+		printf("%s: valid\n", path);
+		cc_policy_describe(&p, stdout);
+		cc_policy_free(&p);
+		return 0;
+	}
+	case CC_MODE_AUDIT_VERIFY:
+	case CC_MODE_AUDIT_SHOW: {
+		FILE *f = fopen(a->target, "re");
+		size_t records = 0;
+		if (!f) {
+			cc_failx(&err, errno, "cannot open %s", a->target);
+			return fail(&err);
+		}
+		if (a->mode == CC_MODE_AUDIT_SHOW) {
+			r = cc_audit_show(f, stdout, &err);
+			fclose(f);
+			return r < 0 ? fail(&err) : 0;
+		}
+		r = cc_chain_verify(f, stdout, &records, &err);
+		fclose(f);
+		if (r < 0)
+			return fail(&err);
+		if (r > 0) {
+			fprintf(stderr, "crashcart: %s: %d of %zu records break the chain\n", a->target, r, records);
+			return 1;
+		}
+		printf("%s: %zu records, chain intact\n", a->target, records);
+		return 0;
+	}
+	case CC_MODE_EXEC:
+	case CC_MODE_MOUNT:
+	case CC_MODE_UNMOUNT:
+	case CC_MODE_HELP:
+	case CC_MODE_VERSION:
+		break;
+	}
+	return EXIT_CC_FAILED;
+}
+
 /* When the broker cannot even be started (the caller is not in the
  * operators group), the broker's audit trail cannot record the refusal:
  * the worker reports it to the local syslog, which stamps the sender's
@@ -160,6 +235,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	verbose = a.verbose;
+	if (a.mode >= CC_MODE_LIST)
+		return local_command(&a);
 
 	/* Order matters: the broker must be exec'd before NO_NEW_PRIVS, which
 	 * makes the kernel ignore its file capabilities. */

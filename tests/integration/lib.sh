@@ -127,7 +127,24 @@ build_install() {
 		tail -n 40 "$blog"
 		return 1
 	}
+	write_test_policy "$P"
 	verify_install
+}
+
+# write_test_policy PREFIX: the installed default policy allows only the
+# default image; the suite's images live in $IMGDIR.
+write_test_policy() {
+	install -m 0644 /dev/stdin "$1/etc/crashcart/policy.conf" <<-EOF
+	[it-operators]
+	group = $OPS_GROUP
+	actions = mount, unmount, exec
+	image = $1/share/crashcart/crashcart.img
+	image = $IMGDIR/*
+	target = *
+
+	[audit]
+	sink = file
+	EOF
 }
 
 verify_install() {
@@ -143,7 +160,7 @@ verify_install() {
 	case $caps in *=p|*+p) ;; *) echo "broker caps are not permitted-only (=p): '${caps:-none}'"; bad=1 ;; esac
 	if [ -f "$AUDIT" ]; then
 		st=$(stat -c '%U:%G %a' "$AUDIT")
-		[ "$st" = "root:$OPS_GROUP 620" ] || { echo "audit log is $st, want root:$OPS_GROUP 620"; bad=1; }
+		[ "$st" = "root:$OPS_GROUP 660" ] || { echo "audit log is $st, want root:$OPS_GROUP 660"; bad=1; }
 		st=$(stat -c '%U:%G %a' "${AUDIT%/*}")
 		[ "$st" = "root:root 755" ] || { echo "audit log dir is $st, want root:root 755"; bad=1; }
 	else

@@ -79,6 +79,7 @@ t_legacy_mount() {
 	{ meson setup "$lb" "$CC_SRC" -Dprefix="$lp" -Dops_group="$OPS_GROUP" -Daudit_log="$lp/audit.log" \
 		-Dmount_api=legacy && meson compile -C "$lb" && meson install -C "$lb"; } >"$CC_T/legacy.log" 2>&1 ||
 		fail "legacy build failed: $(tail -n 20 "$CC_T/legacy.log")"
+	write_test_policy "$lp"
 	start_ct cc-legacy
 	before=$(dev_listing "$PID")
 	run as_op "$lp/bin/crashcart" -i "$IMG_EXT4" -m "$PID"

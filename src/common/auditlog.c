@@ -1,0 +1,135 @@
+#include "auditlog.h"
+
+#include <json-c/json.h>
+#include <sha2.h>
+#include <string.h>
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define MAX_LINE (1 << 20)
+
+void cc_sha256_hex(const void *data, size_t len, char out[CC_SHA256_HEX])
+{
+	SHA2_CTX ctx;
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, data, len);
+	SHA256Final(digest, &ctx);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+char *cc_chain_link(const char *record, const char *prev_line)
+{
+	char hash[CC_SHA256_HEX];
+	size_t n = strlen(record);
+	char *line;
+
+	if (n < 2 || record[n - 1] != '}')
+		return NULL;
+	if (prev_line)
+		cc_sha256_hex(prev_line, strlen(prev_line), hash);
+	else
+		strcpy(hash, ZERO_HASH);
+	line = malloc(n + 96);
+	if (!line)
+		return NULL;
+	/* '{}' has no member before prev; anything else needs a comma. */
+	snprintf(line, n + 96, "%.*s%s\"prev\":\"%s\"}\n", (int)(n - 1), record, n > 2 ? "," : "", hash);
+	return line;
+}
+
+/* One line without its newline; NULL at EOF. Lines longer than MAX_LINE
+ * are an error (-EFBIG). */
+static ssize_t read_line(FILE *in, char **buf, size_t *cap)
+{
+	ssize_t n = getline(buf, cap, in);
+	if (n < 0)
+		return ferror(in) ? -EIO : -1;
+	if (n > MAX_LINE)
+		return -EFBIG;
+	if (n > 0 && (*buf)[n - 1] == '\n')
+		(*buf)[--n] = '\0';
+	return n;
+}
+
+int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
+{
+	_cleanup_free_ char *line = NULL, *prev = NULL;
+	size_t cap = 0;
+	int problems = 0;
+	ssize_t n;
+
+	*records = 0;
+	while ((n = read_line(in, &line, &cap)) >= 0) {
+		size_t no = ++*records;
+		char want[CC_SHA256_HEX];
+		json_object *obj = json_tokener_parse(line), *p = NULL;
+
+		if (prev)
+			cc_sha256_hex(prev, strlen(prev), want);
+		else
+			strcpy(want, ZERO_HASH);
+		if (!obj || !json_object_is_type(obj, json_type_object)) {
+			fprintf(out, "record %zu: not a JSON object\n", no);
+			problems++;
+		} else if (!json_object_object_get_ex(obj, "prev", &p) || !json_object_is_type(p, json_type_string)) {
+			fprintf(out, "record %zu: no chain link (\"prev\")\n", no);
+			problems++;
+		} else if (strcmp(json_object_get_string(p), want) != 0) {
+			fprintf(out, "record %zu: chain broken: it follows a record that is not the one before it "
+				     "(a record was changed, removed or moved here)\n", no);
+			problems++;
+		}
+		json_object_put(obj);
+		free(prev);
+		prev = strdup(line);
+		if (!prev)
+			return cc_fail(err, ENOMEM, "out of memory");
+	}
+	if (n == -EFBIG)
+		return cc_fail(err, EFBIG, "record %zu is longer than %d bytes", *records + 1, MAX_LINE);
+	if (n == -EIO)
+		return cc_failx(err, EIO, "cannot read the audit log");
+	return problems;
+}
+
+static const char *str_at(json_object *o, const char *a, const char *b)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, a, &v))
+		return "";
+	if (b && (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v)))
+		return "";
+	return json_object_is_type(v, json_type_null) ? "" : json_object_get_string(v);
+}
+
+int cc_audit_show(FILE *in, FILE *out, cc_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0, no = 0;
+	ssize_t n;
+
+	while ((n = read_line(in, &line, &cap)) >= 0) {
+		json_object *o = json_tokener_parse(line);
+		no++;
+		if (!o || !json_object_is_type(o, json_type_object)) {
+			fprintf(out, "%5zu  (not a record)\n", no);
+			json_object_put(o);
+			continue;
+		}
+		const char *error = str_at(o, "error", NULL);
+		fprintf(out, "%5zu  %s  %-8.8s  %-7s %-8s %-9s user %s (uid %s) target %s (pid %s)%s%s%s%s\n", no,
+			str_at(o, "ts", NULL), str_at(o, "session", NULL), str_at(o, "event", NULL),
+			str_at(o, "phase", NULL), str_at(o, "result", NULL), str_at(o, "user", NULL),
+			str_at(o, "uid", NULL), str_at(o, "target", "spec"), str_at(o, "target", "pid"),
+			*str_at(o, "image", NULL) ? " image " : "", str_at(o, "image", NULL),
+			*error ? ": " : "", error);
+		json_object_put(o);
+	}
+	if (n == -EFBIG)
+		return cc_fail(err, EFBIG, "record %zu is longer than %d bytes", no + 1, MAX_LINE);
+	if (n == -EIO)
+		return cc_failx(err, EIO, "cannot read the audit log");
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* The audit file's hash chain. Each line is one JSON record whose last
+ * field is "prev": the sha256 (hex) of the previous line's bytes (without
+ * its newline), or 64 zeros for the first record. Editing, deleting or
+ * reordering a record breaks the chain at that point; `crashcart audit
+ * verify FILE` finds where. (Removing records from the END is not visible
+ * in the chain itself: see SECURITY.md.) */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util.h"
+
+#define CC_SHA256_HEX 65
+
+void cc_sha256_hex(const void *data, size_t len, char out[CC_SHA256_HEX]);
+
+/* record: a JSON object text ending in '}'. prev_line: the previous line
+ * (no newline), or NULL for the first. Returns a malloc'd line with
+ * ,"prev":"…" inserted before the closing brace, and a newline. */
+char *cc_chain_link(const char *record, const char *prev_line);
+
+/* Checks every link; prints one line per problem to out. Returns the number
+ * of problems (0: intact), or negative on a read error. *records gets the
+ * number of records read. */
+int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err);
+
+/* Prints the records for humans, one line each. */
+int cc_audit_show(FILE *in, FILE *out, cc_error *err);
