@@ -21,9 +21,10 @@ enum {
 	NEED_TARGET = 1 << 1,
 	NEED_MOUNT = 1 << 2,
 	ONCE = 1 << 3,
+	NEED_EXEC_VIA = 1 << 4,
 };
 #define ACT(a) (1u << (a))
-#define ANY_ACTION (ACT(CC_ACT_MOUNT) | ACT(CC_ACT_UNMOUNT) | ACT(CC_ACT_EXEC))
+#define ANY_ACTION (ACT(CC_ACT_MOUNT) | ACT(CC_ACT_UNMOUNT) | ACT(CC_ACT_EXEC) | ACT(CC_ACT_EXEC_VIA))
 
 typedef int (*handler_fn)(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err);
 
@@ -41,6 +42,7 @@ static const char *action_name(uint32_t a)
 	case CC_ACT_MOUNT: return "mount";
 	case CC_ACT_UNMOUNT: return "unmount";
 	case CC_ACT_EXEC: return "exec";
+	case CC_ACT_EXEC_VIA: return "exec-via";
 	default: return "unknown";
 	}
 }
@@ -136,6 +138,24 @@ static int rec_write(struct record *rc, const char *result, const cc_error *e, c
 	r = cc_audit_write(&rc->j, &rc->sum, err);
 	cc_json_free(&rc->j);
 	return r;
+}
+
+/* argv, bounded, so that a record always fits a line the chain can follow. */
+static void record_argv(struct record *rc, char **argv)
+{
+	size_t total = 0, i = 0;
+	cc_json_open_array(&rc->j, "argv");
+	for (char **a = argv; a && *a; a++, i++) {
+		if (i >= 64 || total > 8192) {
+			cc_json_str(&rc->j, NULL, "...");
+			break;
+		}
+		char part[512];
+		snprintf(part, sizeof(part), "%s", *a);
+		total += strlen(part);
+		cc_json_str(&rc->j, NULL, part);
+	}
+	cc_json_close_array(&rc->j);
 }
 
 /* A failure found by a check while acting (a symlink planted in the
@@ -272,7 +292,7 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 	struct cc_target *t = &req->u.target;
 	const char *event = action_name(t->action);
 
-	if (t->action < CC_ACT_MOUNT || t->action > CC_ACT_EXEC)
+	if (t->action < CC_ACT_MOUNT || t->action > CC_ACT_EXEC_VIA)
 		return cc_fail(err, EINVAL, "unknown action %u", t->action);
 	s->action = t->action;
 	s->spec = dup_or_empty(t->spec);
@@ -327,8 +347,11 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
 		return refuse(s, "mount", err);
-	/* An exec session's mount is part of the exec: it needs "exec". */
-	if (allowed(s, s->action == CC_ACT_EXEC ? CC_PERM_EXEC : CC_PERM_MOUNT, true, err) < 0)
+	/* An exec session's mount is part of the exec: it needs "exec" (or
+	 * "exec-via"), not "mount". */
+	unsigned perm = s->action == CC_ACT_EXEC ? CC_PERM_EXEC
+			: s->action == CC_ACT_EXEC_VIA ? CC_PERM_EXEC_VIA : CC_PERM_MOUNT;
+	if (allowed(s, perm, true, err) < 0)
 		return refuse(s, "mount", err);
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);
@@ -452,20 +475,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
 
 	rec_start(s, &rc, "exec", "begin");
-	cc_json_open_array(&rc.j, "argv");
-	size_t total = 0, i = 0;
-	for (char **a = argv; *a; a++, i++) {
-		/* Bounded, so a record always fits a line the chain can follow. */
-		if (i >= 64 || total > 8192) {
-			cc_json_str(&rc.j, NULL, "...");
-			break;
-		}
-		char part[512];
-		snprintf(part, sizeof(part), "%s", *a);
-		total += strlen(part);
-		cc_json_str(&rc.j, NULL, part);
-	}
-	cc_json_close_array(&rc.j);
+	record_argv(&rc, argv);
 	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
@@ -496,12 +506,50 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	return r;
 }
 
+/* -e: the worker runs the runtime's own exec with the user's own access to
+ * the runtime; the broker only holds the mount and keeps the record. The
+ * end (exit status) is the worker's report and recorded as such. */
+static int do_exec_via(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	struct record rc;
+	(void)rep;
+	if (!req->u.exec_via.argv || !req->u.exec_via.argv[0]) {
+		cc_fail(err, EINVAL, "empty command");
+		return refuse(s, "exec-via", err);
+	}
+	rec_start(s, &rc, "exec-via", "begin");
+	record_argv(&rc, req->u.exec_via.argv);
+	s->exec_via_started = true;
+	return rec_write(&rc, NULL, NULL, err);
+}
+
+static int do_exec_via_end(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
+{
+	static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
+	struct record rc;
+	(void)rep;
+	rec_start(s, &rc, "exec-via", "end");
+	cc_json_open(&rc.j, "exit");
+	cc_json_str(&rc.j, "kind", req->u.exit.kind < 4 ? kinds[req->u.exit.kind] : "?");
+	cc_json_u64(&rc.j, "value", req->u.exit.value);
+	cc_json_str(&rc.j, "reported_by", "worker");
+	cc_json_close(&rc.j);
+	(void)rec_write(&rc, "ok", NULL, err);
+	cc_session_end(s);
+	return 0;
+}
+
 static const struct row rows[] = {
 	{ CC_MSG_HELLO, do_hello, ONCE, ANY_ACTION, CC_MSG_HELLO_OK },
 	{ CC_MSG_TARGET, do_target, NEED_HELLO | ONCE, ANY_ACTION, CC_MSG_TARGET_OK },
-	{ CC_MSG_MOUNT, do_mount, NEED_HELLO | NEED_TARGET | ONCE, ACT(CC_ACT_MOUNT) | ACT(CC_ACT_EXEC), CC_MSG_MOUNT_OK },
+	{ CC_MSG_MOUNT, do_mount, NEED_HELLO | NEED_TARGET | ONCE,
+	  ACT(CC_ACT_MOUNT) | ACT(CC_ACT_EXEC) | ACT(CC_ACT_EXEC_VIA), CC_MSG_MOUNT_OK },
 	{ CC_MSG_UNMOUNT, do_unmount, NEED_HELLO | NEED_TARGET | ONCE, ACT(CC_ACT_UNMOUNT), CC_MSG_UNMOUNT_OK },
 	{ CC_MSG_EXEC, do_exec, NEED_HELLO | NEED_TARGET | NEED_MOUNT | ONCE, ACT(CC_ACT_EXEC), CC_MSG_EXEC_DONE },
+	{ CC_MSG_EXEC_VIA, do_exec_via, NEED_HELLO | NEED_TARGET | NEED_MOUNT | ONCE, ACT(CC_ACT_EXEC_VIA),
+	  CC_MSG_EXEC_VIA_OK },
+	{ CC_MSG_EXEC_VIA_END, do_exec_via_end, NEED_HELLO | NEED_TARGET | NEED_MOUNT | NEED_EXEC_VIA | ONCE,
+	  ACT(CC_ACT_EXEC_VIA), CC_MSG_EXEC_VIA_END_OK },
 };
 
 void cc_session_init(struct session *s, int sock)
@@ -557,7 +605,7 @@ int cc_session_step(struct session *s)
 		goto violation;
 	}
 	if (((row->flags & NEED_HELLO) && !s->hello) || ((row->flags & NEED_TARGET) && !s->have_target) ||
-	    ((row->flags & NEED_MOUNT) && !s->mounted)) {
+	    ((row->flags & NEED_MOUNT) && !s->mounted) || ((row->flags & NEED_EXEC_VIA) && !s->exec_via_started)) {
 		cc_fail(&err, EPROTO, "%s out of order", cc_msg_name(req.type));
 		goto violation;
 	}

@@ -36,6 +36,7 @@ struct session {
 	struct timespec began;   /* of the operation being recorded */
 	bool mounted;
 	bool ended;
+	bool exec_via_started;
 	struct cc_mount_state ms;
 	char source[128];
 };

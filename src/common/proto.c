@@ -57,6 +57,10 @@ static const struct spec specs[CC_MSG_TYPE_MAX] = {
 	[CC_MSG_LAUNCH] = { "LAUNCH", 4, {
 		U32(launch.nsflags), U64(launch.keep_caps), STRV(launch.argv), STRV(launch.envp) } },
 	[CC_MSG_LAUNCH_DONE] = { "LAUNCH_DONE", 0, { U32(exit.kind), U32(exit.value) } },
+	[CC_MSG_EXEC_VIA] = { "EXEC_VIA", 0, { STRV(exec_via.argv) } },
+	[CC_MSG_EXEC_VIA_OK] = { "EXEC_VIA_OK", 0, { { F_END, 0 } } },
+	[CC_MSG_EXEC_VIA_END] = { "EXEC_VIA_END", 0, { U32(exit.kind), U32(exit.value) } },
+	[CC_MSG_EXEC_VIA_END_OK] = { "EXEC_VIA_END_OK", 0, { { F_END, 0 } } },
 };
 
 static const struct spec *spec_of(unsigned type)

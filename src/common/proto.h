@@ -38,6 +38,10 @@ enum cc_msg_type {
 	CC_MSG_EXEC_DONE,
 	CC_MSG_LAUNCH,      /* broker -> launcher, fds: pidfd, stdin, stdout, stderr */
 	CC_MSG_LAUNCH_DONE,
+	CC_MSG_EXEC_VIA,      /* -e: the worker will run the runtime's own exec (argv, for the record) */
+	CC_MSG_EXEC_VIA_OK,
+	CC_MSG_EXEC_VIA_END,  /* how the runtime's exec ended (the worker's report) */
+	CC_MSG_EXEC_VIA_END_OK,
 	CC_MSG_TYPE_MAX
 };
 
@@ -46,6 +50,7 @@ enum cc_action {
 	CC_ACT_MOUNT = 1,   /* crashcart -m */
 	CC_ACT_UNMOUNT,     /* crashcart -u */
 	CC_ACT_EXEC,        /* crashcart ID [CMD] */
+	CC_ACT_EXEC_VIA,    /* crashcart -e ID [CMD]: through the runtime's exec */
 };
 
 #define CC_MOUNT_PERSISTENT 0x1u /* -m: stays mounted after the session */
@@ -74,6 +79,7 @@ struct cc_unmount_ok { uint32_t was_mounted; };
 struct cc_exec { char **argv; char *term; };
 struct cc_exit { uint32_t kind; uint32_t value; };
 struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; };
+struct cc_exec_via { char **argv; };
 
 struct cc_msg {
 	uint16_t type;
@@ -89,6 +95,7 @@ struct cc_msg {
 		struct cc_exec exec;
 		struct cc_exit exit;       /* EXEC_DONE, LAUNCH_DONE */
 		struct cc_launch launch;
+		struct cc_exec_via exec_via;
 	} u;
 	int fds[CC_FDS_MAX];
 	size_t nfds;

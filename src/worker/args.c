@@ -15,7 +15,7 @@ void cc_usage(FILE *f)
 		"  -m, --mount        only mount the image (it stays until -u)\n"
 		"  -u, --unmount      unmount the image\n"
 		"  -i, --image PATH   toolbox image (default: %s)\n"
-		"  -e, --exec-via     run CMD through the container runtime's own exec (not implemented yet)\n"
+		"  -e, --exec-via     run CMD through the container runtime's own exec (docker exec, ...)\n"
 		"  -v, --verbose      say what is being done\n"
 		"      --list         list the containers crashcart can see (--json: as JSON)\n"
 		"      --check-policy [FILE]  check a policy file and say what each group may do\n"
@@ -111,7 +111,7 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 	if (a->mode != CC_MODE_EXEC && a->cmd[0])
 		return cc_fail(err, EINVAL, "%s takes no command, got '%s'",
 			       a->mode == CC_MODE_MOUNT ? "-m" : "-u", a->cmd[0]);
-	if (a->exec_via)
-		return cc_fail(err, ENOSYS, "-e/--exec-via is not implemented yet");
+	if (a->exec_via && a->mode != CC_MODE_EXEC)
+		return cc_fail(err, EINVAL, "-e goes with running a command, not with -m or -u");
 	return 0;
 }

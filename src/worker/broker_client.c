@@ -145,3 +145,27 @@ int cc_broker_exec(struct cc_broker *b, char **argv, const char *term, struct cc
 	cc_msg_clear(&rep);
 	return 0;
 }
+
+int cc_broker_exec_via(struct cc_broker *b, char **argv, cc_error *err)
+{
+	struct cc_msg req = { .type = CC_MSG_EXEC_VIA }, rep;
+	int r;
+
+	req.u.exec_via.argv = argv;
+	r = cc_call(b->sock, &req, CC_MSG_EXEC_VIA_OK, &rep, err);
+	if (r == 0)
+		cc_msg_clear(&rep);
+	return r;
+}
+
+int cc_broker_exec_via_end(struct cc_broker *b, const struct cc_exit *x, cc_error *err)
+{
+	struct cc_msg req = { .type = CC_MSG_EXEC_VIA_END }, rep;
+	int r;
+
+	req.u.exit = *x;
+	r = cc_call(b->sock, &req, CC_MSG_EXEC_VIA_END_OK, &rep, err);
+	if (r == 0)
+		cc_msg_clear(&rep);
+	return r;
+}

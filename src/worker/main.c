@@ -15,6 +15,7 @@
 #include "auditlog.h"
 #include "broker_client.h"
 #include "config.h"
+#include "exec_via.h"
 #include "policy.h"
 #include "resolve.h"
 #include "seccomp.h"
@@ -76,7 +77,7 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 	}
 }
 
-static int run(const struct cc_args *a, struct cc_broker *b)
+static int run(const struct cc_args *a, struct cc_broker *b, struct cc_runner *runner)
 {
 	static const enum cc_action actions[] = {
 		[CC_MODE_EXEC] = CC_ACT_EXEC,
@@ -95,10 +96,17 @@ static int run(const struct cc_args *a, struct cc_broker *b)
 	/* A resolution failure still goes to the broker, so that the refusal
 	 * is on record; the broker answers with the error. */
 	r = cc_resolve(&cc_resolve_host, a->target, &claim, &rerr);
-	r = cc_broker_target(b, actions[a->mode], a->target, &claim, r < 0 ? rerr.msg : "", &err);
+	r = cc_broker_target(b, a->exec_via ? CC_ACT_EXEC_VIA : actions[a->mode], a->target, &claim,
+			     r < 0 ? rerr.msg : "", &err);
 	if (r < 0)
 		return fail(&err);
-	info("target %s is PID %u", a->target, claim.pid);
+	info("target %s is %s %s, PID %u", a->target, claim.runtime, claim.id, claim.pid);
+	if (claim.note[0])
+		info("%s", claim.note);
+
+	_cleanup_strv_ char **via = NULL;
+	if (a->exec_via && cc_exec_via_argv(&claim, a->cmd, isatty(STDIN_FILENO), &via, &err) < 0)
+		return fail(&err);
 
 	if (a->mode == CC_MODE_UNMOUNT) {
 		r = cc_broker_unmount(b, &was_mounted, &err);
@@ -122,7 +130,15 @@ static int run(const struct cc_args *a, struct cc_broker *b)
 	struct cc_exit x;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
-	r = cc_broker_exec(b, a->cmd, getenv("TERM"), &x, &err);
+	if (a->exec_via) {
+		r = cc_broker_exec_via(b, via, &err);
+		if (r == 0)
+			r = cc_runner_run(runner, via, &x, &err);
+		if (r == 0)
+			r = cc_broker_exec_via_end(b, &x, &err);
+	} else {
+		r = cc_broker_exec(b, a->cmd, getenv("TERM"), &x, &err);
+	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r < 0)
@@ -250,12 +266,20 @@ int main(int argc, char **argv)
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
-	/* From here on the worker reads container-controlled data (/proc). */
-	if (cc_seccomp_load(CC_FILTER_WORKER, &err) < 0) {
+	/* -e: the runtime's CLI must not inherit the worker's filter. */
+	struct cc_runner runner = { .pid = -1, .fd = -1 };
+	if (a.exec_via && cc_runner_start(&runner, &err) < 0) {
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
-	code = run(&a, &b);
+	/* From here on the worker reads container-controlled data (/proc). */
+	if (cc_seccomp_load(CC_FILTER_WORKER, &err) < 0) {
+		cc_runner_stop(&runner);
+		cc_broker_finish(&b);
+		return fail(&err);
+	}
+	code = run(&a, &b, &runner);
+	cc_runner_stop(&runner);
 	/* Closing the socket ends the session: the broker unmounts what it
 	 * mounted for it; wait so that this is done when crashcart returns. */
 	int status = cc_broker_finish(&b);

@@ -137,7 +137,7 @@ write_test_policy() {
 	install -m 0644 /dev/stdin "$1/etc/crashcart/policy.conf" <<-EOF
 	[it-operators]
 	group = $OPS_GROUP
-	actions = mount, unmount, exec
+	actions = mount, unmount, exec, exec-via
 	image = $1/share/crashcart/crashcart.img
 	image = $IMGDIR/*
 	target = *

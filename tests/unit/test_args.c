@@ -86,8 +86,10 @@ START_TEST(misuse_is_one_clear_error)
 	ck_assert_int_eq(PARSE(&a, &err, ""), -EINVAL);
 	ck_assert_str_eq(err.msg, "empty container id");
 	ck_assert_int_eq(PARSE(&a, &err, "-i", "", "7"), -EINVAL);
-	ck_assert_int_eq(PARSE(&a, &err, "-e", "7"), -ENOSYS);
-	ck_assert_ptr_nonnull(strstr(err.msg, "not implemented"));
+	ck_assert_int_eq(PARSE(&a, &err, "-e", "-m", "7"), -EINVAL);
+	ck_assert_str_eq(err.msg, "-e goes with running a command, not with -m or -u");
+	ck_assert_int_eq(PARSE(&a, &err, "-e", "7", "ls"), 0);
+	ck_assert(a.exec_via);
 }
 END_TEST
 

@@ -169,8 +169,15 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.exec.argv = v1;
 		m->u.exec.term = s2;
 		break;
+	case CC_MSG_EXEC_VIA:
+		m->u.exec_via.argv = v1;
+		break;
+	case CC_MSG_EXEC_VIA_OK:
+	case CC_MSG_EXEC_VIA_END_OK:
+		break;
 	case CC_MSG_EXEC_DONE:
 	case CC_MSG_LAUNCH_DONE:
+	case CC_MSG_EXEC_VIA_END:
 		m->u.exit.kind = ext ? UINT32_MAX : CC_EXIT_SIGNALED;
 		m->u.exit.value = u32;
 		break;
@@ -243,8 +250,15 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		assert_strv_eq(a->u.exec.argv, b->u.exec.argv, "exec.argv");
 		ck_assert_str_eq(a->u.exec.term, b->u.exec.term);
 		break;
+	case CC_MSG_EXEC_VIA:
+		assert_strv_eq(a->u.exec_via.argv, b->u.exec_via.argv, "exec_via.argv");
+		break;
+	case CC_MSG_EXEC_VIA_OK:
+	case CC_MSG_EXEC_VIA_END_OK:
+		break;
 	case CC_MSG_EXEC_DONE:
 	case CC_MSG_LAUNCH_DONE:
+	case CC_MSG_EXEC_VIA_END:
 		ck_assert_uint_eq(a->u.exit.kind, b->u.exit.kind);
 		ck_assert_uint_eq(a->u.exit.value, b->u.exit.value);
 		break;
