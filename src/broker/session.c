@@ -158,6 +158,18 @@ static void record_argv(struct record *rc, char **argv)
 	cc_json_close_array(&rc->j);
 }
 
+/* How a tool ended, and who says so (the launcher saw it; the worker's
+ * word is all there is for -e). */
+static void record_exit(struct record *rc, const struct cc_exit *x, const char *reported_by)
+{
+	static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
+	cc_json_open(&rc->j, "exit");
+	cc_json_str(&rc->j, "kind", x->kind < ARRAY_SIZE(kinds) ? kinds[x->kind] : "?");
+	cc_json_u64(&rc->j, "value", x->value);
+	cc_json_str(&rc->j, "reported_by", reported_by);
+	cc_json_close(&rc->j);
+}
+
 /* A failure found by a check while acting (a symlink planted in the
  * container, another filesystem in the way) is a refusal, not an error. */
 static const char *result_of(int r, const cc_error *e)
@@ -457,11 +469,10 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		bool bash = cc_image_has(s->ms.pinfd, "bin/bash") && cc_image_has(s->ms.pinfd, ".crashcartrc");
 		argv = bash ? bash_argv : sh_argv;
 	}
-	for (char **a = argv; *a; a++)
-		if (a == argv && !**a) {
-			cc_fail(err, EINVAL, "empty command name");
-			return refuse(s, "exec", err);
-		}
+	if (!argv[0][0]) {
+		cc_fail(err, EINVAL, "empty command name");
+		return refuse(s, "exec", err);
+	}
 	prompt_name(s->spec, name, sizeof(name));
 	snprintf(env_term, sizeof(env_term), "TERM=%s", sane_term(req->u.exec.term));
 	snprintf(env_ps1, sizeof(env_ps1), "PS1=crashcart[%s]:\\w\\$ ", name);
@@ -490,13 +501,8 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		rep->u.exit = done.u.exit;
 
 	rec_start(s, &rc, "exec", "end");
-	if (r == 0) {
-		static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
-		cc_json_open(&rc.j, "exit");
-		cc_json_str(&rc.j, "kind", rep->u.exit.kind < 4 ? kinds[rep->u.exit.kind] : "?");
-		cc_json_u64(&rc.j, "value", rep->u.exit.value);
-		cc_json_close(&rc.j);
-	}
+	if (r == 0)
+		record_exit(&rc, &rep->u.exit, "launcher");
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status. */
 	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
@@ -525,15 +531,10 @@ static int do_exec_via(struct session *s, struct cc_msg *req, struct cc_msg *rep
 
 static int do_exec_via_end(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
 {
-	static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
 	struct record rc;
 	(void)rep;
 	rec_start(s, &rc, "exec-via", "end");
-	cc_json_open(&rc.j, "exit");
-	cc_json_str(&rc.j, "kind", req->u.exit.kind < 4 ? kinds[req->u.exit.kind] : "?");
-	cc_json_u64(&rc.j, "value", req->u.exit.value);
-	cc_json_str(&rc.j, "reported_by", "worker");
-	cc_json_close(&rc.j);
+	record_exit(&rc, &req->u.exit, "worker");
 	(void)rec_write(&rc, "ok", NULL, err);
 	cc_session_end(s);
 	return 0;
