@@ -56,7 +56,7 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap)
 int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
 {
 	_cleanup_free_ char *line = NULL, *prev = NULL;
-	size_t cap = 0;
+	size_t cap = 0, prevlen = 0;
 	int problems = 0;
 	ssize_t n;
 
@@ -64,13 +64,19 @@ int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
 	while ((n = read_line(in, &line, &cap)) >= 0) {
 		size_t no = ++*records;
 		char want[CC_SHA256_HEX];
-		json_object *obj = json_tokener_parse(line), *p = NULL;
+		/* json-c stops at a NUL byte: bytes after one would be unseen by
+		 * the parser, and by a hash taken with strlen. */
+		bool nul = memchr(line, '\0', (size_t)n) != NULL;
+		json_object *obj = nul ? NULL : json_tokener_parse(line), *p = NULL;
 
 		if (prev)
-			cc_sha256_hex(prev, strlen(prev), want);
+			cc_sha256_hex(prev, prevlen, want);
 		else
 			strcpy(want, ZERO_HASH);
-		if (!obj || !json_object_is_type(obj, json_type_object)) {
+		if (nul) {
+			fprintf(out, "record %zu: holds a NUL byte\n", no);
+			problems++;
+		} else if (!obj || !json_object_is_type(obj, json_type_object)) {
 			fprintf(out, "record %zu: not a JSON object\n", no);
 			problems++;
 		} else if (!json_object_object_get_ex(obj, "prev", &p) || !json_object_is_type(p, json_type_string)) {
@@ -83,9 +89,11 @@ int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
 		}
 		json_object_put(obj);
 		free(prev);
-		prev = strdup(line);
+		prev = malloc((size_t)n + 1);
 		if (!prev)
 			return cc_fail(err, ENOMEM, "out of memory");
+		memcpy(prev, line, (size_t)n + 1);
+		prevlen = (size_t)n;
 	}
 	if (n == -EFBIG)
 		return cc_fail(err, EFBIG, "record %zu is longer than %d bytes", *records + 1, MAX_LINE);

@@ -1,0 +1,483 @@
+/* Unit tests for src/common/auditlog.c: the audit file's hash chain
+ * (cc_chain_link, cc_chain_verify) and cc_audit_show. Each test builds a
+ * chain of real records in memory, tampers with it the way someone with
+ * write access to the file could, and checks that verify names the first
+ * record that no longer follows its predecessor. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auditlog.h"
+
+#define ZERO "0000000000000000000000000000000000000000000000000000000000000000"
+#define N 40
+
+/* ---- helpers ---- */
+
+/* The lines of a chain (each with its newline), owned by the caller. */
+struct chain {
+	char *line[N + 8];
+	size_t n;
+};
+
+static char *record_text(size_t i)
+{
+	char *s;
+	ck_assert_int_ge(asprintf(&s,
+				  "{\"ts\":\"2024-05-01T10:00:%02zu.000Z\",\"session\":\"%032zx\",\"seq\":%zu,"
+				  "\"event\":\"%s\",\"phase\":\"%s\",\"uid\":1001,\"user\":\"ccop\","
+				  "\"target\":{\"spec\":\"web\",\"pid\":%zu},\"image\":\"/srv/img/t.img\"}",
+				  i % 60, i, i, i % 3 == 0 ? "mount" : i % 3 == 1 ? "exec" : "unmount",
+				  i % 2 ? "end" : "begin", 4000 + i),
+			 0);
+	return s;
+}
+
+static void build(struct chain *c, size_t n)
+{
+	char *prev = NULL;
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		char *rec = record_text(i + 1);
+		c->line[i] = cc_chain_link(rec, prev);
+		ck_assert_ptr_nonnull(c->line[i]);
+		free(rec);
+		free(prev);
+		prev = strndup(c->line[i], strlen(c->line[i]) - 1); /* without its newline */
+	}
+	free(prev);
+	c->n = n;
+}
+
+static void chain_free(struct chain *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->line[i]);
+	c->n = 0;
+}
+
+/* Concatenated lines; *len gets the size (lines may hold NUL bytes only
+ * when built by hand: use set_raw for those). */
+static size_t raw_len[N + 8];
+static char *joined(const struct chain *c, size_t *len)
+{
+	size_t total = 0, o = 0;
+	for (size_t i = 0; i < c->n; i++)
+		total += raw_len[i] ? raw_len[i] : strlen(c->line[i]);
+	char *buf = malloc(total + 1);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < c->n; i++) {
+		size_t l = raw_len[i] ? raw_len[i] : strlen(c->line[i]);
+		memcpy(buf + o, c->line[i], l);
+		o += l;
+	}
+	buf[o] = '\0';
+	*len = o;
+	return buf;
+}
+
+struct verdict {
+	int r;
+	size_t records;
+	char out[8192];
+	cc_error err;
+};
+
+static void verify_buf(const char *buf, size_t len, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	FILE *in = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "r");
+	FILE *out = fmemopen(v->out, sizeof(v->out) - 1, "w");
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	v->r = cc_chain_verify(in, out, &v->records, &v->err);
+	fclose(out);
+	fclose(in);
+}
+
+static void verify_chain(const struct chain *c, struct verdict *v)
+{
+	size_t len;
+	char *buf = joined(c, &len);
+	verify_buf(buf, len, v);
+	free(buf);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The record number of the k-th problem line (1-based), 0 if none. */
+static size_t problem_at(const struct verdict *v, size_t k)
+{
+	const char *p = v->out;
+	for (size_t i = 1; p && *p; i++) {
+		size_t no = 0;
+		ck_assert_msg(sscanf(p, "record %zu:", &no) == 1, "unexpected verify output: %s", p);
+		if (i == k)
+			return no;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+static void replace(struct chain *c, size_t idx, const char *text)
+{
+	free(c->line[idx]);
+	c->line[idx] = strdup(text);
+	ck_assert_ptr_nonnull(c->line[idx]);
+}
+
+static void delete_at(struct chain *c, size_t idx)
+{
+	free(c->line[idx]);
+	memmove(&c->line[idx], &c->line[idx + 1], (c->n - idx - 1) * sizeof(char *));
+	c->n--;
+}
+
+static void setup(void)
+{
+	memset(raw_len, 0, sizeof(raw_len));
+}
+
+/* ---- cc_sha256_hex, cc_chain_link ---- */
+
+START_TEST(test_sha256_known_vectors)
+{
+	char h[CC_SHA256_HEX];
+	cc_sha256_hex("abc", 3, h);
+	ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	cc_sha256_hex("", 0, h);
+	ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+START_TEST(test_link_format)
+{
+	char *l = cc_chain_link("{\"a\":1}", NULL);
+	ck_assert_str_eq(l, "{\"a\":1,\"prev\":\"" ZERO "\"}\n");
+	free(l);
+	l = cc_chain_link("{}", NULL);
+	ck_assert_str_eq(l, "{\"prev\":\"" ZERO "\"}\n");
+	free(l);
+	/* the hash is of the previous line's bytes, without its newline */
+	l = cc_chain_link("{\"b\":2}", "abc");
+	ck_assert_str_eq(l, "{\"b\":2,\"prev\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}\n");
+	free(l);
+}
+END_TEST
+
+START_TEST(test_link_rejects_non_objects)
+{
+	ck_assert_ptr_null(cc_chain_link("", NULL));
+	ck_assert_ptr_null(cc_chain_link("}", NULL));
+	ck_assert_ptr_null(cc_chain_link("{", NULL));
+	ck_assert_ptr_null(cc_chain_link("[1]", NULL));
+	ck_assert_ptr_null(cc_chain_link("{\"a\":1} ", NULL));
+}
+END_TEST
+
+/* ---- verify ---- */
+
+START_TEST(test_intact_chain)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 0);
+	ck_assert_uint_eq(v.records, N);
+	ck_assert_str_eq(v.out, "");
+	/* the last record without its newline reads the same */
+	c.line[N - 1][strlen(c.line[N - 1]) - 1] = '\0';
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 0);
+	ck_assert_uint_eq(v.records, N);
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_empty_and_single)
+{
+	struct chain c;
+	struct verdict v;
+	verify_buf("", 0, &v);
+	ck_assert_int_eq(v.r, 0);
+	ck_assert_uint_eq(v.records, 0);
+	build(&c, 1);
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 0);
+	ck_assert_uint_eq(v.records, 1);
+	chain_free(&c);
+}
+END_TEST
+
+/* A changed record: the one after it no longer follows it. */
+START_TEST(test_modified_record)
+{
+	static const size_t at[] = { 0, 1, 17, N - 2 };
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		struct chain c;
+		struct verdict v;
+		build(&c, N);
+		char *p = strstr(c.line[at[k]], "\"uid\":1001");
+		ck_assert_ptr_nonnull(p);
+		p[9] = '0'; /* uid 1001 -> 1000: still valid JSON, prev untouched */
+		verify_chain(&c, &v);
+		ck_assert_int_eq(v.r, 1);
+		ck_assert_uint_eq(v.records, N);
+		ck_assert_uint_eq(problem_at(&v, 1), at[k] + 2);
+		ck_assert_ptr_nonnull(strstr(v.out, "chain broken"));
+		chain_free(&c);
+	}
+}
+END_TEST
+
+/* Documented limit (auditlog.h, SECURITY.md): nothing follows the last
+ * record, so a change to it is not visible in the chain itself. */
+START_TEST(test_modified_last_record_is_not_visible)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	char *p = strstr(c.line[N - 1], "\"uid\":1001");
+	p[9] = '0';
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 0);
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_deleted_record)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	delete_at(&c, 10); /* record 11 */
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 1);
+	ck_assert_uint_eq(v.records, N - 1);
+	ck_assert_uint_eq(problem_at(&v, 1), 11); /* old record 12 is now the 11th */
+	chain_free(&c);
+
+	/* the first record: its successor now starts the file with a non-zero prev */
+	build(&c, N);
+	delete_at(&c, 0);
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 1);
+	ck_assert_uint_eq(problem_at(&v, 1), 1);
+	chain_free(&c);
+
+	/* several in a row */
+	build(&c, N);
+	delete_at(&c, 20);
+	delete_at(&c, 20);
+	delete_at(&c, 20);
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 1);
+	ck_assert_uint_eq(problem_at(&v, 1), 21);
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_swapped_records)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	char *t = c.line[5];
+	c.line[5] = c.line[6];
+	c.line[6] = t; /* records 6 and 7 */
+	verify_chain(&c, &v);
+	/* 6 (was 7) follows 5, 7 (was 6) follows the old 7, 8 follows the old 6 */
+	ck_assert_int_eq(v.r, 3);
+	ck_assert_uint_eq(problem_at(&v, 1), 6);
+	ck_assert_uint_eq(problem_at(&v, 2), 7);
+	ck_assert_uint_eq(problem_at(&v, 3), 8);
+	chain_free(&c);
+
+	/* the last two: the new last one is out of place too */
+	build(&c, N);
+	t = c.line[N - 2];
+	c.line[N - 2] = c.line[N - 1];
+	c.line[N - 1] = t;
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 2);
+	ck_assert_uint_eq(problem_at(&v, 1), N - 1);
+	ck_assert_uint_eq(problem_at(&v, 2), N);
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_record_without_prev)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	char *rec = record_text(99);
+	char *line;
+	ck_assert_int_ge(asprintf(&line, "%s\n", rec), 0);
+	replace(&c, 12, line); /* record 13: an inserted-looking record without a link */
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 2);
+	ck_assert_uint_eq(problem_at(&v, 1), 13);
+	ck_assert_ptr_nonnull(strstr(v.out, "record 13: no chain link (\"prev\")"));
+	ck_assert_uint_eq(problem_at(&v, 2), 14);
+	free(rec);
+	free(line);
+	chain_free(&c);
+
+	/* prev present but not a string */
+	build(&c, 3);
+	replace(&c, 1, "{\"event\":\"mount\",\"prev\":5}\n");
+	verify_chain(&c, &v);
+	ck_assert_ptr_nonnull(strstr(v.out, "record 2: no chain link"));
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_non_json_line)
+{
+	static const char *const junk[] = { "this is not json\n", "\n", "[1,2,3]\n", "\"prev\"\n", "{\"a\":\n" };
+	for (size_t k = 0; k < sizeof(junk) / sizeof(junk[0]); k++) {
+		struct chain c;
+		struct verdict v;
+		build(&c, N);
+		replace(&c, 7, junk[k]);
+		verify_chain(&c, &v);
+		ck_assert_int_eq(v.r, 2);
+		ck_assert_msg(strncmp(v.out, "record 8: not a JSON object\n", 28) == 0, "junk %zu: %s", k, v.out);
+		ck_assert_uint_eq(problem_at(&v, 2), 9);
+		chain_free(&c);
+	}
+}
+END_TEST
+
+/* An inserted record with a correct link to its predecessor still breaks
+ * the link of the record after it. */
+START_TEST(test_inserted_record)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, N);
+	char *prev = strndup(c.line[9], strlen(c.line[9]) - 1);
+	char *rec = record_text(77);
+	char *line = cc_chain_link(rec, prev);
+	memmove(&c.line[11], &c.line[10], (c.n - 10) * sizeof(char *));
+	c.line[10] = line;
+	c.n++;
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 1);
+	ck_assert_uint_eq(problem_at(&v, 1), 12);
+	free(prev);
+	free(rec);
+	chain_free(&c);
+}
+END_TEST
+
+/* Bytes hidden after a NUL: json-c and strlen stop there, so before the
+ * fix the changed line hashed like the original and verify saw nothing. */
+START_TEST(test_nul_byte_in_record)
+{
+	struct chain c;
+	struct verdict v;
+	build(&c, 5);
+	size_t l = strlen(c.line[2]);
+	char *t = malloc(l + 16);
+	memcpy(t, c.line[2], l - 1);
+	memcpy(t + l - 1, "\0hidden\n", 8);
+	free(c.line[2]);
+	c.line[2] = t;
+	raw_len[2] = l + 7;
+	verify_chain(&c, &v);
+	ck_assert_int_ge(v.r, 1);
+	ck_assert_uint_eq(problem_at(&v, 1), 3);
+	ck_assert_ptr_nonnull(strstr(v.out, "record 3: holds a NUL byte"));
+	chain_free(&c);
+}
+END_TEST
+
+START_TEST(test_overlong_record)
+{
+	size_t big = (1 << 20) + 10;
+	char *buf = malloc(big + 2);
+	struct verdict v;
+	memset(buf, 'x', big);
+	buf[big] = '\n';
+	verify_buf(buf, big + 1, &v);
+	ck_assert_int_eq(v.r, -EFBIG);
+	ck_assert_str_eq(v.err.msg, "record 1 is longer than 1048576 bytes");
+	free(buf);
+}
+END_TEST
+
+/* ---- show ---- */
+
+START_TEST(test_show_one_line_per_record)
+{
+	struct chain c;
+	char out[16384] = "";
+	size_t len;
+	cc_error err = { 0 };
+	build(&c, 6);
+	replace(&c, 3, "garbage\n");
+	char *l = cc_chain_link("{\"ts\":\"T\",\"session\":\"0123456789abcdef\",\"event\":\"exec\",\"phase\":\"refused\","
+				"\"result\":\"refused\",\"uid\":1001,\"user\":\"ccop\",\"target\":{\"spec\":\"web\",\"pid\":42},"
+				"\"error\":\"not allowed\"}",
+				NULL);
+	c.line[c.n++] = l;
+	char *buf = joined(&c, &len);
+	FILE *in = fmemopen(buf, len, "r"), *o = fmemopen(out, sizeof(out) - 1, "w");
+	ck_assert_int_eq(cc_audit_show(in, o, &err), 0);
+	fclose(o);
+	fclose(in);
+	ck_assert_uint_eq(count_lines(out), 7);
+	ck_assert_ptr_nonnull(strstr(out, "    4  (not a record)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "user ccop (uid 1001) target web (pid 4001) image /srv/img/t.img\n"));
+	/* the session is cut to 8 characters; refusals carry their error */
+	ck_assert_ptr_nonnull(
+		strstr(out, "    7  T  01234567  exec    refused  refused   user ccop (uid 1001) target web (pid 42): not allowed\n"));
+	free(buf);
+	chain_free(&c);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("auditlog");
+	TCase *tc = tcase_create("chain");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_sha256_known_vectors);
+	tcase_add_test(tc, test_link_format);
+	tcase_add_test(tc, test_link_rejects_non_objects);
+	tcase_add_test(tc, test_intact_chain);
+	tcase_add_test(tc, test_empty_and_single);
+	tcase_add_test(tc, test_modified_record);
+	tcase_add_test(tc, test_modified_last_record_is_not_visible);
+	tcase_add_test(tc, test_deleted_record);
+	tcase_add_test(tc, test_swapped_records);
+	tcase_add_test(tc, test_record_without_prev);
+	tcase_add_test(tc, test_non_json_line);
+	tcase_add_test(tc, test_inserted_record);
+	tcase_add_test(tc, test_nul_byte_in_record);
+	tcase_add_test(tc, test_overlong_record);
+	tcase_add_test(tc, test_show_one_line_per_record);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
