@@ -10,6 +10,11 @@
 
 #define MAX_RULES 256
 #define MAX_LIST 64
+#define MAX_POLICY (1 << 20)
+/* inih reads a line into a fixed INI_MAX_LINE buffer and parses whatever
+ * does not fit as a line of its own: the tail of a long comment would become
+ * a rule key. Such lines are refused before inih sees them. */
+#define MAX_POLICY_LINE (INI_MAX_LINE - 3)
 
 static const struct {
 	const char *name;
@@ -41,7 +46,9 @@ struct parse {
 	struct cc_policy *p;
 	char err[256];
 	bool failed;
+	int line, err_line; /* the line being parsed; the one of err */
 	bool audit_seen;
+	char section[80]; /* of the previous key: a new [section] starts when it changes */
 };
 
 /* Only the first error is kept: inih reports its line number. */
@@ -53,6 +60,7 @@ __attribute__((format(printf, 2, 3))) static int bad(struct parse *ps, const cha
 		vsnprintf(ps->err, sizeof(ps->err), fmt, ap);
 		va_end(ap);
 		ps->failed = true;
+		ps->err_line = ps->line;
 	}
 	return 0;
 }
@@ -180,6 +188,8 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (!*section)
 		return bad(ps, "'%s' outside any [section]", name);
+	bool new_section = strcmp(ps->section, section) != 0;
+	snprintf(ps->section, sizeof(ps->section), "%s", section);
 	if (strcmp(section, "audit") == 0) {
 		if (strcmp(name, "sink") == 0) {
 			if (!ps->audit_seen)
@@ -198,7 +208,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (!is_name(section))
 		return bad(ps, "rule name '%s' is not a plain name", section);
 	struct cc_rule *r = p->nrules ? &p->rules[p->nrules - 1] : NULL;
-	if (!r || strcmp(r->name, section) != 0) {
+	if (!new_section && (!r || strcmp(r->name, section) != 0))
+		return 0; /* this section's rule was refused: the error is kept */
+	if (new_section) {
 		for (size_t i = 0; i < p->nrules; i++)
 			if (strcmp(p->rules[i].name, section) == 0)
 				return bad(ps, "rule [%s] appears twice", section);
@@ -248,8 +260,10 @@ static int finish(struct parse *ps, int line, const char *origin, cc_error *err)
 		return cc_failx(err, errno ? errno : EIO, "cannot read %s", origin);
 	if (line == -2)
 		return cc_fail(err, ENOMEM, "out of memory reading %s", origin);
+	/* inih reports its first error's line: ours, or a syntax error before */
 	if (line > 0)
-		return cc_fail(err, EINVAL, "%s:%d: %s", origin, line, ps->failed ? ps->err : "syntax error");
+		return cc_fail(err, EINVAL, "%s:%d: %s", origin, line,
+			       ps->failed && ps->err_line == line ? ps->err : "syntax error");
 	for (size_t i = 0; i < p->nrules; i++) {
 		struct cc_rule *r = &p->rules[i];
 		if (!r->groups && !r->users)
@@ -282,11 +296,59 @@ static void init(struct parse *ps, struct cc_policy *p)
 	p->sinks = CC_SINK_FILE;
 }
 
+/* Refuses what inih would parse differently from what it says: lines too
+ * long for its buffer (their tails become lines of their own) and NUL bytes
+ * (everything after one would be ignored). */
+static int check_text(const char *text, size_t len, const char *origin, cc_error *err)
+{
+	size_t line = 1, col = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			return cc_fail(err, EINVAL, "%s:%zu: a NUL byte", origin, line);
+		if (text[i] == '\n') {
+			line++;
+			col = 0;
+		} else if (text[i] != '\r' && ++col > MAX_POLICY_LINE) {
+			return cc_fail(err, EINVAL, "%s:%zu: line longer than %d characters", origin, line,
+				       MAX_POLICY_LINE);
+		}
+	}
+	return 0;
+}
+
+/* inih's string reader, counting lines so that an error is told with its
+ * own line (inih calls the handler for a line before reading the next). */
+struct reader {
+	const char *at;
+	struct parse *ps;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct reader *rd = stream;
+	int n = 0;
+
+	if (!*rd->at || num < 2)
+		return NULL;
+	while (n < num - 1 && rd->at[n]) {
+		str[n] = rd->at[n];
+		if (rd->at[n++] == '\n')
+			break;
+	}
+	str[n] = '\0';
+	rd->at += n;
+	rd->ps->line++;
+	return str;
+}
+
 int cc_policy_parse_string(const char *text, const char *origin, struct cc_policy *p, cc_error *err)
 {
 	struct parse ps;
 	init(&ps, p);
-	int r = finish(&ps, ini_parse_string(text, handler, &ps), origin, err);
+	if (check_text(text, strlen(text), origin, err) < 0)
+		return -EINVAL;
+	struct reader rd = { text, &ps };
+	int r = finish(&ps, ini_parse_stream(read_line, &rd, handler, &ps), origin, err);
 	if (r < 0)
 		cc_policy_free(p);
 	return r;
@@ -294,13 +356,22 @@ int cc_policy_parse_string(const char *text, const char *origin, struct cc_polic
 
 int cc_policy_parse_file(FILE *f, const char *origin, struct cc_policy *p, cc_error *err)
 {
-	struct parse ps;
-	init(&ps, p);
+	_cleanup_free_ char *text = malloc(MAX_POLICY + 1);
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	if (!text)
+		return cc_fail(err, ENOMEM, "out of memory reading %s", origin);
 	errno = 0;
-	int r = finish(&ps, ini_parse_file(f, handler, &ps), origin, err);
-	if (r < 0)
-		cc_policy_free(p);
-	return r;
+	n = fread(text, 1, MAX_POLICY + 1, f);
+	if (ferror(f))
+		return cc_failx(err, errno ? errno : EIO, "cannot read %s", origin);
+	if (n > MAX_POLICY)
+		return cc_fail(err, EFBIG, "%s is larger than %d bytes", origin, MAX_POLICY);
+	if (check_text(text, n, origin, err) < 0)
+		return -EINVAL;
+	text[n] = '\0';
+	return cc_policy_parse_string(text, origin, p, err);
 }
 
 /* Writable by someone other than root? A sticky world-writable directory
@@ -325,7 +396,9 @@ int cc_policy_load(const char *path, struct cc_policy *p, cc_error *err)
 	memset(p, 0, sizeof(*p));
 	if (path[0] != '/' || strlen(path) >= sizeof(dir))
 		return cc_fail(err, EINVAL, "policy path '%s' is not absolute", path);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang us before the
+	 * checks below refuse it (no effect on a regular file). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ELOOP ? cc_fail(err, ELOOP, "policy %s is a symlink: refusing", path)
 				      : cc_failx(err, errno, "cannot open the policy %s", path);
