@@ -8,6 +8,9 @@ const struct cc_resolve_ctx cc_resolve_host = {
 	.proc_root = "/proc",
 	.cgroup_root = "/sys/fs/cgroup",
 	.log_containers = "/var/log/containers",
+	.docker_host = "",
+	.podman_host = "",
+	.podman_bin = "/usr/bin/podman",
 };
 
 struct resolver {
@@ -15,13 +18,14 @@ struct resolver {
 	const char *prefix; /* "pid://": owns specs with this prefix */
 	unsigned cgroup_rt; /* CC_RT_* searched in the cgroup tree */
 	bool pid, k8s;
+	unsigned names;     /* CC_RT_DOCKER/CC_RT_PODMAN: names from the runtime's metadata */
 };
 
 /* Prefixes restrict the search; a spec without one tries every row. */
 static const struct resolver resolvers[] = {
 	{ "pid", "pid://", 0, true, false },
-	{ "docker", "docker://", CC_RT_DOCKER, false, false },
-	{ "podman", "podman://", CC_RT_PODMAN, false, false },
+	{ "docker", "docker://", CC_RT_DOCKER, false, false, CC_RT_DOCKER },
+	{ "podman", "podman://", CC_RT_PODMAN, false, false, CC_RT_PODMAN },
 	{ "containerd", "containerd://", CC_RT_CONTAINERD, false, false },
 	{ "cri-o", "cri-o://", CC_RT_CRIO, false, false },
 	{ "cri-o", "crio://", CC_RT_CRIO, false, false },
@@ -31,6 +35,14 @@ static const struct resolver resolvers[] = {
 	{ "machine", "machine://", CC_RT_MACHINE, false, false },
 	{ "k8s", "k8s://", 0, false, true },
 };
+
+unsigned cc_runtime_bit(const char *runtime)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(resolvers); i++)
+		if (resolvers[i].cgroup_rt && strcmp(resolvers[i].runtime, runtime) == 0)
+			return resolvers[i].cgroup_rt;
+	return 0;
+}
 
 static int resolve_pid(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err)
 {
@@ -191,9 +203,37 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 			return r;
 	}
 
-	qsort(v, nv, sizeof(*v), cmp_found);
+	/* Names only the runtime knows (Docker, podman): asked when nothing
+	 * matched exactly, so that an exact id wins, then an exact name, then
+	 * an id prefix (Docker's own order). */
+	char why[600] = "";
 	for (size_t i = 0; i < nv; i++)
 		nexact += v[i].match == CC_MATCH_EXACT;
+	unsigned names = only ? only->names : (CC_RT_DOCKER | CC_RT_PODMAN);
+	if (nexact == 0 && names && cc_runtime_name_ok(bare)) {
+		char w[256];
+		if (names & CC_RT_DOCKER) {
+			w[0] = '\0';
+			r = cc_docker_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			if (r < 0)
+				return r;
+			if (w[0])
+				snprintf(why, sizeof(why), "; %s", w);
+		}
+		if (names & CC_RT_PODMAN) {
+			w[0] = '\0';
+			r = cc_podman_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			if (r < 0)
+				return r;
+			if (w[0])
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), "; %s", w);
+		}
+		nexact = 0;
+		for (size_t i = 0; i < nv; i++)
+			nexact += v[i].match == CC_MATCH_EXACT;
+	}
+
+	qsort(v, nv, sizeof(*v), cmp_found);
 	if (nexact > 0) {
 		size_t j = 0;
 		for (size_t i = 0; i < nv; i++)
@@ -205,9 +245,9 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 		char list[200];
 		searched_list(only, k8s_possible, list, sizeof(list));
 		if (pid_missing)
-			return cc_fail(err, ESRCH, "no process with PID %s, and no container id '%s' (searched: %s)",
-				       shown, shown, list);
-		return cc_fail(err, ENOENT, "no container '%s' (searched: %s)", shown, list);
+			return cc_fail(err, ESRCH, "no process with PID %s, and no container id '%s' (searched: %s%s)",
+				       shown, shown, list, why);
+		return cc_fail(err, ENOENT, "no container '%s' (searched: %s%s)", shown, list, why);
 	}
 	if (nv > 1) {
 		char *m = err ? err->msg : NULL;

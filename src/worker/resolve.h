@@ -31,6 +31,11 @@ struct cc_resolve_ctx {
 	const char *proc_root;      /* "/proc" */
 	const char *cgroup_root;    /* "/sys/fs/cgroup" */
 	const char *log_containers; /* "/var/log/containers"; NULL: no k8s names */
+	/* Names that only the runtime knows (resolve_docker.c, resolve_podman.c).
+	 * NULL: not asked (fixtures); "": the runtime's usual places. */
+	const char *docker_host;    /* a unix socket path; "": $DOCKER_HOST (unix://), /run/docker.sock, /var/run/docker.sock */
+	const char *podman_host;    /* a unix socket path; "": $CONTAINER_HOST (unix://), /run/podman/podman.sock */
+	const char *podman_bin;     /* "/usr/bin/podman", run as the user for its own (or, as root, rootful) storage */
 };
 
 extern const struct cc_resolve_ctx cc_resolve_host;
@@ -120,3 +125,65 @@ int cc_k8s_find(const struct cc_resolve_ctx *ctx, const char *spec, bool explici
 		cc_error *err);
 /* Fill empty names of c[] from the log links ("ns/pod/container"). */
 void cc_k8s_name(const struct cc_resolve_ctx *ctx, struct cc_container *c, size_t n);
+
+/* ---- Names from the runtime's own metadata (resolve_docker.c, resolve_podman.c) ---- */
+
+/* What the resolver takes from a container's inspect document (Docker
+ * Engine API GET /containers/NAME/json, podman's compatible API, or
+ * `podman container inspect`). */
+struct cc_inspect {
+	char id[65];    /* 64 lowercase hex */
+	char name[256]; /* without Docker's leading '/' */
+	uint32_t pid;   /* State.Pid: the init's host PID; 0 when not running */
+	bool running;
+};
+
+/* Replies larger than this are refused, not parsed. */
+#define CC_INSPECT_MAX_BYTES (1024 * 1024)
+/* Nesting deeper than this is refused by the tokenizer. */
+#define CC_INSPECT_MAX_DEPTH 64
+
+/* Parse an inspect document. The reply is hostile: anyone can answer on a
+ * socket named by $DOCKER_HOST. array: podman's CLI prints a JSON array
+ * that must hold exactly one object. Checks types and ranges (Id 64 hex,
+ * Pid an integer in 0..2^30, Name a string without control bytes) and that
+ * nothing but white space follows the document. */
+int cc_inspect_parse(const char *buf, size_t len, bool array, struct cc_inspect *out, cc_error *err);
+
+/* A name Docker or podman could have given (optional leading '/', then
+ * [A-Za-z0-9][A-Za-z0-9_.-]*, at most 253 bytes): safe in a URL path and
+ * in argv without quoting. */
+bool cc_runtime_name_ok(const char *s);
+
+/* The unix socket to use: explicit (non-empty), else the environment
+ * variable env ("unix:///path"; other schemes are refused), else the first
+ * of defaults that exists. 0 with *path set; 0 with path "" when none;
+ * negative errno when env names something that is not a unix socket. */
+int cc_api_socket(const char *explicit_path, const char *env, const char *const *defaults, char *path, size_t max,
+		  cc_error *err);
+
+/* GET http://localhost<url_path> over the unix socket; the body (at most
+ * CC_INSPECT_MAX_BYTES) in *body (malloc'ed, NUL-terminated), the HTTP
+ * status in *status. Negative errno when the socket cannot be reached or
+ * the reply is too large or too slow; err says which. */
+int cc_api_get(const char *socket_path, const char *url_path, char **body, size_t *len, long *status, cc_error *err);
+
+/* Look NAME up through a runtime's metadata and append what it names
+ * (match exact) to *v. NAME must be the container's name or full id there
+ * (prefix look-ups are the cgroup walker's). The PID is the one the cgroup
+ * walker finds for the returned id, or else the runtime's State.Pid when its
+ * /proc/PID/cgroup names the id. why (may be NULL) says, when nothing was
+ * appended, why (socket unreachable, no such container, ...); that the
+ * runtime is absent (no socket, no storage) is said only when explicit (the
+ * user wrote docker:// or podman://). Errors only for what is wrong, not
+ * for what is absent. */
+int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+		   char *why, size_t whymax, cc_error *err);
+int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+		   char *why, size_t whymax, cc_error *err);
+/* CC_RT_* of a runtime name as the walker writes it ("docker", "cri-o", ...); 0 if unknown. */
+unsigned cc_runtime_bit(const char *runtime);
+/* Shared by both: append the container the runtime named (after the
+ * checks above); runtime is "docker" or "podman". */
+int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsigned rt, const struct cc_inspect *in,
+		   struct cc_found **v, size_t *nv, char *why, size_t whymax, cc_error *err);
