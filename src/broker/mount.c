@@ -308,8 +308,6 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 		return r;
 	r = mount_in_ns(p, devdir, img, lo, mfd, persistent, st, err);
 	leave_mntns(host_mntns_fd);
-	if (mfd == -ENOSYS)
-		mfd = -1;
 	return r;
 }
 
