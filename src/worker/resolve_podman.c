@@ -10,8 +10,9 @@
  *  2. `podman container inspect -- NAME` run as the user: the user's own
  *     (rootless) storage, or the rootful one when the user is root. Fixed
  *     argv, no shell, stdin /dev/null, output bounded, a time limit, only
- *     when that storage exists (so that a bare name does not cost a podman
- *     start-up on hosts without podman).
+ *     when that storage exists or $CONTAINERS_STORAGE_CONF names one (so
+ *     that a bare name does not cost a podman start-up on hosts without
+ *     podman).
  * Either way the PID comes from the cgroup walker for the id the runtime
  * returned (State.Pid only as a checked fall-back; cc_inspect_add). */
 #include "resolve.h"
@@ -54,6 +55,9 @@ static bool podman_storage_exists(void)
 	char p[4096];
 	const char *e;
 
+	/* storage the user configured explicitly */
+	if ((e = getenv("CONTAINERS_STORAGE_CONF")) && *e == '/' && access(e, R_OK) == 0)
+		return true;
 	if (geteuid() == 0)
 		return is_dir("/run/containers/storage") || is_dir("/var/lib/containers/storage");
 	if ((e = getenv("XDG_RUNTIME_DIR")) && *e == '/' && snprintf(p, sizeof(p), "%s/containers", e) < (int)sizeof(p) &&

@@ -301,6 +301,20 @@ static void add_proc(unsigned pid, const char *cgpath)
 	write_file(p, "12:pids:%s\n0::%s\n", cgpath, cgpath);
 }
 
+/* A process with a parent PID and comm (containerd's shim check). */
+static void add_proc_parent(unsigned pid, unsigned ppid, const char *comm, const char *nspid)
+{
+	char d[512], p[600];
+	snprintf(d, sizeof(d), "%s/%u", proc, pid);
+	mkdirs(d);
+	snprintf(p, sizeof(p), "%s/status", d);
+	write_file(p, "Name:\t%s\nPid:\t%u\nPPid:\t%u\nNSpid:\t%s\n", comm, pid, ppid, nspid);
+	snprintf(p, sizeof(p), "%s/stat", d);
+	write_file(p, "%u (%s) S %u 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %u 0 0\n", pid, comm, ppid, 1000 + pid);
+	snprintf(p, sizeof(p), "%s/comm", d);
+	write_file(p, "%s\n", comm);
+}
+
 static void add_cgroup(const char *hier, const char *path, unsigned pid)
 {
 	char d[4096], p[4200];
@@ -618,6 +632,31 @@ START_TEST(podman_binary_absent)
 }
 END_TEST
 
+/* Found by the integration test with ctr: /<ns>/<id> in every hierarchy;
+ * the first hierarchy makes it a containerd container, the next ones (seen
+ * already) used to add it again as an unrecognised cgroup named like the
+ * spec, and a bare id was "ambiguous" between the container and itself. */
+START_TEST(containerd_bare_id_in_several_hierarchies)
+{
+	struct cc_claim c;
+	cc_error e;
+	ctx.docker_host = NULL;
+	add_proc_parent(500, 0, "containerd-shim", "500");
+	add_proc_parent(501, 500, "sleeper", "501\t1");
+	add_cgroup("unified", "ccit/web1", 501);
+	add_cgroup("pids", "ccit/web1", 501);
+	ck_assert_msg(resolve("web1", &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.pid, 501);
+	ck_assert_str_eq(c.runtime, "containerd");
+	ck_assert_msg(resolve("ccit/web1", &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.pid, 501);
+	ck_assert_msg(resolve("containerd://web1", &c, &e) == 0, "%s", e.msg);
+	/* runc:// still finds it by its cgroup's name */
+	ck_assert_msg(resolve("runc://web1", &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.pid, 501);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("resolve_names");
@@ -640,6 +679,7 @@ static Suite *suite(void)
 	tcase_add_test(t, docker_api_unreachable);
 	tcase_add_test(t, podman_name_through_api);
 	tcase_add_test(t, podman_binary_absent);
+	tcase_add_test(t, containerd_bare_id_in_several_hierarchies);
 	suite_add_tcase(s, t);
 	return s;
 }
