@@ -111,7 +111,18 @@ int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
 	if (sinks & CC_SINK_AUDITD) {
 #if CRASHCART_AUDIT_WRITE
 		auditd_fd = audit_open();
-		if (auditd_fd >= 0)
+		/* With auditing off the kernel drops user records and still
+		 * reports success: that sink takes nothing. Asking needs
+		 * CAP_AUDIT_CONTROL, which we do not hold: libaudit then also says
+		 * 0, with errno EPERM. Only a real answer of 0 refuses the sink. */
+		errno = 0;
+		if (auditd_fd >= 0 && audit_is_enabled(auditd_fd) == 0 && errno != EPERM && errno != EACCES) {
+			audit_close(auditd_fd);
+			auditd_fd = -1;
+			errno = ENOTCONN;
+			if (!first.code)
+				cc_fail(&first, ENOTCONN, "kernel auditing is disabled (auditctl -e 1)");
+		} else if (auditd_fd >= 0)
 			opened++;
 		else if (!first.code)
 			cc_failx(&first, errno, "cannot open the kernel audit socket");
@@ -176,6 +187,14 @@ static int file_write(const char *record, cc_error *err)
 	line = cc_chain_link(record, prev[0] ? prev : NULL);
 	if (!line) {
 		r = cc_fail(err, ENOMEM, "cannot format the audit record");
+		goto out;
+	}
+	/* A last line without its newline (a torn write, an edit) must not
+	 * swallow ours: end it first. verify then reports the damage. */
+	off_t size = lseek(file_fd, 0, SEEK_END);
+	char last = '\n';
+	if (size > 0 && pread(file_fd, &last, 1, size - 1) == 1 && last != '\n' && write(file_fd, "\n", 1) != 1) {
+		r = cc_failx(err, errno, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
 	}
 	ssize_t n = write(file_fd, line, strlen(line));
@@ -287,7 +306,7 @@ int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error
 
 	if (!text)
 		return cc_fail(err, ENOMEM, "cannot format the audit record");
-#define OFFER(kind, fd, call)                                   \
+#define OFFER(kind, name, fd, call)                                   \
 	if ((sinks & (kind)) && (fd) >= 0) {                    \
 		e = (cc_error){ 0 };                            \
 		if ((call) == 0)                                \
@@ -295,12 +314,13 @@ int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error
 		else if (failed++ == 0)                         \
 			first = e;                              \
 	} else if (sinks & (kind)) {                            \
-		failed++;                                       \
+		if (failed++ == 0)                              \
+			cc_fail(&first, ENOTCONN, "the %s audit sink is not open", name); \
 	}
-	OFFER(CC_SINK_FILE, file_fd, file_write(text, &e));
-	OFFER(CC_SINK_SYSLOG, syslog_fd, syslog_write(text, s, &e));
-	OFFER(CC_SINK_JOURNALD, journal_fd, journald_write(text, s, &e));
-	OFFER(CC_SINK_AUDITD, auditd_fd, auditd_write(text, s, &e));
+	OFFER(CC_SINK_FILE, "file", file_fd, file_write(text, &e));
+	OFFER(CC_SINK_SYSLOG, "syslog", syslog_fd, syslog_write(text, s, &e));
+	OFFER(CC_SINK_JOURNALD, "journald", journal_fd, journald_write(text, s, &e));
+	OFFER(CC_SINK_AUDITD, "auditd", auditd_fd, auditd_write(text, s, &e));
 #undef OFFER
 	if (accepted == 0 || (require_all && failed)) {
 		if (!first.code)

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,7 +63,10 @@ static void leave_mntns(int host_mntns_fd)
 }
 
 /* The container's /dev, reached from its root without following any
- * symlink, with our DAC bypass only for the lookup itself. */
+ * symlink, with our DAC bypass only for the lookup itself. It comes back
+ * locked (flock, released when the fd closes): two brokers mounting into
+ * the same container at once must not both create /dev/crashcart or both
+ * mount onto it; the second sees the first's mount and shares it. */
 static int open_container_dev(const struct cc_pin *p, cc_error *err)
 {
 	struct open_how how = {
@@ -81,6 +85,11 @@ static int open_container_dev(const struct cc_pin *p, cc_error *err)
 		if (errno == ELOOP)
 			return cc_fail(err, ELOOP, "the container's /dev is a symlink: refusing");
 		return cc_failx(err, errno, "cannot open the container's /dev");
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		(void)close(fd);
+		return cc_failx(err, e, "cannot lock the container's /dev");
 	}
 	return fd;
 }

@@ -520,7 +520,7 @@ static bool target_matches(const struct cc_rule *r, const struct cc_facts *f)
 
 const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
 {
-	bool who = false, act = false, img = false;
+	bool who = false, act = false, img = false, pidns = false;
 
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct cc_rule *r = &p->rules[i];
@@ -535,8 +535,10 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 		img = true;
 		if (!target_matches(r, f))
 			continue;
-		if (r->profile == CC_PROFILE_PTRACE && !f->own_pidns && f->action == CC_PERM_EXEC)
-			continue; /* ptrace only where the container has its own PID namespace */
+		if (r->profile == CC_PROFILE_PTRACE && !f->own_pidns && f->action == CC_PERM_EXEC) {
+			pidns = true; /* ptrace only where the container has its own PID namespace */
+			continue;
+		}
 		return r;
 	}
 	if (!who)
@@ -545,6 +547,8 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 		snprintf(why, whylen, "the policy does not allow %s to %s", f->user, cc_perm_name(f->action));
 	else if (!img)
 		snprintf(why, whylen, "the policy does not allow image %s", f->image);
+	else if (pidns)
+		snprintf(why, whylen, "the matching rule's ptrace profile needs a target with its own PID namespace");
 	else
 		snprintf(why, whylen, "the policy does not allow %s on this target", cc_perm_name(f->action));
 	return NULL;

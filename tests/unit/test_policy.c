@@ -507,7 +507,7 @@ START_TEST(test_match_ptrace_needs_own_pidns)
 	cc_policy_free(&pol);
 	PARSE_OK("[tracers]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = ptrace\n");
 	x.f.action = CC_PERM_EXEC;
-	DENIED(&x, "the policy does not allow exec on this target");
+	DENIED(&x, "the matching rule's ptrace profile needs a target with its own PID namespace");
 	x.f.own_pidns = true;
 	MATCHES(&x, "tracers");
 }
