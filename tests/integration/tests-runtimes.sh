@@ -186,6 +186,33 @@ t_runtime_docker() {
 	run as_other env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
 	[ "$RC" != 0 ] || fail "ccother resolved docker://$name"
 	rt_session "docker://$name" "$pid" "$DH"
+	# --list sees it, unprivileged, and says whether the image is mounted
+	run as_op "$CC_BIN" -i "$IMG_EXT4" -m "$id"
+	expect_rc 0 "-m by id"
+	run as_op "$CC_BIN" --list --json
+	expect_rc 0 "--list --json"
+	printf '%s' "$OUT" | jq -e --arg id "$id" --argjson pid "$pid" \
+		'.containers[] | select(.id == $id and .runtime == "docker" and .pid == $pid and .mounted == true)' >/dev/null ||
+		fail "--list --json does not show docker $id (PID $pid) as mounted: $OUT"
+	run as_op "$CC_BIN" --list
+	printf '%s' "$OUT" | grep -q "docker.*${id:0:12}" || fail "--list table lacks ${id:0:12}: $OUT"
+	run as_op "$CC_BIN" -u "$id"
+	expect_rc 0 "-u by id"
+	# -e: through docker exec, with the operator's own access to the socket
+	# (group ccops); the image is mounted around it and gone after
+	audit_mark
+	run as_op env PATH=/usr/bin:/bin "$DH" "$CC_BIN" -e -i "$IMG_EXT4" "$name" "$BB" hostname
+	expect_rc 0 "-e through docker exec: $ERR"
+	[ "$OUT" = "$name" ] || fail "-e ran somewhere else: hostname '$OUT'"
+	expect_nothing_mounted "$pid" "$IMG_EXT4"
+	recs=$(audit_new)
+	printf '%s\n' "$recs" | jq -se 'any(.event == "exec-via" and .phase == "begin" and (.argv[0] == "docker"))
+		and any(.event == "exec-via" and .phase == "end" and .exit.value == 0)' >/dev/null ||
+		fail "no exec-via begin/end records: $recs"
+	# and without access to the socket, -e says so
+	run as_op env PATH=/usr/bin:/bin DOCKER_HOST=unix:///nonexistent.sock "$CC_BIN" -e -i "$IMG_EXT4" "$id" "$BB" true
+	expect_rc 125 "-e without socket access"
+	case $ERR in *"access to the Docker daemon"*) ;; *) fail "-e without access does not say so: $ERR" ;; esac
 	note "docker: resolved by $RT_FORMS"
 	rt_cleanup
 	rt_nothing_left "$d" "$pid" "$DPID"
