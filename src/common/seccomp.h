@@ -18,3 +18,7 @@ enum cc_filter {
 int cc_seccomp_load(enum cc_filter which, cc_error *err);
 /* Writes the filter in libseccomp's readable PFC form to fd. */
 int cc_seccomp_export_pfc(enum cc_filter which, int fd, cc_error *err);
+/* "worker", "broker", "tool" (NULL for anything else). */
+const char *cc_seccomp_name(enum cc_filter which);
+/* How many distinct syscalls the filter's list names (-1: no such filter). */
+int cc_seccomp_count(enum cc_filter which);

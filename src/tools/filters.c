@@ -1,0 +1,44 @@
+/* crashcart-filters: prints the compiled seccomp filters in libseccomp's
+ * readable PFC form, so that a reviewer can check what the lists in
+ * policy/ turned into on this architecture. Not installed: the broker
+ * itself takes nothing from argv. `ninja -C BUILD seccomp-pfc` writes
+ * policy-{worker,broker,tool}.pfc into the build directory.
+ *   usage: crashcart-filters worker|broker|tool [FILE]    (default: stdout) */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seccomp.h"
+
+int main(int argc, char **argv)
+{
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL };
+	cc_error err = { 0 };
+	int fd = STDOUT_FILENO;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: %s worker|broker|tool [FILE]\n", argv[0]);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		if (strcmp(argv[1], cc_seccomp_name(all[i])) != 0)
+			continue;
+		if (argc == 3) {
+			fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0) {
+				perror(argv[2]);
+				return 1;
+			}
+		}
+		dprintf(fd, "# crashcart %s filter: %d syscalls named in policy/seccomp-%s.list\n", argv[1],
+			cc_seccomp_count(all[i]), argv[1]);
+		if (cc_seccomp_export_pfc(all[i], fd, &err) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+			return 1;
+		}
+		return fd == STDOUT_FILENO || close(fd) == 0 ? 0 : 1;
+	}
+	fprintf(stderr, "%s: no filter '%s' (worker, broker, tool)\n", argv[0], argv[1]);
+	return 2;
+}
