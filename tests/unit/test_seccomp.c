@@ -1,0 +1,378 @@
+/* Unit tests for the seccomp filters (src/common/seccomp.c, built from
+ * policy/seccomp-*.list): each filter is loaded in a forked process, which
+ * then makes one call and ends; the test looks at how it ended. Killed by
+ * SIGSYS is what the worker's and the broker's allowlists do to an unlisted
+ * call; EPERM is what the tool's blocklist answers. Check runs every test in
+ * its own process (CK_FORK=yes), so a filter never outlives its test. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "seccomp.h"
+
+/* Exit codes of the filtered child: which of its steps went wrong. */
+enum { OK = 0, LOAD_FAILED = 100, UNEXPECTED = 101 };
+
+static int expect_errno(long r, int e)
+{
+	return r == -1 && errno == e ? OK : UNEXPECTED;
+}
+
+/* Forks; the child loads `which` and returns body()'s value as its exit
+ * code. Returns the child's wait status. */
+static int run_filtered(enum cc_filter which, int (*body)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cc_error err;
+		if (cc_seccomp_load(which, &err) < 0)
+			_exit(LOAD_FAILED);
+		_exit(body());
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void assert_exited_ok(int status)
+{
+	ck_assert_msg(WIFEXITED(status), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	ck_assert_msg(WEXITSTATUS(status) != LOAD_FAILED, "the filter did not load");
+	ck_assert_int_eq(WEXITSTATUS(status), OK);
+}
+
+static void assert_sigsys(int status)
+{
+	ck_assert_msg(WIFSIGNALED(status), "not killed (exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ck_assert_int_eq(WTERMSIG(status), SIGSYS);
+}
+
+static void load(enum cc_filter which)
+{
+	cc_error err = { 0 };
+	ck_assert_msg(cc_seccomp_load(which, &err) == 0, "%s", err.msg);
+}
+
+/* ---- every list builds: names known to libseccomp, rules accepted ---- */
+
+START_TEST(test_lists_build)
+{
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		cc_error err = { 0 };
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_msg(cc_seccomp_export_pfc(all[i], fd, &err) == 0, "%s", err.msg);
+		close(fd);
+		ck_assert_int_gt(cc_seccomp_count(all[i]), 10);
+		ck_assert_ptr_nonnull(cc_seccomp_name(all[i]));
+	}
+	ck_assert_ptr_null(cc_seccomp_name((enum cc_filter)42));
+	cc_error err = { 0 };
+	ck_assert_int_lt(cc_seccomp_load((enum cc_filter)42, &err), 0);
+}
+END_TEST
+
+/* ---- broker ---- */
+
+START_TEST(test_broker_kills_unlisted)
+{
+	load(CC_FILTER_BROKER);
+	syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0); /* SIGSYS: Check expects the signal */
+}
+END_TEST
+
+static int broker_allowed(void)
+{
+	char buf[64];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0 || close(fd) < 0)
+		return UNEXPECTED;
+	return getpid() > 0 ? OK : UNEXPECTED;
+}
+
+START_TEST(test_broker_allows_listed)
+{
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_allowed));
+}
+END_TEST
+
+static int broker_ioctl_tty(void)
+{
+	struct termios t;
+	(void)ioctl(0, TCGETS, &t);
+	return UNEXPECTED;
+}
+
+static int broker_ioctl_loop(void)
+{
+	struct loop_info64 li;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return UNEXPECTED;
+	/* Allowed through the filter; /dev/null is no loop device. */
+	return ioctl(fd, LOOP_GET_STATUS64, &li) < 0 && errno != 0 ? OK : UNEXPECTED;
+}
+
+START_TEST(test_broker_ioctl)
+{
+	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_ioctl_tty));
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_ioctl_loop));
+}
+END_TEST
+
+static int ns_fd = -1;
+
+static int broker_setns_any(void)
+{
+	(void)setns(ns_fd, 0);
+	return UNEXPECTED;
+}
+
+static int broker_setns_user(void)
+{
+	(void)setns(ns_fd, CLONE_NEWUSER);
+	return UNEXPECTED;
+}
+
+static int broker_setns_mnt(void)
+{
+	/* Allowed through the filter; re-entering our own namespace without
+	 * CAP_SYS_CHROOT fails, as root it succeeds: either is fine here. */
+	long r = setns(ns_fd, CLONE_NEWNS);
+	return r == 0 || errno == EPERM || errno == EINVAL ? OK : UNEXPECTED;
+}
+
+START_TEST(test_broker_setns)
+{
+	ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ns_fd, 0);
+	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_setns_any));
+	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_setns_user));
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_setns_mnt));
+	close(ns_fd);
+}
+END_TEST
+
+static int broker_mknod_reg(void)
+{
+	(void)mknodat(AT_FDCWD, "/nonexistent-crashcart-dir/f", S_IFREG | 0600, 0);
+	return UNEXPECTED;
+}
+
+static int broker_mknod_wrong_dev(void)
+{
+	/* a character device, but not loop-control (1:3 is /dev/null) */
+	(void)mknodat(AT_FDCWD, "/nonexistent-crashcart-dir/n", S_IFCHR | 0600, makedev(1, 3));
+	return UNEXPECTED;
+}
+
+static int broker_mknod_loop(void)
+{
+	/* Allowed through the filter; the directory does not exist. */
+	long r = mknodat(AT_FDCWD, "/nonexistent-crashcart-dir/loop0", S_IFBLK | 0600, makedev(7, 0));
+	if (expect_errno(r, ENOENT) != OK && expect_errno(r, EPERM) != OK)
+		return UNEXPECTED;
+	r = mknodat(AT_FDCWD, "/nonexistent-crashcart-dir/loop-control", S_IFCHR | 0600, makedev(10, 237));
+	return expect_errno(r, ENOENT) == OK || expect_errno(r, EPERM) == OK ? OK : UNEXPECTED;
+}
+
+START_TEST(test_broker_mknod)
+{
+	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_mknod_reg));
+	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_mknod_wrong_dev));
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_mknod_loop));
+}
+END_TEST
+
+static int clone3_enosys(void)
+{
+	return expect_errno(syscall(SYS_clone3, NULL, 0), ENOSYS);
+}
+
+START_TEST(test_clone3_enosys)
+{
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, clone3_enosys));
+	assert_exited_ok(run_filtered(CC_FILTER_WORKER, clone3_enosys));
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL, clone3_enosys));
+}
+END_TEST
+
+/* ---- worker ---- */
+
+START_TEST(test_worker_kills_unlisted)
+{
+	load(CC_FILTER_WORKER);
+	syscall(SYS_mount, "none", "/nonexistent", "tmpfs", 0, NULL); /* SIGSYS */
+}
+END_TEST
+
+static int worker_allowed(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0 || close(fd) < 0)
+		return UNEXPECTED;
+	char link[256];
+	if (readlink("/proc/self/exe", link, sizeof(link)) <= 0)
+		return UNEXPECTED;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return s >= 0 && close(s) == 0 ? OK : UNEXPECTED;
+}
+
+static int worker_inet_socket(void)
+{
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	return UNEXPECTED;
+}
+
+static int worker_setns(void)
+{
+	(void)setns(0, CLONE_NEWNS);
+	return UNEXPECTED;
+}
+
+START_TEST(test_worker)
+{
+	assert_exited_ok(run_filtered(CC_FILTER_WORKER, worker_allowed));
+	assert_sigsys(run_filtered(CC_FILTER_WORKER, worker_inet_socket));
+	assert_sigsys(run_filtered(CC_FILTER_WORKER, worker_setns));
+	assert_sigsys(run_filtered(CC_FILTER_WORKER, broker_ioctl_loop));
+}
+END_TEST
+
+/* ---- the tool ---- */
+
+static int tool_refused(void)
+{
+	if (expect_errno(unshare(CLONE_NEWUSER), EPERM) != OK)
+		return 1;
+	if (expect_errno(unshare(CLONE_NEWUSER | CLONE_NEWNS), EPERM) != OK)
+		return 2;
+	if (expect_errno(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0), EPERM) != OK)
+		return 3;
+	if (expect_errno(syscall(SYS_kexec_load, 0, 0, NULL, 0), EPERM) != OK)
+		return 4;
+	if (expect_errno(syscall(SYS_mount, "none", "/nonexistent", "tmpfs", 0, NULL), EPERM) != OK)
+		return 5;
+	if (expect_errno(syscall(SYS_bpf, 0, NULL, 0), EPERM) != OK)
+		return 6;
+	if (expect_errno(syscall(SYS_init_module, NULL, 0, ""), EPERM) != OK)
+		return 7;
+	if (expect_errno(syscall(SYS_keyctl, 0, 0, 0, 0, 0), EPERM) != OK)
+		return 8;
+	if (expect_errno(syscall(SYS_userfaultfd, 0), EPERM) != OK)
+		return 9;
+	if (expect_errno(syscall(SYS_open_by_handle_at, -1, NULL, 0), EPERM) != OK)
+		return 10;
+	return OK;
+}
+
+START_TEST(test_tool_refuses)
+{
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL, tool_refused));
+}
+END_TEST
+
+/* strace and gdb: ptrace, process_vm_readv, personality. */
+static int tool_debugging(void)
+{
+	static volatile int secret = 4242;
+	int status, copy = 0;
+	pid_t child = fork();
+
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+			_exit(2);
+		raise(SIGSTOP);
+		_exit(secret == 4242 ? 0 : 3);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFSTOPPED(status))
+		return 2;
+	struct iovec local = { &copy, sizeof(copy) }, remote = { (void *)&secret, sizeof(secret) };
+	if (process_vm_readv(child, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(copy) || copy != 4242)
+		return 3;
+	errno = 0;
+	long peek = ptrace(PTRACE_PEEKDATA, child, (void *)&secret, NULL);
+	if (errno || (int)peek != 4242)
+		return 4;
+	if (ptrace(PTRACE_CONT, child, NULL, NULL) < 0)
+		return 5;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return 6;
+	/* gdb: read the personality, then disable address randomization */
+	int old = personality(0xffffffff);
+	if (old < 0 || personality((unsigned long)old | ADDR_NO_RANDOMIZE) < 0)
+		return 7;
+	/* namespaces other than the user namespace are not filtered here (they
+	 * need a capability the tool lacks): the kernel answers, not seccomp */
+	if (unshare(CLONE_FILES) < 0)
+		return 8;
+	return OK;
+}
+
+START_TEST(test_tool_debugging_works)
+{
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL, tool_debugging));
+}
+END_TEST
+
+static Suite *seccomp_suite(void)
+{
+	Suite *s = suite_create("seccomp");
+	TCase *tc = tcase_create("lists");
+	tcase_add_test(tc, test_lists_build);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("broker");
+	tcase_add_test_raise_signal(tc, test_broker_kills_unlisted, SIGSYS);
+	tcase_add_test(tc, test_broker_allows_listed);
+	tcase_add_test(tc, test_broker_ioctl);
+	tcase_add_test(tc, test_broker_setns);
+	tcase_add_test(tc, test_broker_mknod);
+	tcase_add_test(tc, test_clone3_enosys);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("worker");
+	tcase_add_test_raise_signal(tc, test_worker_kills_unlisted, SIGSYS);
+	tcase_add_test(tc, test_worker);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tool");
+	tcase_add_test(tc, test_tool_refuses);
+	tcase_add_test(tc, test_tool_debugging_works);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(seccomp_suite());
+	/* A filter must never reach the runner: every test in its own process. */
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
