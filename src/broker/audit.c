@@ -285,7 +285,8 @@ static int auditd_write(const char *record, const struct cc_audit_summary *s, cc
 	 * the kernel adds auid, ses, uid, pid, exe itself. */
 	snprintf(msg, sizeof(msg), "op=crashcart-%s phase=%s session=%s", ev, s->phase, session_id);
 	WITH_CAPS(CC_CAP(CAP_AUDIT_WRITE),
-		  r = audit_log_user_message(auditd_fd, AUDIT_USER_CMD, msg, hostname, NULL, NULL,
+		  /* no hostname: libaudit would resolve it (sockets, nscd) */
+		  r = audit_log_user_message(auditd_fd, AUDIT_USER_CMD, msg, NULL, NULL, NULL,
 					     strcmp(s->result, "ok") == 0 || !s->result[0]));
 	if (r <= 0)
 		return cc_failx(err, errno ? errno : EIO, "cannot send the audit record to auditd");

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "resolve.h"
 #include "seccomp.h"
+#include "spawner.h"
 
 enum {
 	EXIT_CC_FAILED = 125,      /* crashcart's own failure (docker/podman convention) */
@@ -272,13 +273,21 @@ int main(int argc, char **argv)
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
+	/* A runtime CLI for name resolution (podman) runs from here, unfiltered. */
+	if (cc_spawner_start(&err) < 0) {
+		cc_runner_stop(&runner);
+		cc_broker_finish(&b);
+		return fail(&err);
+	}
 	/* From here on the worker reads container-controlled data (/proc). */
 	if (cc_seccomp_load(CC_FILTER_WORKER, &err) < 0) {
+		cc_spawner_stop();
 		cc_runner_stop(&runner);
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
 	code = run(&a, &b, &runner);
+	cc_spawner_stop();
 	cc_runner_stop(&runner);
 	/* Closing the socket ends the session: the broker unmounts what it
 	 * mounted for it; wait so that this is done when crashcart returns. */

@@ -16,6 +16,7 @@
  * Either way the PID comes from the cgroup walker for the id the runtime
  * returned (State.Pid only as a checked fall-back; cc_inspect_add). */
 #include "resolve.h"
+#include "spawner.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -82,8 +83,8 @@ static long now_ms(void)
 /* Run argv[0] with argv; stdout (at most max bytes) into *out. Returns the
  * exit status (>= 0), or negative errno (err set) on failure, timeout or
  * output beyond max. errbuf gets the start of stderr. */
-static int run_bounded(const char *bin, char *const argv[], char **out, size_t *outlen, size_t max, char *errbuf,
-		       size_t errmax, cc_error *err)
+int cc_run_bounded(const char *bin, char *const argv[], char **out, size_t *outlen, size_t max, char *errbuf,
+		   size_t errmax, cc_error *err)
 {
 	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 };
 	_cleanup_free_ char *buf = NULL;
@@ -283,7 +284,8 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 		return 0;
 	}
 	char *const argv[] = { "podman", "container", "inspect", "--", (char *)(name + (*name == '/')), NULL };
-	r = run_bounded(ctx->podman_bin, argv, &out, &len, CC_INSPECT_MAX_BYTES, errbuf, sizeof(errbuf), &e);
+	/* Through the spawner: the CLI must not run under the worker's filter. */
+	r = cc_spawn_bounded(ctx->podman_bin, argv, &out, &len, CC_INSPECT_MAX_BYTES, errbuf, sizeof(errbuf), &e);
 	if (r < 0) {
 		set_why(why, whymax, "podman: %s", e.msg);
 		return 0;
