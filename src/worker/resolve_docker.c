@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -226,6 +227,46 @@ static size_t on_data(char *p, size_t size, size_t n, void *data)
 	return add;
 }
 
+/* libcurl and its ~30 libraries cost every crashcart run 4 ms of loading,
+ * for the rare spec that is a Docker or podman name: load it only then. */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+} lc;
+
+static int load_libcurl(cc_error *err)
+{
+	static void *dl;
+	if (dl)
+		return 0;
+	dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return cc_fail(err, ENOENT, "cannot load libcurl (needed for container names from a runtime API): %s",
+			       dlerror());
+#define SYM(field, name) *(void **)&lc.field = dlsym(dl, name)
+	SYM(global_init, "curl_global_init");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_strerror, "curl_easy_strerror");
+#undef SYM
+	if (!lc.global_init || !lc.easy_init || !lc.easy_setopt || !lc.easy_perform || !lc.easy_getinfo ||
+	    !lc.easy_cleanup || !lc.easy_strerror) {
+		dlclose(dl);
+		dl = NULL;
+		return cc_fail(err, ENOENT, "libcurl lacks a function crashcart needs");
+	}
+	return 0;
+}
+
+
 int cc_api_get(const char *socket_path, const char *url_path, char **body, size_t *len, long *status, cc_error *err)
 {
 	static bool inited;
@@ -241,36 +282,38 @@ int cc_api_get(const char *socket_path, const char *url_path, char **body, size_
 		return cc_failx(err, errno, "cannot use %s", socket_path);
 	if (snprintf(url, sizeof(url), "http://localhost%s", url_path) >= (int)sizeof(url))
 		return cc_fail(err, ENAMETOOLONG, "request path too long");
+	if (load_libcurl(err) < 0)
+		return -err->code;
 	if (!inited) {
 		/* nothing but what a plain HTTP request over a unix socket needs */
-		if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
+		if (lc.global_init(CURL_GLOBAL_NOTHING) != CURLE_OK)
 			return cc_fail(err, ENOMEM, "cannot initialise libcurl");
 		inited = true;
 	}
-	h = curl_easy_init();
+	h = lc.easy_init();
 	if (!h)
 		return cc_fail(err, ENOMEM, "cannot initialise libcurl");
-	(void)curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	(void)curl_easy_setopt(h, CURLOPT_URL, url);
+	(void)lc.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	(void)lc.easy_setopt(h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	(void)lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
 #else
-	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+	(void)lc.easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
 #endif
-	(void)curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	(void)curl_easy_setopt(h, CURLOPT_PROXY, "");      /* no proxy from the environment */
-	(void)curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	(void)curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, API_TIMEOUT_MS);
-	(void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, API_CONNECT_TIMEOUT_MS);
-	(void)curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CC_INSPECT_MAX_BYTES);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	(void)curl_easy_setopt(h, CURLOPT_USERAGENT, "crashcart/" "resolver");
-	c = curl_easy_perform(h);
-	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(h);
+	(void)lc.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	(void)lc.easy_setopt(h, CURLOPT_PROXY, "");      /* no proxy from the environment */
+	(void)lc.easy_setopt(h, CURLOPT_NOPROXY, "*");
+	(void)lc.easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	(void)lc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	(void)lc.easy_setopt(h, CURLOPT_TIMEOUT_MS, API_TIMEOUT_MS);
+	(void)lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, API_CONNECT_TIMEOUT_MS);
+	(void)lc.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CC_INSPECT_MAX_BYTES);
+	(void)lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	(void)lc.easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	(void)lc.easy_setopt(h, CURLOPT_USERAGENT, "crashcart/" "resolver");
+	c = lc.easy_perform(h);
+	(void)lc.easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	lc.easy_cleanup(h);
 	if (b.too_big || c == CURLE_FILESIZE_EXCEEDED) {
 		free(b.buf);
 		return cc_fail(err, EFBIG, "reply from %s is larger than %d bytes", socket_path, CC_INSPECT_MAX_BYTES);
@@ -278,7 +321,7 @@ int cc_api_get(const char *socket_path, const char *url_path, char **body, size_
 	if (c != CURLE_OK) {
 		free(b.buf);
 		return cc_fail(err, c == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : ECONNREFUSED, "%s: %s", socket_path,
-			       curl_easy_strerror(c));
+			       lc.easy_strerror(c));
 	}
 	if (!b.buf) {
 		b.buf = strdup("");
@@ -459,3 +502,4 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	}
 	return cc_inspect_add(ctx, "docker", CC_RT_DOCKER, &in, v, nv, why, whymax, err);
 }
+
