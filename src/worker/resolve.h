@@ -166,6 +166,11 @@ int cc_api_socket(const char *explicit_path, const char *env, const char *const 
  * CC_INSPECT_MAX_BYTES) in *body (malloc'ed, NUL-terminated), the HTTP
  * status in *status. Negative errno when the socket cannot be reached or
  * the reply is too large or too slow; err says which. */
+/* GET /containers/NAME/json from a Docker-compatible API (Docker, podman)
+ * and parse it: 1 with *in filled when NAME (or a full id) is a container,
+ * 0 with the reason in why otherwise. *answered: the service replied. */
+int cc_api_inspect_name(const char *label, const char *sock, const char *name, struct cc_inspect *in, bool *answered,
+			char *why, size_t whymax);
 int cc_api_get(const char *socket_path, const char *url_path, char **body, size_t *len, long *status, cc_error *err);
 
 /* Look NAME up through a runtime's metadata and append what it names

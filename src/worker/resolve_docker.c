@@ -451,14 +451,50 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 	return push(v, nv, &c, err);
 }
 
+int cc_api_inspect_name(const char *label, const char *sock, const char *name, struct cc_inspect *in, bool *answered,
+			char *why, size_t whymax)
+{
+	_cleanup_free_ char *body = NULL;
+	char url[300];
+	cc_error e = { 0 };
+	size_t len;
+	long status;
+
+	if (answered)
+		*answered = false;
+	snprintf(url, sizeof(url), "/containers/%s/json", name + (*name == '/'));
+	if (cc_api_get(sock, url, &body, &len, &status, &e) < 0) {
+		set_why(why, whymax, "%s API: %s", label, e.msg);
+		return 0;
+	}
+	if (answered)
+		*answered = true;
+	if (status == 404) {
+		set_why(why, whymax, "%s API at %s: no such container", label, sock);
+		return 0;
+	}
+	if (status != 200) {
+		set_why(why, whymax, "%s API at %s: HTTP status %ld", label, sock, status);
+		return 0;
+	}
+	if (cc_inspect_parse(body, len, false, in, &e) < 0) {
+		set_why(why, whymax, "%s API at %s: %s", label, sock, e.msg);
+		return 0;
+	}
+	/* The daemon also resolves id prefixes; prefixes are the walker's job,
+	 * so only a reply for this very name or full id counts. */
+	if (strcmp(in->name, name + (*name == '/')) != 0 && strcmp(in->id, name) != 0) {
+		set_why(why, whymax, "%s API at %s: '%s' is not a container's name", label, sock, name);
+		return 0;
+	}
+	return 1;
+}
+
 int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err)
 {
 	static const char *const defaults[] = { "/run/docker.sock", "/var/run/docker.sock", NULL };
-	char sock[256], url[300];
-	_cleanup_free_ char *body = NULL;
-	size_t len;
-	long status;
+	char sock[256];
 	struct cc_inspect in;
 	cc_error e = { 0 };
 	int r;
@@ -476,30 +512,8 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 				r < 0 ? e.msg : "no socket (DOCKER_HOST unset, no /run/docker.sock)");
 		return 0;
 	}
-	snprintf(url, sizeof(url), "/containers/%s/json", name + (*name == '/'));
-	r = cc_api_get(sock, url, &body, &len, &status, &e);
-	if (r < 0) {
-		set_why(why, whymax, "Docker API: %s", e.msg);
+	if (cc_api_inspect_name("Docker", sock, name, &in, NULL, why, whymax) <= 0)
 		return 0;
-	}
-	if (status == 404) {
-		set_why(why, whymax, "Docker API at %s: no such container", sock);
-		return 0;
-	}
-	if (status != 200) {
-		set_why(why, whymax, "Docker API at %s: HTTP status %ld", sock, status);
-		return 0;
-	}
-	if (cc_inspect_parse(body, len, false, &in, &e) < 0) {
-		set_why(why, whymax, "Docker API at %s: %s", sock, e.msg);
-		return 0;
-	}
-	/* The daemon also resolves id prefixes; prefixes are the walker's job,
-	 * so only a reply for this very name or full id counts. */
-	if (strcmp(in.name, name + (*name == '/')) != 0 && strcmp(in.id, name) != 0) {
-		set_why(why, whymax, "Docker API at %s: '%s' is not a container's name", sock, name);
-		return 0;
-	}
 	return cc_inspect_add(ctx, "docker", CC_RT_DOCKER, &in, v, nv, why, whymax, err);
 }
 

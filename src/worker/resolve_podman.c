@@ -199,14 +199,11 @@ close_all:
 static int via_api(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv, char *why,
 		   size_t whymax, bool *done, cc_error *err)
 {
-	char user_sock[4096] = "", sock[256], url[300];
+	char user_sock[4096] = "", sock[256];
 	const char *defaults[3] = { "/run/podman/podman.sock", NULL, NULL };
 	const char *x = getenv("XDG_RUNTIME_DIR");
-	_cleanup_free_ char *body = NULL;
 	struct cc_inspect in;
 	cc_error e = { 0 };
-	size_t len;
-	long status;
 	int r;
 
 	*done = false;
@@ -221,29 +218,9 @@ static int via_api(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 			set_why(why, whymax, "podman API: %s", e.msg);
 		return 0;
 	}
-	snprintf(url, sizeof(url), "/containers/%s/json", name + (*name == '/'));
-	r = cc_api_get(sock, url, &body, &len, &status, &e);
-	if (r < 0) {
-		set_why(why, whymax, "podman API: %s", e.msg);
+	/* once the service answers, its storage is the one asked */
+	if (cc_api_inspect_name("podman", sock, name, &in, done, why, whymax) <= 0)
 		return 0;
-	}
-	*done = true; /* the service answered: its storage is the one asked */
-	if (status == 404) {
-		set_why(why, whymax, "podman API at %s: no such container", sock);
-		return 0;
-	}
-	if (status != 200) {
-		set_why(why, whymax, "podman API at %s: HTTP status %ld", sock, status);
-		return 0;
-	}
-	if (cc_inspect_parse(body, len, false, &in, &e) < 0) {
-		set_why(why, whymax, "podman API at %s: %s", sock, e.msg);
-		return 0;
-	}
-	if (strcmp(in.name, name + (*name == '/')) != 0 && strcmp(in.id, name) != 0) {
-		set_why(why, whymax, "podman API at %s: '%s' is not a container's name", sock, name);
-		return 0;
-	}
 	return cc_inspect_add(ctx, "podman", CC_RT_PODMAN, &in, v, nv, why, whymax, err);
 }
 
