@@ -80,8 +80,8 @@ static int start(struct session *s, cc_error *err)
 {
 	int r;
 
-	/* The audit log first (as the caller: it needs no capability), so
-	 * that every later start-up refusal is on record. */
+	/* The caller, the policy and the audit sinks first (they need no
+	 * capability), so that every later start-up refusal is on record. */
 	r = read_caller(&s->caller, err);
 	if (r < 0)
 		return r;
