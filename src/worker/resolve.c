@@ -233,23 +233,6 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 			nexact += v[i].match == CC_MATCH_EXACT;
 	}
 
-	/* One process met twice: as a recognised runtime's container in one
-	 * hierarchy and, in another where the walker had already seen it, as
-	 * an unrecognised cgroup named like the spec ("runc"). It is the
-	 * recognised one. */
-	for (size_t i = 0; i < nv; i++) {
-		if (strcmp(v[i].c.runtime, "runc") != 0)
-			continue;
-		for (size_t j = 0; j < nv; j++)
-			if (j != i && strcmp(v[j].c.runtime, "runc") != 0 && v[j].c.pid == v[i].c.pid &&
-			    v[j].c.start_time == v[i].c.start_time && strcmp(v[j].c.id, v[i].c.id) == 0) {
-				nexact -= v[i].match == CC_MATCH_EXACT;
-				v[i] = v[--nv];
-				i--;
-				break;
-			}
-	}
-
 	qsort(v, nv, sizeof(*v), cmp_found);
 	if (nexact > 0) {
 		size_t j = 0;

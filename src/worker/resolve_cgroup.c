@@ -501,12 +501,16 @@ static void walk_dir(struct walk *w, int dfd, char *path, size_t plen, const cha
 		struct cls c;
 		bool known = classify(e->d_name, base, depth + 1, path, &c), added = false;
 		int m = known ? match_query(w->q, &c) : CC_MATCH_NONE;
-		if (m != CC_MATCH_NONE)
+		char cg[sizeof(((struct cc_container *)0)->cgroup)];
+		snprintf(cg, sizeof(cg), "/%s", path);
+		/* met in an earlier hierarchy already: not a new candidate of any kind */
+		bool dup = known && seen(w, &c, cg, 0);
+		if (m != CC_MATCH_NONE && !dup)
 			added = consider(w, dirfd(d), e->d_name, path, &c, m);
 		/* Not a runtime's naming (or "/<ns>/<id>" without a containerd
 		 * shim): a cgroup named exactly like the spec may still be a
 		 * runc/crun container placed by hand. */
-		if ((!known || (c.need_shim && !added)) && w->rc == 0 && w->q->spec && !w->q->full_id_only &&
+		if ((!known || (c.need_shim && !added && !dup)) && w->rc == 0 && w->q->spec && !w->q->full_id_only &&
 		    strcmp(e->d_name, w->q->spec) == 0) {
 			memset(&c, 0, sizeof(c));
 			c.generic = true;
