@@ -6,6 +6,7 @@
  *   broker-client BROKER stale PID       PID with a start time that is not its own
  *   broker-client BROKER out-of-order    MOUNT before TARGET: a protocol violation
  *   broker-client BROKER garbage         a frame that does not decode
+ *   broker-client BROKER false-claim PID a docker id the PID's cgroup does not name
  *
  * Prints the broker's answer and exits 0 when the broker refused as it must. */
 #include <signal.h>
@@ -55,17 +56,23 @@ static int hello(int sock, cc_error *err)
 	return r;
 }
 
-static int target(int sock, pid_t pid, uint64_t start, cc_error *err)
+static int target_claim(int sock, pid_t pid, uint64_t start, const char *runtime, const char *id, cc_error *err)
 {
 	struct cc_msg req = { .type = CC_MSG_TARGET }, rep;
 	char spec[32];
 	snprintf(spec, sizeof(spec), "%d", pid);
 	req.u.target = (struct cc_target){ .action = CC_ACT_MOUNT, .pid = (uint32_t)pid, .start_time = start,
-					   .spec = spec, .runtime = "pid", .id = spec, .name = "", .resolve_error = "" };
+					   .spec = spec, .runtime = (char *)runtime, .id = (char *)(id ? id : spec),
+					   .name = "", .resolve_error = "" };
 	int r = cc_call(sock, &req, CC_MSG_TARGET_OK, &rep, err);
 	if (r == 0)
 		cc_msg_clear(&rep);
 	return r;
+}
+
+static int target(int sock, pid_t pid, uint64_t start, cc_error *err)
+{
+	return target_claim(sock, pid, start, "pid", NULL, err);
 }
 
 static uint64_t start_time_of(pid_t pid)
@@ -121,6 +128,14 @@ int main(int argc, char **argv)
 			return expect_refusal(0, &err, "");
 		r = target(sock, pid, start_time_of(pid) + 1, &err);
 		return expect_refusal(r, &err, "the PID was reused");
+	}
+	if (strcmp(argv[2], "false-claim") == 0 && argc == 4) {
+		pid_t pid = atoi(argv[3]);
+		if (hello(sock, &err) < 0)
+			return expect_refusal(0, &err, "");
+		r = target_claim(sock, pid, start_time_of(pid), "docker",
+				 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &err);
+		return expect_refusal(r, &err, "the resolver's claim does not hold");
 	}
 	if (strcmp(argv[2], "out-of-order") == 0) {
 		struct cc_msg req = { .type = CC_MSG_MOUNT }, rep;

@@ -43,6 +43,7 @@ TESTS=(
 	t_pid_dies_between_resolve_and_act
 	t_pid_reused_between_resolve_and_act
 	t_broker_protocol_violations
+	t_broker_checks_the_claim
 )
 
 BB=/dev/crashcart/bin/busybox
@@ -667,6 +668,20 @@ t_pid_reused_between_resolve_and_act() {
 	expect_rc 0 "broker-client stale: $OUT"
 	expect_nothing_mounted "$PID" "$IMG_EXT4"
 	expect_audit_refused "$PID" "stale start time"
+}
+
+# The resolver's answer is a claim: a docker id that the PID's cgroup (as
+# the broker reads it) does not name is refused, with both on record.
+t_broker_checks_the_claim() {
+	start_ct cc-claim
+	audit_mark
+	run as_op "$BCLIENT" "$BROKER" false-claim "$PID"
+	expect_rc 0 "broker-client false-claim: $OUT"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	recs=$(audit_new)
+	printf '%s\n' "$recs" | jq -se 'any(.phase == "refused" and .target.claim.runtime == "docker"
+		and .target.claim_verified == false and (.target.cgroup | test("cc-claim")))' >/dev/null ||
+		fail "no refusal recording the false claim and the cgroup read: $recs"
 }
 
 # Out-of-order requests and undecodable frames end the broker, on record.
