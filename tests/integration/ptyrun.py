@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""ptyrun.py [--input STR] [--input-after SECS] [--intr-after SECS]
+"""ptyrun.py [--input STR] [--input-after SECS] [--intr-after SECS] [--susp-after SECS]
              [--timeout SECS] -- CMD...
 
 Run CMD as the session leader of a new pseudo-terminal (its controlling
 tty), type STR into the terminal after --input-after seconds, send the
 terminal's interrupt character (^C) after --intr-after seconds, copy all
 terminal output to stdout. Exit with CMD's status (128+N if killed by
-signal N), 124 if it did not end within --timeout (it is then killed).
+signal N); --susp-after types the suspend character (^Z) likewise.
+124 if it did not end within --timeout (it is then killed).
 Elapsed seconds are printed to stderr as "elapsed=S".
 """
 import argparse
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--input", default=None)
     ap.add_argument("--input-after", type=float, default=0.5)
     ap.add_argument("--intr-after", type=float, default=None)
+    ap.add_argument("--susp-after", type=float, default=None)
     ap.add_argument("--timeout", type=float, default=20.0)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -44,6 +46,7 @@ def main():
     status = None
     input_sent = a.input is None
     intr_sent = a.intr_after is None
+    susp_sent = a.susp_after is None
     eof = False
     while True:
         now = time.monotonic() - start
@@ -53,6 +56,9 @@ def main():
         if not intr_sent and now >= a.intr_after:
             os.write(fd, b"\x03")
             intr_sent = True
+        if not susp_sent and now >= a.susp_after:
+            os.write(fd, b"\x1a")
+            susp_sent = True
         if status is None:
             wpid, st = os.waitpid(pid, os.WNOHANG)
             if wpid == pid:

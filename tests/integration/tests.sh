@@ -25,6 +25,7 @@ TESTS=(
 	t_audit_records
 	t_tty_shell
 	t_tty_ctrl_c
+	t_tty_ctrl_z
 	t_refuse_not_in_group
 	t_refuse_host_process
 	t_refuse_no_such_pid
@@ -463,6 +464,26 @@ t_tty_ctrl_c() {
 	[ "${el:-99}" -lt 8 ] || fail "^C: crashcart took ${el}s to exit"
 	wait_until 5 not_mounted_in "$PID" || fail "mount left after ^C"
 	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after ^C"
+}
+
+# ^Z reaches the tool (here one that traps SIGTSTP and carries on) and
+# crashcart survives it. (The pty's session has no job-control shell, so
+# its process group is orphaned and the kernel stops nobody: with a shell,
+# ^Z stops crashcart, broker and tool together and fg resumes them.)
+t_tty_ctrl_z() {
+	local uid gid out rc
+	pty_cmd
+	start_ct cc-ttyz
+	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --susp-after 1.5 \
+		-- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		'trap "echo tool-got-TSTP" TSTP; i=0; while [ $i -lt 30 ]; do /dev/crashcart/bin/busybox sleep 0.1; i=$((i+1)); done; exit 7' \
+		2>"$CC_TT/pty.err")
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/  tty: /'
+	case $out in *tool-got-TSTP*) ;; *) fail "^Z did not reach the tool: $out" ;; esac
+	[ "$rc" = 7 ] || fail "^Z: crashcart exited $rc, want 7 (the tool's own status)"
+	wait_until 5 not_mounted_in "$PID" || fail "mount left after ^Z"
 }
 
 # ------------------------------------------------------------------ refusals
