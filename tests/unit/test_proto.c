@@ -21,18 +21,6 @@
 #include "fdpass.h"
 #include "proto.h"
 
-/* Tests that expose bugs in src/common which are not fixed yet only run with
- * CC_TEST_KNOWN_BUGS=1, so that the suite stays green meanwhile:
- *  - proto.c: struct spec.fields[8] has no room for F_END after TARGET's 8
- *    fields; the codec walks into TARGET_OK's row (extra trailing u32/u64/str
- *    on the wire, the first spec string leaks on decode, a hostile frame's
- *    trailing copy overrides action/start_time/spec).
- * Once fixed, remove the gate (run them always). */
-/* The bugs these tests once exposed are fixed: the tests always run. */
-static int known_bugs(void)
-{
-	return 1;
-}
 
 /* ck_assert reports every passing check to the runner (a write per check);
  * hot loops use this, which only reports failures. */
@@ -351,9 +339,8 @@ START_TEST(test_roundtrip)
 END_TEST
 
 /* The wire layout, pinned byte for byte against a hand-built frame. */
-/* Known bug (see known_bugs()): TARGET's spec fills all 8 slots of
- * struct spec.fields in proto.c, leaving no F_END; the encoder walks on into
- * TARGET_OK's row and appends a second u32, u64 and string. */
+/* A regression test: TARGET's 8 fields once filled every slot of its spec
+ * row, leaving no F_END, and the encoder walked into TARGET_OK's row. */
 START_TEST(test_wire_layout_target)
 {
 	struct cc_msg m, out;
@@ -1903,10 +1890,8 @@ START_TEST(test_fuzz)
 			REQUIRE(m.nfds == 0, "iteration %ld: nfds %zu", it, m.nfds);
 			int n = cc_msg_encode(&m, re, sizeof(re));
 			REQUIRE(n == (int)len, "iteration %ld: re-encoded %d bytes, decoded %zu", it, n, len);
-			/* TARGET is not canonical while the fields[8] bug stands. */
-			if (type != CC_MSG_TARGET || known_bugs())
-				REQUIRE(memcmp(re, frame, len) == 0, "iteration %ld: re-encoding of %s differs",
-					      it, cc_msg_name(type));
+			REQUIRE(memcmp(re, frame, len) == 0, "iteration %ld: re-encoding of %s differs", it,
+				cc_msg_name(type));
 			cc_msg_clear(&m);
 		} else {
 			rejected++;
@@ -1990,11 +1975,8 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_call_peer_misbehaves);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("known_bugs");
-	if (known_bugs())
-		tcase_add_test(tc, test_wire_layout_target);
-	else
-		fprintf(stderr, "proto: skipping 1 test of a known bug (CC_TEST_KNOWN_BUGS=1 runs it)\n");
+	tc = tcase_create("regressions");
+	tcase_add_test(tc, test_wire_layout_target);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fuzz");

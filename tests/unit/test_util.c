@@ -13,11 +13,6 @@
 
 #include "util.h"
 
-/* The bugs these tests once exposed are fixed: the tests always run. */
-static int known_bugs(void)
-{
-	return 1;
-}
 
 /* ---- cc_parse_u64 ---- */
 
@@ -108,9 +103,8 @@ START_TEST(test_parse_u64_max_boundary)
 }
 END_TEST
 
-/* Known bug, runs only with CC_TEST_KNOWN_BUGS=1 (the suite stays green until
- * util.c is fixed; then run it always): with max < 9, (max - d) underflows
- * for a digit d > max, so cc_parse_u64("7", 5, &v) returns 0 with v = 7. */
+/* A regression test: with max < 9, (max - d) once underflowed for a digit
+ * d > max, so cc_parse_u64("7", 5, &v) returned 0 with v = 7. */
 START_TEST(test_parse_u64_small_max)
 {
 	uint64_t v;
@@ -498,10 +492,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_parse_u64_rejects_syntax);
 	tcase_add_test(tc, test_parse_u64_overflow);
 	tcase_add_test(tc, test_parse_u64_max_boundary);
-	if (known_bugs())
-		tcase_add_test(tc, test_parse_u64_small_max);
-	else
-		fprintf(stderr, "util: skipping 1 test of a known bug (CC_TEST_KNOWN_BUGS=1 runs it)\n");
+	tcase_add_test(tc, test_parse_u64_small_max);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stat");
