@@ -36,11 +36,19 @@
 
 #define TAIL_MAX (256 * 1024) /* longest record we will chain to */
 
+/* One row per sink: how to open it (at start-up, before the broker's
+ * seccomp filter: later, records are only written) and how to write one
+ * record to it. */
+struct sink {
+	unsigned kind;
+	const char *name;
+	int fd;
+	int (*open)(cc_error *err);
+	int (*write)(int fd, const char *record, const struct cc_audit_summary *s, cc_error *err);
+};
+
 static char session_id[33];
 static char hostname[256];
-static unsigned sinks;
-static bool require_all;
-static int file_fd = -1, syslog_fd = -1, journal_fd = -1, auditd_fd = -1;
 
 const char *cc_audit_session(void)
 {
@@ -66,84 +74,11 @@ static int dgram_connect(const char *path)
 	return fd;
 }
 
-/* Everything is opened at start-up, before the broker's seccomp filter:
- * later, records are only written. */
-int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
-{
-	unsigned char raw[16];
-	int opened = 0;
-	cc_error first = { 0 };
-
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return cc_failx(err, errno, "cannot make a session id");
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(session_id + 2 * i, 3, "%02x", raw[i]);
-	if (gethostname(hostname, sizeof(hostname)) < 0 || !hostname[0])
-		strcpy(hostname, "-");
-	sinks = want_sinks;
-	require_all = want_all;
-
-	if (sinks & CC_SINK_FILE) {
-		/* No O_CREAT: the file is made at install time with its owner and
-		 * mode; a missing file is a broken install, not to be papered over. */
-		file_fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		if (file_fd >= 0)
-			opened++;
-		else if (!first.code)
-			cc_failx(&first, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
-	}
-	if (sinks & CC_SINK_SYSLOG) {
-		syslog_fd = dgram_connect(CRASHCART_SYSLOG_SOCKET);
-		if (syslog_fd >= 0)
-			opened++;
-		else if (!first.code)
-			cc_fail(&first, -syslog_fd, "cannot reach syslog at %s: %s", CRASHCART_SYSLOG_SOCKET,
-				strerror(-syslog_fd));
-	}
-	if (sinks & CC_SINK_JOURNALD) {
-		journal_fd = dgram_connect(CRASHCART_JOURNALD_SOCKET);
-		if (journal_fd >= 0)
-			opened++;
-		else if (!first.code)
-			cc_fail(&first, -journal_fd, "cannot reach journald at %s: %s", CRASHCART_JOURNALD_SOCKET,
-				strerror(-journal_fd));
-	}
-	if (sinks & CC_SINK_AUDITD) {
-#if CRASHCART_AUDIT_WRITE
-		auditd_fd = audit_open();
-		/* With auditing off the kernel drops user records and still
-		 * reports success: that sink takes nothing. Asking needs
-		 * CAP_AUDIT_CONTROL, which we do not hold: libaudit then also says
-		 * 0, with errno EPERM. Only a real answer of 0 refuses the sink. */
-		errno = 0;
-		if (auditd_fd >= 0 && audit_is_enabled(auditd_fd) == 0 && errno != EPERM && errno != EACCES) {
-			audit_close(auditd_fd);
-			auditd_fd = -1;
-			errno = ENOTCONN;
-			if (!first.code)
-				cc_fail(&first, ENOTCONN, "kernel auditing is disabled (auditctl -e 1)");
-		} else if (auditd_fd >= 0)
-			opened++;
-		else if (!first.code)
-			cc_failx(&first, errno, "cannot open the kernel audit socket");
-#else
-		if (!first.code)
-			cc_fail(&first, ENOTSUP, "the auditd sink needs a build with -Daudit_write=true");
-#endif
-	}
-	if (opened == 0 || (require_all && first.code)) {
-		*err = first;
-		cc_error_prefix(err, "no audit record can be written, so nothing is done");
-		return -err->code;
-	}
-	return 0;
-}
-
 /* ---- file: hash-chained JSON lines ---- */
 
 /* The last line of the file (without its newline) into a malloc'd string,
- * "" for an empty file. */
-static char *last_line(int fd)
+ * "" for an empty file; *torn: the file does not end with a newline. */
+static char *last_line(int fd, bool *torn)
 {
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size < 0)
@@ -158,6 +93,7 @@ static char *last_line(int fd)
 		return NULL;
 	}
 	buf[n] = '\0';
+	*torn = n > 0 && buf[n - 1] != '\n';
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	char *start = strrchr(buf, '\n');
@@ -170,16 +106,26 @@ static char *last_line(int fd)
 	return buf;
 }
 
-static int file_write(const char *record, cc_error *err)
+static int file_open(cc_error *err)
+{
+	/* No O_CREAT: the file is made at install time with its owner and
+	 * mode; a missing file is a broken install, not to be papered over. */
+	int fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	return fd >= 0 ? fd : cc_failx(err, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+}
+
+static int file_write(int file_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	_cleanup_free_ char *prev = NULL, *line = NULL;
+	bool torn = false;
 	int r = 0;
 
+	(void)s;
 	/* One writer at a time across brokers: read the last record and append
 	 * the one chained to it without anyone slipping in between. */
 	if (flock(file_fd, LOCK_EX) < 0)
 		return cc_failx(err, errno, "cannot lock the audit log");
-	prev = last_line(file_fd);
+	prev = last_line(file_fd, &torn);
 	if (!prev) {
 		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
@@ -191,9 +137,7 @@ static int file_write(const char *record, cc_error *err)
 	}
 	/* A last line without its newline (a torn write, an edit) must not
 	 * swallow ours: end it first. verify then reports the damage. */
-	off_t size = lseek(file_fd, 0, SEEK_END);
-	char last = '\n';
-	if (size > 0 && pread(file_fd, &last, 1, size - 1) == 1 && last != '\n' && write(file_fd, "\n", 1) != 1) {
+	if (torn && write(file_fd, "\n", 1) != 1) {
 		r = cc_failx(err, errno, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
 	}
@@ -223,13 +167,26 @@ static void sd_escape(char *out, size_t len, const char *v)
 	out[o] = '\0';
 }
 
-static int syslog_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+/* authpriv (10); notice (5) for what went well or is about to happen,
+ * warning (4) for refusals and errors */
+static int severity(const struct cc_audit_summary *s)
+{
+	return strcmp(s->result, "ok") == 0 || !s->result[0] ? 5 : 4;
+}
+
+static int syslog_open(cc_error *err)
+{
+	int fd = dgram_connect(CRASHCART_SYSLOG_SOCKET);
+	return fd >= 0 ? fd
+		       : cc_fail(err, -fd, "cannot reach syslog at %s: %s", CRASHCART_SYSLOG_SOCKET, strerror(-fd));
+}
+
+static int syslog_write(int syslog_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	char ts[64], ev[64], ph[32], res[32], msg[512];
 	struct timespec now;
 	struct tm tm;
-	/* authpriv (10); notice (5), or warning (4) for refusals and errors */
-	int pri = 10 * 8 + (strcmp(s->result, "ok") == 0 || !s->result[0] ? 5 : 4);
+	int pri = 10 * 8 + severity(s);
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -252,10 +209,17 @@ static int syslog_write(const char *record, const struct cc_audit_summary *s, cc
 
 /* ---- journald: native protocol ---- */
 
-static int journald_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int journald_open(cc_error *err)
+{
+	int fd = dgram_connect(CRASHCART_JOURNALD_SOCKET);
+	return fd >= 0 ? fd
+		       : cc_fail(err, -fd, "cannot reach journald at %s: %s", CRASHCART_JOURNALD_SOCKET, strerror(-fd));
+}
+
+static int journald_write(int journal_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	char head[1024];
-	int prio = strcmp(s->result, "ok") == 0 || !s->result[0] ? 5 : 4;
+	int prio = severity(s);
 	/* Field values may not hold a newline in the simple form; the record is
 	 * one line of JSON (json.c escapes control characters). */
 	int n = snprintf(head, sizeof(head),
@@ -275,7 +239,28 @@ static int journald_write(const char *record, const struct cc_audit_summary *s, 
 
 /* ---- auditd ---- */
 
-static int auditd_write(const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int auditd_open(cc_error *err)
+{
+#if CRASHCART_AUDIT_WRITE
+	int fd = audit_open();
+	if (fd < 0)
+		return cc_failx(err, errno, "cannot open the kernel audit socket");
+	/* With auditing off the kernel drops user records and still reports
+	 * success: that sink takes nothing. Asking needs CAP_AUDIT_CONTROL,
+	 * which we do not hold: libaudit then also says 0, with errno EPERM.
+	 * Only a real answer of 0 refuses the sink. */
+	errno = 0;
+	if (audit_is_enabled(fd) == 0 && errno != EPERM && errno != EACCES) {
+		audit_close(fd);
+		return cc_fail(err, ENOTCONN, "kernel auditing is disabled (auditctl -e 1)");
+	}
+	return fd;
+#else
+	return cc_fail(err, ENOTSUP, "the auditd sink needs a build with -Daudit_write=true");
+#endif
+}
+
+static int auditd_write(int auditd_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 #if CRASHCART_AUDIT_WRITE
 	char msg[1024], ev[64];
@@ -293,36 +278,75 @@ static int auditd_write(const char *record, const struct cc_audit_summary *s, cc
 	(void)record;
 	return 0;
 #else
+	(void)auditd_fd;
 	(void)record;
 	(void)s;
 	return cc_fail(err, ENOTSUP, "auditd sink not built");
 #endif
 }
 
+static struct sink sinks[] = {
+	{ CC_SINK_FILE, "file", -1, file_open, file_write },
+	{ CC_SINK_SYSLOG, "syslog", -1, syslog_open, syslog_write },
+	{ CC_SINK_JOURNALD, "journald", -1, journald_open, journald_write },
+	{ CC_SINK_AUDITD, "auditd", -1, auditd_open, auditd_write },
+};
+static unsigned wanted;
+static bool require_all;
+
+int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
+{
+	unsigned char raw[16];
+	int opened = 0;
+	cc_error first = { 0 };
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return cc_failx(err, errno, "cannot make a session id");
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(session_id + 2 * i, 3, "%02x", raw[i]);
+	if (gethostname(hostname, sizeof(hostname)) < 0 || !hostname[0])
+		strcpy(hostname, "-");
+	wanted = want_sinks;
+	require_all = want_all;
+	for (size_t i = 0; i < ARRAY_SIZE(sinks); i++) {
+		cc_error e = { 0 };
+		if (!(wanted & sinks[i].kind))
+			continue;
+		sinks[i].fd = sinks[i].open(&e);
+		if (sinks[i].fd >= 0)
+			opened++;
+		else if (!first.code)
+			first = e;
+	}
+	if (opened == 0 || (require_all && first.code)) {
+		*err = first;
+		cc_error_prefix(err, "no audit record can be written, so nothing is done");
+		return -err->code;
+	}
+	return 0;
+}
+
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err)
 {
 	const char *text = cc_json_text(j);
 	int accepted = 0, failed = 0;
-	cc_error first = { 0 }, e;
+	cc_error first = { 0 };
 
 	if (!text)
 		return cc_fail(err, ENOMEM, "cannot format the audit record");
-#define OFFER(kind, name, fd, call)                                   \
-	if ((sinks & (kind)) && (fd) >= 0) {                    \
-		e = (cc_error){ 0 };                            \
-		if ((call) == 0)                                \
-			accepted++;                             \
-		else if (failed++ == 0)                         \
-			first = e;                              \
-	} else if (sinks & (kind)) {                            \
-		if (failed++ == 0)                              \
-			cc_fail(&first, ENOTCONN, "the %s audit sink is not open", name); \
+	for (size_t i = 0; i < ARRAY_SIZE(sinks); i++) {
+		cc_error e = { 0 };
+		if (!(wanted & sinks[i].kind))
+			continue;
+		if (sinks[i].fd < 0)
+			cc_fail(&e, ENOTCONN, "the %s audit sink is not open", sinks[i].name);
+		else if (sinks[i].write(sinks[i].fd, text, s, &e) == 0) {
+			accepted++;
+			continue;
+		}
+		if (failed++ == 0)
+			first = e;
 	}
-	OFFER(CC_SINK_FILE, "file", file_fd, file_write(text, &e));
-	OFFER(CC_SINK_SYSLOG, "syslog", syslog_fd, syslog_write(text, s, &e));
-	OFFER(CC_SINK_JOURNALD, "journald", journal_fd, journald_write(text, s, &e));
-	OFFER(CC_SINK_AUDITD, "auditd", auditd_fd, auditd_write(text, s, &e));
-#undef OFFER
 	if (accepted == 0 || (require_all && failed)) {
 		if (!first.code)
 			cc_fail(&first, EIO, "no audit sink is open");

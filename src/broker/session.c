@@ -181,10 +181,9 @@ static const char *result_of(int r, const cc_error *e)
 
 /* The end record of an operation that returned r (err holds its error). A
  * failure to record the end of a successful operation is reported too. */
-static int rec_end(struct session *s, struct record *rc, int r, cc_error *err)
+static int rec_end(struct record *rc, int r, cc_error *err)
 {
 	cc_error aerr = { 0 };
-	(void)s;
 	int a = rec_write(rc, result_of(r, err), r < 0 ? err : NULL, &aerr);
 	if (r < 0)
 		return r;
@@ -304,8 +303,6 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 	struct cc_target *t = &req->u.target;
 	const char *event = action_name(t->action);
 
-	if (t->action < CC_ACT_MOUNT || t->action > CC_ACT_EXEC_VIA)
-		return cc_fail(err, EINVAL, "unknown action %u", t->action);
 	s->action = t->action;
 	s->spec = dup_or_empty(t->spec);
 	s->claim_runtime = dup_or_empty(t->runtime);
@@ -314,6 +311,11 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 	s->claimed_pid = t->pid;
 	if (!s->spec || !s->claim_runtime || !s->claim_id || !s->claim_name)
 		return cc_fail(err, ENOMEM, "out of memory");
+	if (t->action < CC_ACT_MOUNT || t->action > CC_ACT_EXEC_VIA) {
+		s->action = 0; /* no row allows anything in such a session */
+		cc_fail(err, EINVAL, "unknown action %u", t->action);
+		return refuse(s, event, err);
+	}
 
 	if (s->startup_failed) {
 		*err = s->startup;
@@ -394,7 +396,7 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
-	r = rec_end(s, &rc, r, err);
+	r = rec_end(&rc, r, err);
 	if (r < 0)
 		return r; /* failed, or mounted without a record of it: say so */
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
@@ -416,7 +418,7 @@ static int unmount_record(struct session *s, bool explicit_request, bool *unmoun
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
-	return rec_end(s, &rc, r, err);
+	return rec_end(&rc, r, err);
 }
 
 static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
@@ -610,7 +612,8 @@ int cc_session_step(struct session *s)
 		cc_fail(&err, EPROTO, "%s out of order", cc_msg_name(req.type));
 		goto violation;
 	}
-	if (row->type != CC_MSG_HELLO && row->type != CC_MSG_TARGET && !(row->actions & ACT(s->action))) {
+	/* before TARGET there is no action yet; only HELLO and TARGET get here */
+	if (s->action && !(row->actions & ACT(s->action))) {
 		cc_fail(&err, EPROTO, "%s not allowed in a %s session", cc_msg_name(req.type), action_name(s->action));
 		goto violation;
 	}
@@ -624,7 +627,8 @@ int cc_session_step(struct session *s)
 	else
 		r = cc_msg_send(s->sock, &rep, &err);
 	cc_msg_clear(&req);
-	/* A failed TARGET ends the session: there is nothing left to do. */
+	/* After a refused TARGET every later request is out of order: the
+	 * worker can only hang up. */
 	return r < 0 ? r : 1;
 
 violation:
