@@ -1,86 +1,46 @@
 #include "exec_via.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ARGV_MAX (64 * 1024)
 #define IMAGE_PATH "PATH=/dev/crashcart/bin:/dev/crashcart/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* The runner: reads NUL-separated argv from fd (EOF ends it), execs it. */
+/* The runner: reads one argv (EOF ends it) and execs it on the terminal. */
 static void runner_main(int fd)
 {
-	static char buf[ARGV_MAX];
+	static char buf[CC_ARGV_BYTES];
 	char *argv[257];
 	size_t len = 0;
 	ssize_t n;
-	int argc = 0;
 
-	/* Nothing of the worker's but the terminal and our pipe. */
-	if (fd > 3)
-		(void)syscall(SYS_close_range, 3, fd - 1, 0);
-	(void)syscall(SYS_close_range, fd + 1, ~0U, 0);
 	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
-	if (len == 0 || len >= sizeof(buf) || buf[len - 1] != '\0')
+	if (len >= sizeof(buf) || cc_argv_unpack(buf, len, argv, ARRAY_SIZE(argv)) <= 0)
 		_exit(0); /* not used, or nonsense */
-	for (size_t i = 0; i < len && argc < 256; i += strlen(buf + i) + 1)
-		argv[argc++] = buf + i;
-	argv[argc] = NULL;
 	execvp(argv[0], argv);
 	fprintf(stderr, "crashcart: %s: %s (-e runs the container runtime's own command, as you)\n", argv[0],
 		strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-int cc_runner_start(struct cc_runner *r, cc_error *err)
+int cc_runner_start(struct cc_helper *r, cc_error *err)
 {
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return cc_failx(err, errno, "cannot create a pipe");
-	r->pid = fork();
-	if (r->pid < 0)
-		return cc_failx(err, errno, "cannot fork");
-	if (r->pid == 0) {
-		(void)close(p[1]);
-		int fd = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
-		runner_main(fd >= 0 ? fd : p[0]);
-	}
-	(void)close(p[0]);
-	r->fd = p[1];
-	return 0;
+	return cc_helper_start(r, runner_main, err);
 }
 
-void cc_runner_stop(struct cc_runner *r)
+int cc_runner_run(struct cc_helper *r, char **argv, struct cc_exit *out, cc_error *err)
 {
-	if (r->fd >= 0)
-		(void)close(r->fd);
-	r->fd = -1;
-	if (r->pid > 0)
-		while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	r->pid = -1;
-}
-
-int cc_runner_run(struct cc_runner *r, char **argv, struct cc_exit *out, cc_error *err)
-{
+	static char buf[CC_ARGV_BYTES];
+	ssize_t len = cc_argv_pack(argv, buf, sizeof(buf));
 	int status;
-	size_t total = 0;
 
-	for (char **a = argv; *a; a++) {
-		size_t n = strlen(*a) + 1;
-		total += n;
-		if (total >= ARGV_MAX || cc_write_all(r->fd, *a, n) < 0) {
-			cc_runner_stop(r);
-			return cc_fail(err, E2BIG, "the command is too long");
-		}
+	if (len < 0 || cc_write_all(r->fd, buf, (size_t)len) < 0) {
+		cc_helper_stop(r);
+		return cc_fail(err, E2BIG, "the command is too long");
 	}
-	(void)close(r->fd);
+	(void)close(r->fd); /* EOF: the runner execs */
 	r->fd = -1;
 	while (waitpid(r->pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -98,12 +58,16 @@ int cc_runner_run(struct cc_runner *r, char **argv, struct cc_exit *out, cc_erro
 static int check_docker_access(cc_error *err)
 {
 	const char *host = getenv("DOCKER_HOST");
-	const char *path = "/var/run/docker.sock";
+	char path[256];
+	cc_error e = { 0 };
 
-	if (host && strncmp(host, "unix://", 7) == 0)
-		path = host + 7;
-	else if (host && *host)
+	if (host && *host && strncmp(host, "unix://", 7) != 0)
 		return 0; /* a remote daemon: the CLI will say */
+	if (cc_api_socket("", "DOCKER_HOST", cc_docker_sockets, path, sizeof(path), &e) < 0)
+		return cc_fail(err, e.code, "-e: %s", e.msg);
+	if (!path[0])
+		return cc_fail(err, ENOENT, "-e needs the Docker daemon's socket: none found (DOCKER_HOST, %s, %s)",
+			       cc_docker_sockets[0], cc_docker_sockets[1]);
 	if (access(path, R_OK | W_OK) < 0)
 		return cc_fail(err, EACCES,
 			       "-e needs your own access to the Docker daemon (%s: %s); without -e, crashcart runs the tool itself",

@@ -4,26 +4,21 @@
  * own user, capabilities and LSM profile. crashcart only mounts the image
  * around it (and unmounts after, which the original tool never did).
  *
- * The runtime's CLI must not run under the worker's seccomp filter, so a
- * runner process is forked before the filter is loaded; it waits for the
- * argv and execs it. */
+ * The runtime's CLI must not run under the worker's seccomp filter: a
+ * runner (prefork.h) is forked before the filter is loaded; it waits for
+ * the argv and execs it. */
 #pragma once
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "prefork.h"
 #include "proto.h"
 #include "resolve.h"
 
-struct cc_runner {
-	pid_t pid;
-	int fd; /* argv goes here */
-};
-
-int cc_runner_start(struct cc_runner *r, cc_error *err);
-/* Sends argv to the runner and waits for it; *out says how it ended. */
-int cc_runner_run(struct cc_runner *r, char **argv, struct cc_exit *out, cc_error *err);
-/* Ends an unused runner. */
-void cc_runner_stop(struct cc_runner *r);
+int cc_runner_start(struct cc_helper *r, cc_error *err);
+/* Sends argv to the runner and waits for it; *out says how it ended. An
+ * unused runner is ended with cc_helper_stop. */
+int cc_runner_run(struct cc_helper *r, char **argv, struct cc_exit *out, cc_error *err);
 
 /* The runtime's exec command for the claimed container running cmd (NULL
  * or empty: a shell from the image). */

@@ -78,7 +78,7 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 	}
 }
 
-static int run(const struct cc_args *a, struct cc_broker *b, struct cc_runner *runner)
+static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *runner)
 {
 	static const enum cc_action actions[] = {
 		[CC_MODE_EXEC] = CC_ACT_EXEC,
@@ -268,27 +268,27 @@ int main(int argc, char **argv)
 		return fail(&err);
 	}
 	/* -e: the runtime's CLI must not inherit the worker's filter. */
-	struct cc_runner runner = { .pid = -1, .fd = -1 };
+	struct cc_helper runner = CC_HELPER_INIT;
 	if (a.exec_via && cc_runner_start(&runner, &err) < 0) {
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
 	/* A runtime CLI for name resolution (podman) runs from here, unfiltered. */
 	if (cc_spawner_start(&err) < 0) {
-		cc_runner_stop(&runner);
+		cc_helper_stop(&runner);
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
 	/* From here on the worker reads container-controlled data (/proc). */
 	if (cc_seccomp_load(CC_FILTER_WORKER, &err) < 0) {
 		cc_spawner_stop();
-		cc_runner_stop(&runner);
+		cc_helper_stop(&runner);
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
 	code = run(&a, &b, &runner);
 	cc_spawner_stop();
-	cc_runner_stop(&runner);
+	cc_helper_stop(&runner);
 	/* Closing the socket ends the session: the broker unmounts what it
 	 * mounted for it; wait so that this is done when crashcart returns. */
 	int status = cc_broker_finish(&b);

@@ -159,6 +159,8 @@ bool cc_runtime_name_ok(const char *s);
  * variable env ("unix:///path"; other schemes are refused), else the first
  * of defaults that exists. 0 with *path set; 0 with path "" when none;
  * negative errno when env names something that is not a unix socket. */
+/* Where the Docker daemon listens when DOCKER_HOST does not say. */
+extern const char *const cc_docker_sockets[];
 int cc_api_socket(const char *explicit_path, const char *env, const char *const *defaults, char *path, size_t max,
 		  cc_error *err);
 

@@ -162,6 +162,8 @@ out:
 	return r;
 }
 
+const char *const cc_docker_sockets[] = { "/run/docker.sock", "/var/run/docker.sock", NULL };
+
 int cc_api_socket(const char *explicit_path, const char *env, const char *const *defaults, char *path, size_t max,
 		  cc_error *err)
 {
@@ -493,7 +495,6 @@ int cc_api_inspect_name(const char *label, const char *sock, const char *name, s
 int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err)
 {
-	static const char *const defaults[] = { "/run/docker.sock", "/var/run/docker.sock", NULL };
 	char sock[256];
 	struct cc_inspect in;
 	cc_error e = { 0 };
@@ -505,7 +506,7 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 		set_why(why, whymax, "not a name Docker gives");
 		return 0;
 	}
-	r = cc_api_socket(ctx->docker_host, "DOCKER_HOST", defaults, sock, sizeof(sock), &e);
+	r = cc_api_socket(ctx->docker_host, "DOCKER_HOST", cc_docker_sockets, sock, sizeof(sock), &e);
 	if (r < 0 || !sock[0]) {
 		if (r < 0 || explicit)
 			set_why(why, whymax, "Docker API: %s",

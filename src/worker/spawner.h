@@ -1,7 +1,7 @@
 /* Running a runtime's CLI for name resolution (`podman container inspect`)
  * from a process that is not under the worker's seccomp filter: a Go
- * program needs far more than the worker should be allowed. The spawner is
- * forked before the filter is loaded; after it, the worker sends it an argv
+ * program needs far more than the worker should be allowed. The spawner (a
+ * prefork.h helper) is forked before the filter; the worker sends it an argv
  * and gets back the bounded output and exit status. The output is parsed
  * by the worker, under its filter, as before. */
 #pragma once
