@@ -283,9 +283,7 @@ static int finish(struct parse *ps, int line, const char *origin, cc_error *err)
 			r->gids[g] = gr ? gr->gr_gid : (gid_t)-1;
 		}
 	}
-	if (!p->sinks)
-		return cc_fail(err, EINVAL, "%s: [audit] names no sink", origin);
-	return 0;
+	return 0; /* p->sinks is never empty: an empty sink list is refused as it is read */
 }
 
 static void init(struct parse *ps, struct cc_policy *p)
@@ -341,17 +339,23 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
-int cc_policy_parse_string(const char *text, const char *origin, struct cc_policy *p, cc_error *err)
+/* text holds len bytes and a NUL after them. */
+static int parse_text(const char *text, size_t len, const char *origin, struct cc_policy *p, cc_error *err)
 {
 	struct parse ps;
 	init(&ps, p);
-	if (check_text(text, strlen(text), origin, err) < 0)
+	if (check_text(text, len, origin, err) < 0)
 		return -EINVAL;
 	struct reader rd = { text, &ps };
 	int r = finish(&ps, ini_parse_stream(read_line, &rd, handler, &ps), origin, err);
 	if (r < 0)
 		cc_policy_free(p);
 	return r;
+}
+
+int cc_policy_parse_string(const char *text, const char *origin, struct cc_policy *p, cc_error *err)
+{
+	return parse_text(text, strlen(text), origin, p, err);
 }
 
 int cc_policy_parse_file(FILE *f, const char *origin, struct cc_policy *p, cc_error *err)
@@ -368,10 +372,8 @@ int cc_policy_parse_file(FILE *f, const char *origin, struct cc_policy *p, cc_er
 		return cc_failx(err, errno ? errno : EIO, "cannot read %s", origin);
 	if (n > MAX_POLICY)
 		return cc_fail(err, EFBIG, "%s is larger than %d bytes", origin, MAX_POLICY);
-	if (check_text(text, n, origin, err) < 0)
-		return -EINVAL;
 	text[n] = '\0';
-	return cc_policy_parse_string(text, origin, p, err);
+	return parse_text(text, n, origin, p, err);
 }
 
 /* Writable by someone other than root? A sticky world-writable directory
