@@ -71,15 +71,7 @@ int cc_proc_has_crashcart(int procfd, uint32_t pid)
 
 static int cmp_container(const void *a, const void *b)
 {
-	const struct cc_container *x = a, *y = b;
-	int r = strcmp(x->runtime, y->runtime);
-	if (r == 0)
-		r = strcmp(x->id, y->id);
-	if (r == 0)
-		r = strcmp(x->name, y->name);
-	if (r == 0)
-		r = (x->pid > y->pid) - (x->pid < y->pid);
-	return r;
+	return cc_container_cmp(a, b);
 }
 
 int cc_list(const struct cc_resolve_ctx *ctx, struct cc_container **out, size_t *n, cc_error *err)

@@ -1,6 +1,7 @@
 #include "resolve.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,9 +121,8 @@ static void searched_list(const struct resolver *only, bool k8s_possible, char *
 	}
 }
 
-static int cmp_found(const void *a, const void *b)
+int cc_container_cmp(const struct cc_container *x, const struct cc_container *y)
 {
-	const struct cc_container *x = &((const struct cc_found *)a)->c, *y = &((const struct cc_found *)b)->c;
 	int r = strcmp(x->runtime, y->runtime);
 	if (r == 0)
 		r = strcmp(x->id, y->id);
@@ -131,6 +131,21 @@ static int cmp_found(const void *a, const void *b)
 	if (r == 0)
 		r = (x->pid > y->pid) - (x->pid < y->pid);
 	return r;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+	return cc_container_cmp(&((const struct cc_found *)a)->c, &((const struct cc_found *)b)->c);
+}
+
+void cc_set_why(char *why, size_t max, const char *fmt, ...)
+{
+	va_list ap;
+	if (!why || max == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, max, fmt, ap);
+	va_end(ap);
 }
 
 static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc_claim *out, cc_error *err);

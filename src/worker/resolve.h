@@ -72,6 +72,10 @@ int cc_list_print_json(FILE *f, const struct cc_container *c, size_t n);
 
 /* ---- Internal to the resolver (resolve*.c, list.c); exposed for tests ---- */
 
+/* Order of candidates: runtime, id, name, PID. */
+int cc_container_cmp(const struct cc_container *x, const struct cc_container *y);
+/* Why a lookup found nothing, for the "not found" message (why may be NULL). */
+void cc_set_why(char *why, size_t max, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Short form of an id for humans: its first 12 bytes. */
 void cc_short_id(const char *id, char out[13]);
 /* Copy s into out (size max) with non-printable bytes as \xNN. */

@@ -351,16 +351,6 @@ static int cgroup_names(int procfd, uint32_t pid, const char *id)
 	return strstr(buf, id) != NULL;
 }
 
-static void set_why(char *why, size_t max, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t max, const char *fmt, ...)
-{
-	va_list ap;
-	if (!why || max == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, max, fmt, ap);
-	va_end(ap);
-}
 
 static int push(struct cc_found **v, size_t *nv, const struct cc_container *c, cc_error *err)
 {
@@ -394,7 +384,7 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 
 	cc_sanitize(in->name, sname, sizeof(sname));
 	if (!in->running || in->pid == 0) {
-		set_why(why, whymax, "%s container %s (%.12s) is not running", runtime, sname, in->id);
+		cc_set_why(why, whymax, "%s container %s (%.12s) is not running", runtime, sname, in->id);
 		return 0;
 	}
 	r = cc_cgroup_find(ctx, &q, &f, &nf, err);
@@ -408,7 +398,7 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 			/* the id of another runtime's container: not this runtime's to name */
 			char srt[64];
 			cc_sanitize(c.runtime, srt, sizeof(srt));
-			set_why(why, whymax, "%s names %s %.12s, which is a %s container", runtime, sname, in->id, srt);
+			cc_set_why(why, whymax, "%s names %s %.12s, which is a %s container", runtime, sname, in->id, srt);
 			return 0;
 		}
 		snprintf(c.name, sizeof(c.name), "%s", in->name);
@@ -433,14 +423,14 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 		return cc_failx(err, errno, "cannot open %s", ctx->proc_root);
 	r = cgroup_names(procfd, in->pid, in->id);
 	if (r <= 0) {
-		set_why(why, whymax, "%s names %s PID %u, but %s", runtime, sname, in->pid,
+		cc_set_why(why, whymax, "%s names %s PID %u, but %s", runtime, sname, in->pid,
 			r == 0 ? "that process's cgroup does not name the container" : "that process is gone");
 		return 0;
 	}
 	memset(&c, 0, sizeof(c));
 	snprintf(path, sizeof(path), "%u/stat", in->pid);
 	if (cc_read_file_at(procfd, path, stat, sizeof(stat)) < 0 || cc_parse_stat_start_time(stat, &c.start_time) < 0) {
-		set_why(why, whymax, "%s names %s PID %u, which is gone", runtime, sname, in->pid);
+		cc_set_why(why, whymax, "%s names %s PID %u, which is gone", runtime, sname, in->pid);
 		return 0;
 	}
 	snprintf(c.runtime, sizeof(c.runtime), "%s", runtime);
@@ -466,27 +456,27 @@ int cc_api_inspect_name(const char *label, const char *sock, const char *name, s
 		*answered = false;
 	snprintf(url, sizeof(url), "/containers/%s/json", name + (*name == '/'));
 	if (cc_api_get(sock, url, &body, &len, &status, &e) < 0) {
-		set_why(why, whymax, "%s API: %s", label, e.msg);
+		cc_set_why(why, whymax, "%s API: %s", label, e.msg);
 		return 0;
 	}
 	if (answered)
 		*answered = true;
 	if (status == 404) {
-		set_why(why, whymax, "%s API at %s: no such container", label, sock);
+		cc_set_why(why, whymax, "%s API at %s: no such container", label, sock);
 		return 0;
 	}
 	if (status != 200) {
-		set_why(why, whymax, "%s API at %s: HTTP status %ld", label, sock, status);
+		cc_set_why(why, whymax, "%s API at %s: HTTP status %ld", label, sock, status);
 		return 0;
 	}
 	if (cc_inspect_parse(body, len, false, in, &e) < 0) {
-		set_why(why, whymax, "%s API at %s: %s", label, sock, e.msg);
+		cc_set_why(why, whymax, "%s API at %s: %s", label, sock, e.msg);
 		return 0;
 	}
 	/* The daemon also resolves id prefixes; prefixes are the walker's job,
 	 * so only a reply for this very name or full id counts. */
 	if (strcmp(in->name, name + (*name == '/')) != 0 && strcmp(in->id, name) != 0) {
-		set_why(why, whymax, "%s API at %s: '%s' is not a container's name", label, sock, name);
+		cc_set_why(why, whymax, "%s API at %s: '%s' is not a container's name", label, sock, name);
 		return 0;
 	}
 	return 1;
@@ -503,13 +493,13 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	if (!ctx->docker_host)
 		return 0;
 	if (!cc_runtime_name_ok(name)) {
-		set_why(why, whymax, "not a name Docker gives");
+		cc_set_why(why, whymax, "not a name Docker gives");
 		return 0;
 	}
 	r = cc_api_socket(ctx->docker_host, "DOCKER_HOST", cc_docker_sockets, sock, sizeof(sock), &e);
 	if (r < 0 || !sock[0]) {
 		if (r < 0 || explicit)
-			set_why(why, whymax, "Docker API: %s",
+			cc_set_why(why, whymax, "Docker API: %s",
 				r < 0 ? e.msg : "no socket (DOCKER_HOST unset, no /run/docker.sock)");
 		return 0;
 	}

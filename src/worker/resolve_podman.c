@@ -33,16 +33,6 @@
 
 extern char **environ;
 
-static void set_why(char *why, size_t max, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t max, const char *fmt, ...)
-{
-	va_list ap;
-	if (!why || max == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, max, fmt, ap);
-	va_end(ap);
-}
 
 static bool is_dir(const char *p)
 {
@@ -215,7 +205,7 @@ static int via_api(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 	r = cc_api_socket(ctx->podman_host, "CONTAINER_HOST", defaults, sock, sizeof(sock), &e);
 	if (r < 0 || !sock[0]) {
 		if (r < 0)
-			set_why(why, whymax, "podman API: %s", e.msg);
+			cc_set_why(why, whymax, "podman API: %s", e.msg);
 		return 0;
 	}
 	/* once the service answers, its storage is the one asked */
@@ -238,25 +228,25 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	if (!ctx->podman_host && !ctx->podman_bin)
 		return 0;
 	if (!cc_runtime_name_ok(name)) {
-		set_why(why, whymax, "not a name podman gives");
+		cc_set_why(why, whymax, "not a name podman gives");
 		return 0;
 	}
 	if (ctx->podman_host) {
 		size_t before = *nv;
 		r = via_api(ctx, name, v, nv, apiwhy, sizeof(apiwhy), &done, err);
 		if (r < 0 || *nv > before || done) {
-			set_why(why, whymax, "%s", apiwhy);
+			cc_set_why(why, whymax, "%s", apiwhy);
 			return r;
 		}
 	}
 	if (!ctx->podman_bin || !*ctx->podman_bin || access(ctx->podman_bin, X_OK) < 0) {
 		if (apiwhy[0] || explicit)
-			set_why(why, whymax, "%s", apiwhy[0] ? apiwhy : "podman: no API socket, no podman binary");
+			cc_set_why(why, whymax, "%s", apiwhy[0] ? apiwhy : "podman: no API socket, no podman binary");
 		return 0;
 	}
 	if (!podman_storage_exists()) {
 		if (apiwhy[0] || explicit)
-			set_why(why, whymax, "%s%spodman: no API socket, no storage of %s", apiwhy, apiwhy[0] ? "; " : "",
+			cc_set_why(why, whymax, "%s%spodman: no API socket, no storage of %s", apiwhy, apiwhy[0] ? "; " : "",
 				geteuid() == 0 ? "root" : "this user");
 		return 0;
 	}
@@ -264,7 +254,7 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	/* Through the spawner: the CLI must not run under the worker's filter. */
 	r = cc_spawn_bounded(ctx->podman_bin, argv, &out, &len, CC_INSPECT_MAX_BYTES, errbuf, sizeof(errbuf), &e);
 	if (r < 0) {
-		set_why(why, whymax, "podman: %s", e.msg);
+		cc_set_why(why, whymax, "podman: %s", e.msg);
 		return 0;
 	}
 	if (r != 0) {
@@ -272,15 +262,15 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 		if (nl)
 			*nl = '\0';
 		cc_sanitize(errbuf, shown, sizeof(shown));
-		set_why(why, whymax, "podman container inspect: exit %d%s%s", r, shown[0] ? ": " : "", shown);
+		cc_set_why(why, whymax, "podman container inspect: exit %d%s%s", r, shown[0] ? ": " : "", shown);
 		return 0;
 	}
 	if (cc_inspect_parse(out, len, true, &in, &e) < 0) {
-		set_why(why, whymax, "podman container inspect: %s", e.msg);
+		cc_set_why(why, whymax, "podman container inspect: %s", e.msg);
 		return 0;
 	}
 	if (strcmp(in.name, name + (*name == '/')) != 0 && strcmp(in.id, name) != 0) {
-		set_why(why, whymax, "podman: '%s' is not a container's name", name);
+		cc_set_why(why, whymax, "podman: '%s' is not a container's name", name);
 		return 0;
 	}
 	return cc_inspect_add(ctx, "podman", CC_RT_PODMAN, &in, v, nv, why, whymax, err);
