@@ -6,6 +6,8 @@
  *   loop.c      private device nodes and the loop device
  *   mount.c     mounting into / unmounting from the container
  *   launcher.c  the process that starts the tool (kept off the strict line)
+ *               and the session reaper that ends its processes with it
+ *   relay.c     the tool's pty or pipes, and the copy to the operator's stdio
  *   audit.c     the audit sink */
 #pragma once
 #include <stdbool.h>
@@ -89,6 +91,8 @@ bool cc_image_has(int pinfd, const char *rel);
 
 /* launcher.c */
 int cc_launcher_start(pid_t *pid, int *sock, cc_error *err);
+/* The broker's argv[0], renamed "crashcart-reaper" in the session's reaper. */
+void cc_launcher_set_title(char *argv0);
 
 /* audit.c */
 struct cc_json;

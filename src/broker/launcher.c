@@ -1,31 +1,71 @@
 /* The launcher: a child forked at broker start-up, before the broker
  * confines itself, whose only job is to start one tool. It receives one
- * LAUNCH (pidfd, stdio, argv, envp) from the broker, enters the target's
- * namespaces, forks the tool, and reports how it ended. Keeping this process
- * apart means the tool never descends from the broker after any strict
- * confinement the broker later takes on (DESIGN.md: seccomp is inherited). */
+ * LAUNCH (pidfd, the tool's stdio, argv, envp) from the broker, enters the
+ * target's namespaces, and forks the session's reaper there; the reaper
+ * forks the tool. Keeping this process apart means the tool never descends
+ * from the broker after any strict confinement the broker later takes on
+ * (DESIGN.md: seccomp is inherited).
+ *
+ * The session's processes end with the session. The reaper is a child
+ * subreaper in the container's PID namespace: whatever the tool starts and
+ * leaves behind (`sleep 777 & exit`, setsid, double forks) is reparented to
+ * it, not to the container's init, and when the tool ends, the worker or
+ * the terminal hangs up (LAUNCH_END), or the launcher dies (it dies with the
+ * broker: PR_SET_PDEATHSIG), the reaper kills every process left under it.
+ * The tool itself dies with the reaper (PR_SET_PDEATHSIG). The reaper is
+ * non-dumpable (forked from the file-capability broker, it never execs), so
+ * the container cannot ptrace it; it holds no capability once the tool is
+ * started. */
 #include "broker.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "caps.h"
 #include "proto.h"
 #include "seccomp.h"
 
+/* What the reaper tells the launcher at the end (both sides are ours). */
+struct report {
+	uint32_t kind, value, ended;
+};
+
+/* Longest the reaper keeps killing: a process stuck in the kernel (a FUSE
+ * request of the container's, say) must not keep the session, and so the
+ * broker, waiting. What is left then is reported. */
+#define END_MS 5000
+
+static int pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
 /* In the tool's process: everything that must hold before exec. Returns
  * only on failure, with errno set. */
-static void become_tool(const struct cc_launch *l, const int *stdio, int errfd)
+static void become_tool(const struct cc_launch *l, const int *stdio, int errfd, pid_t reaper)
 {
 	sigset_t all;
 
+	/* A session of its own, with the pty (if any) as its controlling
+	 * terminal: job control and ^C stay inside the tool's terminal. */
+	if (setsid() < 0)
+		return;
+	if ((l->flags & CC_LAUNCH_CTTY) && ioctl(stdio[0], TIOCSCTTY, 0) < 0)
+		return;
+	/* Dies with the reaper, even if the container kills the reaper. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != reaper)
+		return;
 	for (int i = 0; i < 3; i++)
 		if (dup2(stdio[i], i) < 0)
 			return;
@@ -59,12 +99,11 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd)
 		execve(cmd, l->argv, l->envp);
 		return;
 	}
-	/* A bare name: search the image first, then the container's own dirs
-	 * (the PATH the tool gets, fixed by the broker). */
-	static const char *const dirs[] = {
-		"/dev/crashcart/bin", "/dev/crashcart/sbin", "/usr/local/sbin", "/usr/local/bin",
-		"/usr/sbin", "/usr/bin", "/sbin", "/bin",
-	};
+	/* A bare name is looked up in the image only: the container's own
+	 * binaries are whatever the container put there, and running one by
+	 * accident (a planted `ls`) must not happen. They stay reachable by
+	 * an explicit path. */
+	static const char *const dirs[] = { "/dev/crashcart/bin", "/dev/crashcart/sbin" };
 	int first_err = ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		char path[4200];
@@ -76,51 +115,264 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd)
 	errno = first_err;
 }
 
-static int launch(struct cc_msg *m, struct cc_exit *out)
+static int64_t now_ms(void)
 {
-	const struct cc_launch *l = &m->u.launch;
-	int pidfd = m->fds[0];
-	int errpipe[2], status, r;
-	pid_t child;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-	if (!l->argv || !l->argv[0])
-		return -EINVAL;
-	/* One call enters every namespace at once (kernel >= 5.8); the PID
-	 * namespace applies to children, hence the fork below. */
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE),
-		  r = setns(pidfd, l->nsflags));
-	if (r < 0)
-		return -errno;
+/* SIGKILL to every direct child. Their PIDs cannot be reused while we have
+ * not reaped them, so the list read here names exactly those processes.
+ * The list comes from the host's /proc (procfd, opened before entering the
+ * container: the container's /proc is the container's to fake), where
+ * thread-self is the reaper itself; a /proc/PID directory fd is a pidfd to
+ * pidfd_send_signal. */
+static void kill_children(int procfd)
+{
+	char buf[8192];
+	int fd = openat(procfd, "thread-self/children", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *p = buf, *tok; (tok = strtok_r(p, " \n", &p));) {
+		int dfd = openat(procfd, tok, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		(void)pidfd_send_signal(dfd, SIGKILL);
+		(void)close(dfd);
+	}
+}
+
+/* Reap what has ended; notes the tool's status. Returns how many were
+ * reaped, -1 when no child is left. */
+static int reap(pid_t tool, int *tool_status, bool *tool_done, uint32_t *others)
+{
+	int n = 0, st;
+	for (;;) {
+		pid_t pid = waitpid(-1, &st, WNOHANG | __WALL);
+		if (pid < 0)
+			return errno == ECHILD ? -1 : n;
+		if (pid == 0)
+			return n;
+		n++;
+		if (pid == tool) {
+			*tool_status = st;
+			*tool_done = true;
+		} else if (others) {
+			(*others)++;
+		}
+	}
+}
+
+/* The session is over: end everything under the reaper. */
+static uint32_t end_session(int procfd, int sigfd, pid_t tool, int *tool_status, bool *tool_done)
+{
+	int64_t deadline = now_ms() + END_MS;
+	uint32_t ended = 0;
+
+	while (now_ms() < deadline) {
+		kill_children(procfd);
+		if (reap(tool, tool_status, tool_done, &ended) < 0)
+			break;
+		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		(void)poll(&p, 1, 50);
+		struct signalfd_siginfo si;
+		while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+	}
+	return ended;
+}
+
+/* The broker's argv[0], to be renamed in the reaper (cosmetic: what `ps`
+ * shows in the container). */
+static char *title;
+static size_t title_len;
+
+void cc_launcher_set_title(char *argv0)
+{
+	title = argv0;
+	title_len = argv0 ? strlen(argv0) : 0;
+}
+
+/* The reaper, in the container's namespaces (its PID namespace included:
+ * it is the first process of the session there). Never returns. */
+static void reaper_main(const struct cc_launch *l, int *stdio, int ctl, int procfd)
+{
+	int errpipe[2], sigfd, tool_status = 0, e = 0;
+	bool tool_done = false, ending = false, exec_known = false;
+	struct report rep = { 0 };
+	sigset_t chld;
+	pid_t tool, self = getpid();
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		_exit(1);
+	(void)prctl(PR_SET_NAME, "crashcart-reap", 0, 0, 0);
+	if (title && title_len) {
+		static const char name[] = "crashcart-reaper";
+		memset(title, 0, title_len);
+		memcpy(title, name, title_len < sizeof(name) - 1 ? title_len : sizeof(name) - 1);
+	}
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0 || (sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		_exit(1);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
-		return -errno;
-	child = fork();
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
+		_exit(1);
+	tool = fork();
+	if (tool < 0)
+		_exit(1);
+	if (tool == 0) {
 		(void)close(errpipe[0]);
-		become_tool(l, &m->fds[1], errpipe[1]);
-		int e = errno ? errno : EINVAL;
+		(void)close(ctl);
+		(void)close(procfd);
+		(void)close(sigfd);
+		become_tool(l, stdio, errpipe[1], self);
+		e = errno ? errno : EINVAL;
 		(void)!write(errpipe[1], &e, sizeof(e));
 		_exit(127);
 	}
 	(void)close(errpipe[1]);
-	int e = 0;
-	ssize_t n;
-	do
-		n = read(errpipe[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	(void)close(errpipe[0]);
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (n == (ssize_t)sizeof(e)) {
-		*out = (struct cc_exit){ CC_EXIT_EXEC_FAILED, (uint32_t)e };
-	} else if (WIFSIGNALED(status)) {
-		*out = (struct cc_exit){ CC_EXIT_SIGNALED, (uint32_t)WTERMSIG(status) };
-	} else {
-		*out = (struct cc_exit){ CC_EXIT_EXITED, (uint32_t)WEXITSTATUS(status) };
+	for (int i = 0; i < 3; i++)
+		(void)close(stdio[i]); /* the tool's now: EOF and hang-up follow the tool's processes */
+	/* Signalling and reaping our own children needs no capability. */
+	if (cc_caps_drop_all(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		(void)kill(tool, SIGKILL);
+		ending = true;
 	}
+
+	while (!ending && !tool_done) {
+		struct pollfd p[3] = {
+			{ .fd = ctl, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = exec_known ? -1 : errpipe[0], .events = POLLIN },
+		};
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (p[2].revents) {
+			ssize_t n = read(errpipe[0], &e, sizeof(e));
+			if (n == (ssize_t)sizeof(e))
+				rep = (struct report){ CC_EXIT_EXEC_FAILED, (uint32_t)e, 0 };
+			if (n >= 0 || errno != EINTR)
+				exec_known = true;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+			(void)reap(tool, &tool_status, &tool_done, NULL);
+		}
+		if (p[0].revents)
+			ending = true; /* LAUNCH_END, or the launcher is gone */
+	}
+	/* The tool's end ends its session: what it left running goes too. */
+	uint32_t ended = end_session(procfd, sigfd, tool, &tool_status, &tool_done);
+	if (rep.kind != CC_EXIT_EXEC_FAILED) {
+		if (!tool_done)
+			rep = (struct report){ CC_EXIT_LOST, 0, 0 };
+		else if (WIFSIGNALED(tool_status))
+			rep = (struct report){ CC_EXIT_SIGNALED, (uint32_t)WTERMSIG(tool_status), 0 };
+		else
+			rep = (struct report){ CC_EXIT_EXITED, (uint32_t)WEXITSTATUS(tool_status), 0 };
+	}
+	rep.ended = ended;
+	(void)!write(ctl, &rep, sizeof(rep));
+	_exit(0);
+}
+
+static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
+{
+	const struct cc_launch *l = &m->u.launch;
+	int pidfd = m->fds[0], ctl[2], r;
+	_cleanup_close_ int procfd = -1;
+	pid_t reaper;
+
+	if (!l->argv || !l->argv[0])
+		return -EINVAL;
+	/* The host's /proc, for the reaper: opened before entering. */
+	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+		return -errno;
+	/* One call enters every namespace at once (kernel >= 5.8); the PID
+	 * namespace applies to children, hence the fork below. */
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE),
+		  r = setns(pidfd, (int)l->nsflags));
+	if (r < 0)
+		return -errno;
+	reaper = fork();
+	if (reaper < 0)
+		return -errno;
+	if (reaper == 0) {
+		(void)close(ctl[0]);
+		(void)close(sock);
+		(void)close(pidfd);
+		reaper_main(l, &m->fds[1], ctl[1], procfd);
+	}
+	(void)close(ctl[1]);
+	for (int i = 1; i < 4; i++) {
+		(void)close(m->fds[i]); /* only the tool holds its stdio */
+		m->fds[i] = -1;
+	}
+
+	struct report rep;
+	bool told = false;
+	ssize_t n = -1;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = told ? -1 : sock, .events = POLLIN }, { .fd = ctl[0], .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			/* LAUNCH_END, anything else, or the broker gone: end it */
+			struct cc_msg end;
+			cc_error ignored;
+			if (cc_msg_recv(sock, &end, &ignored) > 0)
+				cc_msg_clear(&end);
+			(void)shutdown(ctl[0], SHUT_WR);
+			told = true;
+		}
+		if (p[1].revents) {
+			do
+				n = read(ctl[0], &rep, sizeof(rep));
+			while (n < 0 && errno == EINTR);
+			break;
+		}
+	}
+	(void)close(ctl[0]);
+	while (waitpid(reaper, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(rep))
+		*out = (struct cc_exit){ rep.kind, rep.value, rep.ended };
+	else
+		*out = (struct cc_exit){ CC_EXIT_LOST, 0, 0 };
 	return 0;
+}
+
+/* fds 0-2 of the broker are the operator's (the worker's stdio): the
+ * launcher and everything it forks into the container must not hold them.
+ * The host's /dev/null takes their place, so that no received fd lands on
+ * 0-2 either. */
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3; i++) {
+		if (fd >= 0 && fd != i)
+			(void)dup3(fd, i, O_CLOEXEC);
+		else if (fd < 0)
+			(void)close(i);
+	}
+	if (fd > 2)
+		(void)close(fd);
 }
 
 static void launcher_main(int sock)
@@ -129,15 +381,17 @@ static void launcher_main(int sock)
 	cc_error err = { 0 };
 	int r;
 
-	/* Die with the broker: no orphaned launcher holding capabilities. */
+	/* Die with the broker: no orphaned launcher holding capabilities
+	 * (the reaper then sees its socket close and ends the session). */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	detach_stdio();
 	r = cc_msg_recv(sock, &m, &err);
 	if (r <= 0)
 		_exit(r == 0 ? 0 : 1);
 	if (m.type != CC_MSG_LAUNCH)
 		_exit(1);
 	reply.seq = m.seq;
-	r = launch(&m, &reply.u.exit);
+	r = launch(sock, &m, &reply.u.exit);
 	cc_msg_clear(&m);
 	if (r < 0) {
 		cc_error e;

@@ -123,8 +123,8 @@ int main(int argc, char **argv)
 	struct session s;
 	int r;
 
-	(void)argc;
-	(void)argv; /* deliberately unused: nothing from the caller but requests */
+	(void)argc; /* nothing from the caller but requests: argv[0] is only renamed in the reaper */
+	cc_launcher_set_title(argc > 0 ? argv[0] : NULL);
 	if (check_socket(WORKER_FD) < 0) {
 		fprintf(stderr, "crashcart-broker: not to be run directly; it is started by crashcart\n");
 		return 2;

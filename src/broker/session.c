@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "config.h"
 #include "json.h"
+#include "relay.h"
 
 enum {
 	NEED_HELLO = 1 << 0,
@@ -162,7 +163,7 @@ static void record_argv(struct record *rc, char **argv)
  * word is all there is for -e). */
 static void record_exit(struct record *rc, const struct cc_exit *x, const char *reported_by)
 {
-	static const char *const kinds[] = { "", "exited", "signaled", "exec-failed" };
+	static const char *const kinds[] = { "", "exited", "signaled", "exec-failed", "lost" };
 	cc_json_open(&rc->j, "exit");
 	cc_json_str(&rc->j, "kind", x->kind < ARRAY_SIZE(kinds) ? kinds[x->kind] : "?");
 	cc_json_u64(&rc->j, "value", x->value);
@@ -457,13 +458,42 @@ static void prompt_name(const char *spec, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* The tool's environment: nothing of the container's configures the
+ * toolbox. PATH is the image's only (a bare command name is looked up
+ * there, launcher.c), HOME is a directory of the image (so ~/.bashrc,
+ * ~/.gdbinit, ~/.vimrc, ~/.inputrc are the image's, not ones the container
+ * planted in its /), readline reads the image's inputrc, and no history is
+ * written into the container. */
+static void tool_env(struct session *s, const char *term, char *buf, size_t len, char **envp)
+{
+	char name[40];
+	size_t o = 0;
+	int n = 0;
+
+	prompt_name(s->spec, name, sizeof(name));
+#define ENV(...) do { envp[n++] = buf + o; o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__) + 1; } while (0)
+	ENV("PATH=/dev/crashcart/bin:/dev/crashcart/sbin");
+	ENV("HOME=%s", cc_image_has(s->ms.pinfd, "home") ? "/dev/crashcart/home" : "/dev/crashcart");
+	ENV("INPUTRC=/dev/crashcart/etc/inputrc");
+	ENV("HISTFILE=");
+	ENV("LESSHISTFILE=-");
+	ENV("TERM=%s", sane_term(term));
+	ENV("PS1=crashcart[%s]:\\w\\$ ", name);
+	ENV("CRASHCART_TARGET=%s", name);
+#undef ENV
+	envp[n] = NULL;
+}
+
 static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
 {
 	static char *bash_argv[] = { "/dev/crashcart/bin/bash", "--rcfile", "/dev/crashcart/.crashcartrc", "-i", NULL };
 	static char *sh_argv[] = { "/dev/crashcart/bin/sh", NULL };
 	char **argv = req->u.exec.argv;
-	char env_term[80], env_ps1[96], env_target[80], name[40];
-	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done;
+	char envbuf[512], *envp[12];
+	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done = { 0 };
+	struct cc_relay relay;
+	int tool[3];
+	bool pty = req->u.exec.flags & CC_EXEC_PTY, ctty;
 	struct record rc;
 	int r;
 
@@ -475,42 +505,73 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		cc_fail(err, EINVAL, "empty command name");
 		return refuse(s, "exec", err);
 	}
-	prompt_name(s->spec, name, sizeof(name));
-	snprintf(env_term, sizeof(env_term), "TERM=%s", sane_term(req->u.exec.term));
-	snprintf(env_ps1, sizeof(env_ps1), "PS1=crashcart[%s]:\\w\\$ ", name);
-	snprintf(env_target, sizeof(env_target), "CRASHCART_TARGET=%s", name);
-	char *envp[] = {
-		"PATH=/dev/crashcart/bin:/dev/crashcart/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		env_term, "HOME=/", env_ps1, env_target, NULL,
-	};
+	if (req->u.exec.flags & ~CC_EXEC_PTY) {
+		cc_fail(err, EINVAL, "unknown exec flags %#x", req->u.exec.flags);
+		return refuse(s, "exec", err);
+	}
+	tool_env(s, req->u.exec.term, envbuf, sizeof(envbuf), envp);
 
 	/* The profile comes from the rule that allowed this session's mount. */
 	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
 
+	/* The tool's stdio is ours (a pty or pipes), never the operator's. */
+	if (cc_relay_open(&relay, req->fds, pty, tool, &ctty, err) < 0)
+		return refuse(s, "exec", err);
+
 	rec_start(s, &rc, "exec", "begin");
 	record_argv(&rc, argv);
 	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
+	cc_json_bool(&rc.j, "pty", pty);
 	r = rec_write(&rc, NULL, NULL, err);
-	if (r < 0)
+	if (r < 0) {
+		for (int i = 0; i < 3; i++)
+			(void)close(tool[i]);
+		cc_relay_close(&relay);
 		return r;
+	}
 
-	launch.u.launch = (struct cc_launch){ .nsflags = (uint32_t)s->pin.nsflags, .keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0, .argv = argv, .envp = envp };
+	launch.u.launch = (struct cc_launch){
+		.nsflags = (uint32_t)s->pin.nsflags,
+		.keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0,
+		.argv = argv,
+		.envp = envp,
+		.flags = ctty ? CC_LAUNCH_CTTY : 0,
+	};
 	launch.fds[0] = s->pin.pidfd;
-	memcpy(&launch.fds[1], req->fds, 3 * sizeof(int));
+	memcpy(&launch.fds[1], tool, sizeof(tool));
 	launch.nfds = 4;
-	r = cc_call(s->launcher_sock, &launch, CC_MSG_LAUNCH_DONE, &done, err);
+	launch.seq = 1;
+	r = cc_msg_send(s->launcher_sock, &launch, err);
+	for (int i = 0; i < 3; i++)
+		(void)close(tool[i]); /* the launcher has them now */
 	if (r == 0)
-		rep->u.exit = done.u.exit;
+		r = cc_relay_run(&relay, s->sock, s->launcher_sock, &done, err);
+	cc_relay_close(&relay);
+	if (r == 0)
+		rep->u.exit = (struct cc_exit){ done.u.exit.kind, done.u.exit.value, 0 };
 
 	rec_start(s, &rc, "exec", "end");
-	if (r == 0)
-		record_exit(&rc, &rep->u.exit, "launcher");
+	if (r == 0) {
+		record_exit(&rc, &done.u.exit, "launcher");
+		cc_json_u64(&rc.j, "session_processes_ended", done.u.exit.ended);
+	}
+	if (relay.ended_by)
+		cc_json_str(&rc.j, "ended_by", relay.ended_by);
+	cc_json_open(&rc.j, "bytes");
+	cc_json_u64(&rc.j, "in", relay.bytes[CC_CH_IN]);
+	cc_json_u64(&rc.j, "out", relay.bytes[CC_CH_PTY] + relay.bytes[CC_CH_OUT]);
+	cc_json_u64(&rc.j, "err", relay.bytes[CC_CH_ERR]);
+	cc_json_close(&rc.j);
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status. */
 	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);
+	if (relay.violation) {
+		cc_fail(err, EPROTO, "a request came while the tool ran");
+		return -EPROTO;
+	}
 	return r;
 }
 

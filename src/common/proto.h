@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define CC_PROTO_VERSION 1
+#define CC_PROTO_VERSION 2
 #define CC_HDR_SIZE 12
 #define CC_MSG_MAX 65536   /* hard maximum frame size */
 #define CC_STR_MAX 4096    /* longest string field (PATH_MAX) */
@@ -34,14 +34,15 @@ enum cc_msg_type {
 	CC_MSG_MOUNT_OK,
 	CC_MSG_UNMOUNT,     /* unmount it */
 	CC_MSG_UNMOUNT_OK,
-	CC_MSG_EXEC,        /* run a tool in the target, fds: stdin, stdout, stderr */
+	CC_MSG_EXEC,        /* run a tool in the target, fds: the operator's stdin, stdout, stderr (the broker relays them) */
 	CC_MSG_EXEC_DONE,
-	CC_MSG_LAUNCH,      /* broker -> launcher, fds: pidfd, stdin, stdout, stderr */
+	CC_MSG_LAUNCH,      /* broker -> launcher, fds: pidfd, and the tool's stdin, stdout, stderr (a pty slave or pipes the broker made) */
 	CC_MSG_LAUNCH_DONE,
 	CC_MSG_EXEC_VIA,      /* -e: the worker will run the runtime's own exec (argv, for the record) */
 	CC_MSG_EXEC_VIA_OK,
 	CC_MSG_EXEC_VIA_END,  /* how the runtime's exec ended (the worker's report) */
 	CC_MSG_EXEC_VIA_END_OK,
+	CC_MSG_LAUNCH_END,    /* broker -> launcher: the session is over (hang-up): end its processes now */
 	CC_MSG_TYPE_MAX
 };
 
@@ -54,12 +55,15 @@ enum cc_action {
 };
 
 #define CC_MOUNT_PERSISTENT 0x1u /* -m: stays mounted after the session */
+#define CC_EXEC_PTY 0x1u         /* EXEC: give the tool a pseudo-terminal of its own */
+#define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {
 	CC_EXIT_EXITED = 1,     /* value: exit status */
 	CC_EXIT_SIGNALED,       /* value: signal number */
 	CC_EXIT_EXEC_FAILED,    /* value: errno of execve (ENOENT -> 127, ...) */
+	CC_EXIT_LOST,           /* the session's reaper was killed before it could report (value: 0) */
 };
 
 struct cc_error_msg { uint32_t code; char *message; };
@@ -76,9 +80,11 @@ struct cc_target_ok { uint32_t pid; uint64_t start_time; char *cgroup; };
 struct cc_mount { char *image; uint32_t flags; };
 struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; };
 struct cc_unmount_ok { uint32_t was_mounted; };
-struct cc_exec { char **argv; char *term; };
-struct cc_exit { uint32_t kind; uint32_t value; };
-struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; };
+struct cc_exec { char **argv; char *term; uint32_t flags; };
+/* ended (LAUNCH_DONE only): processes of the session still running when it
+ * ended, which the launcher's reaper killed. */
+struct cc_exit { uint32_t kind; uint32_t value; uint32_t ended; };
+struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; uint32_t flags; };
 struct cc_exec_via { char **argv; };
 
 struct cc_msg {

@@ -16,6 +16,8 @@ void cc_usage(FILE *f)
 		"  -u, --unmount      unmount the image\n"
 		"  -i, --image PATH   toolbox image (default: %s)\n"
 		"  -e, --exec-via     run CMD through the container runtime's own exec (docker exec, ...)\n"
+		"  -t, --tty          give CMD a pseudo-terminal even when stdin is not a terminal\n"
+		"  -T, --no-tty       never give CMD a pseudo-terminal (default: one when stdin is a terminal)\n"
 		"  -v, --verbose      say what is being done\n"
 		"      --list         list the containers crashcart can see (--json: as JSON)\n"
 		"      --check-policy [FILE]  check a policy file and say what each group may do\n"
@@ -45,6 +47,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		{ "unmount", no_argument, NULL, 'u' },
 		{ "image", required_argument, NULL, 'i' },
 		{ "exec-via", no_argument, NULL, 'e' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "no-tty", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -57,10 +61,11 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 
 	memset(a, 0, sizeof(*a));
 	a->image = CRASHCART_DEFAULT_IMAGE;
+	a->tty = -1;
 	optind = 0; /* full re-initialisation (glibc), so parsing can be repeated */
 	opterr = 0;
 	/* '+': stop at the first non-option; ':': report a missing argument as ':' */
-	while ((c = getopt_long(argc, argv, "+:mui:evVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:mui:evtTVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': r = set_mode(a, CC_MODE_MOUNT, err); if (r < 0) return r; break;
 		case 'u': r = set_mode(a, CC_MODE_UNMOUNT, err); if (r < 0) return r; break;
@@ -70,6 +75,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 			a->image = optarg;
 			break;
 		case 'e': a->exec_via = true; break;
+		case 't': a->tty = 1; break;
+		case 'T': a->tty = 0; break;
 		case 'v': a->verbose++; break;
 		case 'V': a->mode = CC_MODE_VERSION; return 0;
 		case 'L': r = set_mode(a, CC_MODE_LIST, err); if (r < 0) return r; break;
@@ -111,6 +118,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 	if (a->mode != CC_MODE_EXEC && a->cmd[0])
 		return cc_fail(err, EINVAL, "%s takes no command, got '%s'",
 			       a->mode == CC_MODE_MOUNT ? "-m" : "-u", a->cmd[0]);
+	if (a->tty >= 0 && a->mode != CC_MODE_EXEC)
+		return cc_fail(err, EINVAL, "-t and -T go with running a command, not with -m or -u");
 	if (a->exec_via && a->mode != CC_MODE_EXEC)
 		return cc_fail(err, EINVAL, "-e goes with running a command, not with -m or -u");
 	return 0;

@@ -24,6 +24,7 @@ struct cc_args {
 	int verbose;        /* -v, repeatable */
 	bool exec_via;      /* -e: through the runtime's own exec */
 	bool json;          /* --json (with --list) */
+	int tty;            /* -t: 1 (a pty even without a terminal), -T: 0 (never), else -1: when stdin is a terminal */
 	const char *target; /* ID; the FILE of --check-policy and audit */
 	char **cmd;         /* CMD ARG... (points into argv; NULL-terminated; may be empty) */
 };

@@ -127,13 +127,14 @@ int cc_broker_unmount(struct cc_broker *b, bool *was_mounted, cc_error *err)
 	return 0;
 }
 
-int cc_broker_exec(struct cc_broker *b, char **argv, const char *term, struct cc_exit *out, cc_error *err)
+int cc_broker_exec(struct cc_broker *b, char **argv, const char *term, bool pty, struct cc_exit *out, cc_error *err)
 {
 	struct cc_msg req = { .type = CC_MSG_EXEC }, rep;
 	int r;
 
 	req.u.exec.argv = argv;
 	req.u.exec.term = (char *)(term ? term : "");
+	req.u.exec.flags = pty ? CC_EXEC_PTY : 0;
 	req.fds[0] = STDIN_FILENO;
 	req.fds[1] = STDOUT_FILENO;
 	req.fds[2] = STDERR_FILENO;

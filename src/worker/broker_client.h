@@ -34,4 +34,6 @@ int cc_broker_unmount(struct cc_broker *b, bool *was_mounted, cc_error *err);
 int cc_broker_exec_via(struct cc_broker *b, char **argv, cc_error *err);
 int cc_broker_exec_via_end(struct cc_broker *b, const struct cc_exit *x, cc_error *err);
 /* Runs argv (empty: the image's shell) on the caller's stdin/out/err. */
-int cc_broker_exec(struct cc_broker *b, char **argv, const char *term, struct cc_exit *out, cc_error *err);
+/* Runs argv in the target; the broker relays the worker's stdio to it (a
+ * pseudo-terminal with pty). */
+int cc_broker_exec(struct cc_broker *b, char **argv, const char *term, bool pty, struct cc_exit *out, cc_error *err);

@@ -20,6 +20,7 @@
 #include "resolve.h"
 #include "seccomp.h"
 #include "spawner.h"
+#include "terminal.h"
 
 enum {
 	EXIT_CC_FAILED = 125,      /* crashcart's own failure (docker/podman convention) */
@@ -28,6 +29,8 @@ enum {
 };
 
 static int verbose;
+/* The broker went away while a tool ran: main() says why, in one line. */
+static bool broker_gone;
 
 static int fail(const cc_error *e)
 {
@@ -70,8 +73,17 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 	case CC_EXIT_SIGNALED:
 		return 128 + (int)(x->value & 0x7f);
 	case CC_EXIT_EXEC_FAILED:
-		fprintf(stderr, "crashcart: %s: %s\n", what, strerror((int)x->value));
+		if (x->value == ENOENT && cmd && cmd[0] && !strchr(cmd[0], '/'))
+			/* the image only: the container's own programs need a path */
+			fprintf(stderr, "crashcart: %s: not in the image (/dev/crashcart/bin, /dev/crashcart/sbin); "
+				"to run the container's own, give its path (e.g. /usr/bin/%s)\n", what, what);
+		else
+			fprintf(stderr, "crashcart: %s: %s\n", what, strerror((int)x->value));
 		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
+	case CC_EXIT_LOST:
+		fprintf(stderr, "crashcart: the session's reaper was killed (from inside the container?): "
+			"processes the session started may still run there\n");
+		return EXIT_CC_FAILED;
 	default:
 		fprintf(stderr, "crashcart: the broker reported an unknown exit kind %u\n", x->kind);
 		return EXIT_CC_FAILED;
@@ -125,23 +137,34 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 	if (a->mode == CC_MODE_MOUNT)
 		return 0;
 
-	/* While the tool runs, ^C and ^\ are for the tool (it shares our
-	 * process group); crashcart waits for it, like nsenter and system(3). */
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	struct cc_exit x;
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
 	if (a->exec_via) {
+		/* While the runtime's exec runs, ^C and ^\ are for it (it shares
+		 * our process group); crashcart waits for it, like system(3). */
+		struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+		sigaction(SIGINT, &ign, &old_int);
+		sigaction(SIGQUIT, &ign, &old_quit);
 		r = cc_broker_exec_via(b, via, &err);
 		if (r == 0)
 			r = cc_runner_run(runner, via, &x, &err);
 		if (r == 0)
 			r = cc_broker_exec_via_end(b, &x, &err);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
 	} else {
-		r = cc_broker_exec(b, a->cmd, getenv("TERM"), &x, &err);
+		/* A pseudo-terminal when we are at one (or -t): the terminal is
+		 * raw here and every key goes to the tool's own terminal. Without
+		 * one, ^C ends crashcart, and the broker then ends the session. */
+		bool pty = a->tty >= 0 ? a->tty == 1 : isatty(STDIN_FILENO);
+		if (pty && isatty(STDIN_FILENO) && cc_term_raw(&err) < 0)
+			return fail(&err);
+		r = cc_broker_exec(b, a->cmd, getenv("TERM"), pty, &x, &err);
+		cc_term_restore();
+		if (r < 0 && err.code == ECONNRESET) {
+			broker_gone = true;
+			return EXIT_CC_FAILED;
+		}
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r < 0)
 		return fail(&err);
 	return exit_code_of(&x, a->cmd);
@@ -221,14 +244,15 @@ static int local_command(const struct cc_args *a)
 }
 
 /* When the broker cannot even be started (the caller is not in the
- * operators group), the broker's audit trail cannot record the refusal:
+ * operators group), or was killed, the broker's audit trail cannot record it:
  * the worker reports it to the local syslog, which stamps the sender's
  * credentials (SCM_CREDENTIALS) itself. Best effort: nothing happened. */
 static void log_refusal(const struct cc_args *a, const cc_error *e)
 {
 	static const char *const modes[] = { "exec", "mount", "unmount" };
 	openlog("crashcart", LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_WARNING, "refused: uid=%u action=%s target=%s: %s", (unsigned)getuid(),
+	syslog(LOG_WARNING, "%s: uid=%u action=%s target=%s: %s", broker_gone ? "broker lost" : "refused",
+	       (unsigned)getuid(),
 	       a->mode <= CC_MODE_UNMOUNT ? modes[a->mode] : "?", a->target, e->msg);
 	closelog();
 }
@@ -292,9 +316,19 @@ int main(int argc, char **argv)
 	/* Closing the socket ends the session: the broker unmounts what it
 	 * mounted for it; wait so that this is done when crashcart returns. */
 	int status = cc_broker_finish(&b);
-	if (code != EXIT_CC_FAILED && WIFSIGNALED(status)) {
-		fprintf(stderr, "crashcart: the broker was killed by signal %d\n", WTERMSIG(status));
-		return EXIT_CC_FAILED;
+	if (WIFSIGNALED(status) && (broker_gone || code != EXIT_CC_FAILED)) {
+		/* Its launcher died with it, and the session's reaper then ended
+		 * the tool's processes; nobody is left to unmount. */
+		cc_fail(&err, EPIPE, "the broker was killed by signal %d: the session's processes were ended; "
+			"/dev/crashcart stays mounted until a later session or crashcart -u removes it",
+			WTERMSIG(status));
+		log_refusal(&a, &err);
+		return fail(&err);
+	}
+	if (broker_gone) {
+		cc_fail(&err, ECONNRESET, "the broker went away while the tool ran (exit status %d)",
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return fail(&err);
 	}
 	return code;
 }

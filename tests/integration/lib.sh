@@ -187,7 +187,9 @@ build_helpers() {
 	mkdir -p "$HBIN" &&
 	gcc -static -O2 -Wall -o "$HBIN/sleeper" "$CC_IT_DIR/sleeper.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/ctpivot" "$CC_IT_DIR/pivot.c" &&
-	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot"
+	gcc -static -O2 -Wall -o "$HBIN/inj" "$CC_IT_DIR/inj.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/ptrace-inject" "$CC_IT_DIR/ptrace-inject.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject"
 }
 
 # ---------------------------------------------------------------- images

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ptyrun.py [--input STR] [--input-after SECS] [--intr-after SECS] [--susp-after SECS]
-             [--timeout SECS] -- CMD...
+             [--send SECS:TEXT]... [--size ROWS,COLS] [--resize-after SECS --resize ROWS,COLS]
+             [--hangup-after SECS] [--timeout SECS] -- CMD...
 
 Run CMD as the session leader of a new pseudo-terminal (its controlling
 tty), type STR into the terminal after --input-after seconds, send the
@@ -9,9 +10,16 @@ terminal output to stdout. Exit with CMD's status (128+N if killed by
 signal N); --susp-after types the suspend character (^Z) likewise.
 124 if it did not end within --timeout (it is then killed).
 Elapsed seconds are printed to stderr as "elapsed=S".
+--send types TEXT (Python escapes: \\x1b, \\n, \\x04) at SECS; --size sets
+the terminal's window size at the start, --resize changes it later (the
+kernel then sends SIGWINCH to the terminal's foreground job); --hangup-after
+closes the terminal (a hang-up: its session gets SIGHUP).
 """
 import argparse
 import errno
+import fcntl
+import struct
+import termios
 import os
 import pty
 import select
@@ -27,14 +35,29 @@ def main():
     ap.add_argument("--intr-after", type=float, default=None)
     ap.add_argument("--susp-after", type=float, default=None)
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--send", action="append", default=[])
+    ap.add_argument("--size", default=None)
+    ap.add_argument("--resize-after", type=float, default=None)
+    ap.add_argument("--resize", default=None)
+    ap.add_argument("--hangup-after", type=float, default=None)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
     if not cmd:
         ap.error("no command")
 
+    def winsize(fd, spec):
+        rows, cols = (int(x) for x in spec.split(","))
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    sends = []
+    for item in a.send:
+        when, _, text = item.partition(":")
+        sends.append([float(when), text.encode().decode("unicode_escape").encode("latin-1")])
     start = time.monotonic()
     pid, fd = pty.fork()
+    if pid != 0 and a.size:
+        winsize(fd, a.size)
     if pid == 0:
         try:
             os.execvp(cmd[0], cmd)
@@ -48,9 +71,22 @@ def main():
     intr_sent = a.intr_after is None
     susp_sent = a.susp_after is None
     eof = False
+    resized = a.resize_after is None
+    hung_up = False
     while True:
         now = time.monotonic() - start
-        if not input_sent and now >= a.input_after:
+        for item in sends:
+            if item[1] is not None and now >= item[0] and not hung_up:
+                os.write(fd, item[1])
+                item[1] = None
+        if not resized and now >= a.resize_after:
+            winsize(fd, a.resize)
+            resized = True
+        if a.hangup_after is not None and not hung_up and now >= a.hangup_after:
+            os.close(fd)
+            hung_up = True
+            eof = True
+        if not input_sent and now >= a.input_after and not hung_up:
             os.write(fd, a.input.encode())
             input_sent = True
         if not intr_sent and now >= a.intr_after:

@@ -206,8 +206,9 @@ t_exec_identity() {
 	expect_rc 0 "busybox ps"
 	printf '%s\n' "$OUT" | grep -qE '^ *1 +/sleeper *$' || fail "PID 1 in the tool's view is not the container's /sleeper"
 	n=$(printf '%s\n' "$OUT" | awk 'NR > 1' | awk 'END {print NR}')
-	[ "$n" -le 3 ] || fail "the tool sees $n processes, want only the container's (sleeper + tool)"
+	[ "$n" -le 4 ] || fail "the tool sees $n processes, want only the container's (sleeper, the session's reaper, tool)"
 	printf '%s\n' "$OUT" | grep -Eq 'process_api|kthreadd|crashcart-broker|runone' && fail "the tool sees host processes"
+	printf '%s\n' "$OUT" | grep -qE '^ *[0-9]+ +crashcart-reaper *$' || fail "the session's reaper is not the tool's parent in the container"
 
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'echo $PATH; pwd; echo ${HOME-unset}'
 	expect_rc 0 "environment"

@@ -156,24 +156,31 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 	case CC_MSG_EXEC:
 		m->u.exec.argv = v1;
 		m->u.exec.term = s2;
+		m->u.exec.flags = ext ? UINT32_MAX : CC_EXEC_PTY;
 		break;
 	case CC_MSG_EXEC_VIA:
 		m->u.exec_via.argv = v1;
 		break;
 	case CC_MSG_EXEC_VIA_OK:
 	case CC_MSG_EXEC_VIA_END_OK:
+	case CC_MSG_LAUNCH_END:
 		break;
 	case CC_MSG_EXEC_DONE:
-	case CC_MSG_LAUNCH_DONE:
 	case CC_MSG_EXEC_VIA_END:
 		m->u.exit.kind = ext ? UINT32_MAX : CC_EXIT_SIGNALED;
 		m->u.exit.value = u32;
+		break;
+	case CC_MSG_LAUNCH_DONE:
+		m->u.exit.kind = ext ? UINT32_MAX : CC_EXIT_LOST;
+		m->u.exit.value = u32;
+		m->u.exit.ended = ext ? UINT32_MAX : 3;
 		break;
 	case CC_MSG_LAUNCH:
 		m->u.launch.nsflags = u32;
 		m->u.launch.keep_caps = u64;
 		m->u.launch.argv = v1;
 		m->u.launch.envp = v2;
+		m->u.launch.flags = ext ? UINT32_MAX : CC_LAUNCH_CTTY;
 		break;
 	default:
 		ck_abort_msg("no sample for type %u", type);
@@ -237,22 +244,27 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 	case CC_MSG_EXEC:
 		assert_strv_eq(a->u.exec.argv, b->u.exec.argv, "exec.argv");
 		ck_assert_str_eq(a->u.exec.term, b->u.exec.term);
+		ck_assert_uint_eq(a->u.exec.flags, b->u.exec.flags);
 		break;
 	case CC_MSG_EXEC_VIA:
 		assert_strv_eq(a->u.exec_via.argv, b->u.exec_via.argv, "exec_via.argv");
 		break;
 	case CC_MSG_EXEC_VIA_OK:
 	case CC_MSG_EXEC_VIA_END_OK:
+	case CC_MSG_LAUNCH_END:
 		break;
 	case CC_MSG_EXEC_DONE:
 	case CC_MSG_LAUNCH_DONE:
 	case CC_MSG_EXEC_VIA_END:
 		ck_assert_uint_eq(a->u.exit.kind, b->u.exit.kind);
 		ck_assert_uint_eq(a->u.exit.value, b->u.exit.value);
+		if (a->type == CC_MSG_LAUNCH_DONE)
+			ck_assert_uint_eq(a->u.exit.ended, b->u.exit.ended);
 		break;
 	case CC_MSG_LAUNCH:
 		ck_assert_uint_eq(a->u.launch.nsflags, b->u.launch.nsflags);
 		ck_assert_uint_eq(a->u.launch.keep_caps, b->u.launch.keep_caps);
+		ck_assert_uint_eq(a->u.launch.flags, b->u.launch.flags);
 		assert_strv_eq(a->u.launch.argv, b->u.launch.argv, "launch.argv");
 		assert_strv_eq(a->u.launch.envp, b->u.launch.envp, "launch.envp");
 		break;
@@ -389,6 +401,7 @@ START_TEST(test_wire_layout)
 	raw_u32(&R, 3);
 	for (int i = 0; i < 3; i++)
 		raw_str(&R, envp_sample[i]);
+	raw_u32(&R, m.u.launch.flags);
 	raw_fix(&R);
 	ck_assert_uint_eq((size_t)n, R.len);
 	ck_assert_int_eq(memcmp(encbuf, R.b, R.len), 0);
@@ -491,14 +504,14 @@ START_TEST(test_string_limits_roundtrip)
 }
 END_TEST
 
-/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 32 bytes of header and fixed
- * fields, then 16 strings of 4 + 4090 bytes. */
+/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 36 bytes of header and fixed
+ * fields, then 16 strings of 4 + 4090 bytes, the first 4 bytes shorter. */
 static char **max_frame_argv(size_t extra)
 {
 	char **argv = calloc(17, sizeof(char *));
 	ck_assert_ptr_nonnull(argv);
 	for (int i = 0; i < 16; i++) {
-		size_t len = 4090 + (i == 0 ? extra : 0);
+		size_t len = 4090 + (i == 0 ? extra - 4 : 0);
 		argv[i] = malloc(len + 1);
 		ck_assert_ptr_nonnull(argv[i]);
 		memset(argv[i], 'a' + i, len);
@@ -915,6 +928,7 @@ static void raw_exec_list(uint32_t count, uint32_t present)
 	for (uint32_t i = 0; i < present; i++)
 		raw_str(&R, i % 3 ? "" : "s");
 	raw_str(&R, "dumb");
+	raw_u32(&R, 0); /* flags */
 	raw_fix(&R);
 }
 
@@ -1006,7 +1020,7 @@ START_TEST(test_decode_too_big)
 	cc_strv_free(m.u.launch.argv);
 	/* Grow the first string by 1 byte by hand: +1 length, insert a byte. */
 	size_t first_len_at = CC_HDR_SIZE + 4 + 8 + 4;
-	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4090);
+	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4086);
 	memmove(big + first_len_at + 4 + 1, big + first_len_at + 4, (size_t)n - first_len_at - 4);
 	big[first_len_at + 4] = 'a';
 	put_le32(big + first_len_at, 4091);

@@ -116,11 +116,28 @@ START_TEST(test_broker_allows_listed)
 }
 END_TEST
 
+/* A terminal ioctl the relay does not use: setting the operator's mode is
+ * the worker's business, never the broker's. */
 static int broker_ioctl_tty(void)
 {
 	struct termios t;
-	(void)ioctl(0, TCGETS, &t);
+	memset(&t, 0, sizeof(t));
+	(void)ioctl(0, TCSETS, &t);
 	return UNEXPECTED;
+}
+
+/* The relay's: isatty() and window sizes pass the filter (the kernel
+ * answers ENOTTY on /dev/null). */
+static int broker_ioctl_relay(void)
+{
+	struct winsize ws;
+	struct termios t;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return UNEXPECTED;
+	if (ioctl(fd, TCGETS, &t) == 0 || errno != ENOTTY)
+		return UNEXPECTED;
+	return ioctl(fd, TIOCGWINSZ, &ws) < 0 && errno == ENOTTY ? OK : UNEXPECTED;
 }
 
 static int broker_ioctl_loop(void)
@@ -137,6 +154,7 @@ START_TEST(test_broker_ioctl)
 {
 	assert_sigsys(run_filtered(CC_FILTER_BROKER, broker_ioctl_tty));
 	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_ioctl_loop));
+	assert_exited_ok(run_filtered(CC_FILTER_BROKER, broker_ioctl_relay));
 }
 END_TEST
 
@@ -285,6 +303,13 @@ static int tool_refused(void)
 		return 9;
 	if (expect_errno(syscall(SYS_open_by_handle_at, -1, NULL, 0), EPERM) != OK)
 		return 10;
+	/* pushing input into a terminal: refused before the kernel looks at
+	 * the fd (here not even a terminal) */
+	char c = 'x';
+	if (expect_errno(ioctl(0, TIOCSTI, &c), EPERM) != OK)
+		return 11;
+	if (expect_errno(ioctl(0, TIOCLINUX, &c), EPERM) != OK)
+		return 12;
 	return OK;
 }
 

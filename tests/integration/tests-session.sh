@@ -1,0 +1,292 @@
+# shellcheck shell=bash
+# The session boundary (sourced by tests.sh): a hostile container must not
+# reach the operator's host terminal (A1, A3), the session's processes end
+# with the session (E), and the terminal behaves as a user expects (job
+# control, ^C/^Z/^D, a full-screen program, a resize, exit status, a
+# binary-exact pipe). The attackers are small static programs of the
+# container's own (inj.c, ptrace-inject.c), as a hostile container would
+# bring them.
+# shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
+# shellcheck disable=SC2034  # TESTS is read by run.sh
+
+TESTS+=(
+	t_attack_a1_tiocsti_reaches_host_shell
+	t_attack_a1_bare_cmd_from_container
+	t_attack_a3_ptrace_tool_tiocsti
+	t_attack_e_background_outlives_session
+	t_attack_e_terminal_hangup
+	t_attack_e_broker_killed
+	t_tty_fresh_pty
+	t_tty_job_control
+	t_tty_ctrl_d
+	t_tty_full_screen
+	t_tty_resize
+	t_tty_exit_status
+	t_tty_forced_and_refused
+	t_pipe_binary_exact
+)
+
+# ptyrun_op ARGS... -- CMD...: ptyrun.py with CMD as the operator, as the
+# session leader of a fresh terminal (the operator's "host terminal").
+# Output in $CC_TT/pty.out, stderr in $CC_TT/pty.err; sets RC.
+ptyrun_op() {
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	pty_cmd
+	log "\$ ptyrun ${args[*]} -- as_op $*"
+	"$PYTHON" "$CC_IT_DIR/ptyrun.py" "${args[@]}" -- \
+		setpriv --reuid="$(id -u "$OP_USER")" --regid="$(id -g "$OP_USER")" --init-groups -- "$@" \
+		>"$CC_TT/pty.out" 2>"$CC_TT/pty.err"
+	RC=$?
+	log "  rc=$RC $(tr '\n' ' ' < "$CC_TT/pty.err")"
+	tr -d '\r' < "$CC_TT/pty.out" | sed 's/^/  tty: /' | head -n 60
+}
+pty_out() { tr -d '\r' < "$CC_TT/pty.out"; }
+
+# ct_procs PID: "HOSTPID CMDLINE" of every process in the PID namespace of
+# the container whose init is PID
+ct_procs() {
+	local ns p
+	ns=$(readlink "/proc/$1/ns/pid") || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+		printf '%s %s\n' "${p#/proc/}" "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
+	done
+}
+# ct_proc_running PID ERE: a process of the container matches ERE
+ct_proc_running() { ct_procs "$1" | grep -Eq -- "$2"; }
+ct_proc_gone() { ! ct_proc_running "$@"; }
+# ct_hostpid PID ERE: the host PID of the container's process matching ERE
+ct_hostpid() { ct_procs "$1" | grep -E -- "$2" | head -n1 | cut -d' ' -f1; }
+nspid() { awk '/^NSpid:/ {print $NF}' "/proc/$1/status"; }
+rdev() { stat -L -c '%t:%T' "$1" 2>/dev/null; }
+
+# put_in_ct PID FILE NAME: copy a program of the container's own into its root
+put_in_ct() { cp "$2" "/proc/$1/root/$3" && chmod 755 "/proc/$1/root/$3"; }
+
+# A1: a program in the container pushes a command line into its terminal
+# (TIOCSTI). With the operator's terminal as its stdio, the operator's host
+# shell read that line after crashcart returned. Now the tool holds only a
+# pty of its own, and the tool's filter refuses TIOCSTI.
+t_attack_a1_tiocsti_reaches_host_shell() {
+	start_ct cc-a1
+	put_in_ct "$PID" "$HBIN/inj" inj || fail "cannot plant /inj"
+	ptyrun_op --timeout 25 -- bash -c '"$0" -i "$1" "$2" /inj "echo INJECTED
+"; echo "CC-RC=$?"; read -t 2 -r L; echo "GOT[$L]"' "$CC_BIN" "$IMG_EXT4" "$PID"
+	pty_out | grep -q '^CC-RC=0$' || fail "crashcart did not run /inj"
+	pty_out | grep -q 'GOT\[echo INJECTED' && fail "the host shell read the line the container pushed into its terminal"
+	pty_out | grep -q '^GOT\[\]$' || fail "the host shell's read did not end empty (read(1) got: $(pty_out | grep GOT))"
+	pty_out | grep -q 'inj: fd 0: 0 bytes pushed, Operation not permitted' ||
+		fail "the tool's TIOCSTI was not refused by its filter"
+}
+
+# A1, the other half: `crashcart ID inj` (a bare name) ran the container's
+# own /inj through the container's PATH. A bare name is the image's only.
+t_attack_a1_bare_cmd_from_container() {
+	start_ct cc-a1b
+	put_in_ct "$PID" "$HBIN/inj" inj || fail "cannot plant /inj"
+	mkdir -p "/proc/$PID/root/bin" && put_in_ct "$PID" "$HBIN/inj" bin/inj || fail "cannot plant /bin/inj"
+	run as_op cc -i "$IMG_EXT4" "$PID" inj
+	expect_rc 127 "a bare name that only the container has"
+	expect_one_error_line
+	case $ERR in *"not in the image"*"give its path"*) ;; *) fail "the error does not say to give a path: $ERR" ;; esac
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'echo "$PATH"'
+	expect_rc 0
+	expect_out /dev/crashcart/bin:/dev/crashcart/sbin
+	run as_op cc -i "$IMG_EXT4" "$PID" /inj x
+	expect_rc 0 "the container's own program by its path"
+}
+
+# A3: container root becomes the operator's uid, ptraces the operator's
+# tool (same ids, dumpable) and makes it call TIOCSTI on its stdin. With
+# the operator's terminal as that stdin, the host shell ran the line.
+t_attack_a3_ptrace_tool_tiocsti() {
+	local hp ppid worker out
+	start_ct cc-a3
+	put_in_ct "$PID" "$HBIN/ptrace-inject" pi || fail "cannot plant /pi"
+	ptyrun_op --timeout 30 -- bash -c '"$0" -i "$1" "$2" /dev/crashcart/bin/busybox sleep 6; echo "CC-RC=$?"; read -t 2 -r L; echo "GOT[$L]"' \
+		"$CC_BIN" "$IMG_EXT4" "$PID" &
+	local bg=$!
+	wait_until 15 ct_proc_running "$PID" '^[0-9]+ /dev/crashcart/bin/busybox sleep 6 $' || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 6 $')
+	worker=$(pgrep -u "$(op_uid)" -f "^$CC_BIN -i" | head -n1)
+	log "  tool: host pid $hp (container pid $(nspid "$hp")), worker $worker"
+	[ -n "$worker" ] && [ "$(rdev "/proc/$hp/fd/0")" = "$(rdev "/proc/$worker/fd/0")" ] &&
+		soft_fail "the tool's stdin is the operator's terminal"
+	out=$(nsenter -t "$PID" -a /pi "$(op_uid)" "$(id -g "$OP_USER")" "$(nspid "$hp")" 0 'echo INJECTED
+' 2>&1)
+	log "  attacker (tool): $out"
+	case $out in *"0 of 14 bytes pushed"*) ;; *) soft_fail "the injected TIOCSTI was not refused: $out" ;; esac
+	# The session's reaper is not the container's to ptrace.
+	ppid=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	out=$(nsenter -t "$PID" -a /pi "$(op_uid)" "$(id -g "$OP_USER")" "$(nspid "$ppid")" 0 x 2>&1)
+	log "  attacker (reaper): $out"
+	case $out in *"attach: Operation not permitted"*) ;; *) soft_fail "the container could ptrace the session's reaper: $out" ;; esac
+	wait "$bg"
+	RC=$?
+	tr -d '\r' < "$CC_TT/pty.out" | sed 's/^/  tty: /'
+	pty_out | grep -q 'GOT\[echo INJECTED' && fail "the host shell read the line the container pushed"
+	pty_out | grep -q '^GOT\[\]$' || fail "the host shell's read did not end empty"
+	pty_out | grep -q '^CC-RC=0$' || fail "the tool did not end normally"
+}
+
+# E: `sleep 777 &` (and setsid, a double fork) left running in the
+# container as the operator after the session. Now they end with it.
+t_attack_e_background_outlives_session() {
+	start_ct cc-e1
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB sleep 777 & $BB setsid $BB sleep 778 & ( $BB sleep 779 & ) ; exit 3"
+	expect_rc 3 "the tool's own status"
+	wait_until 5 ct_proc_gone "$PID" 'sleep 77[789]' || fail "left running in the container: $(ct_procs "$PID" | grep sleep)"
+	ct_proc_running "$PID" '^[0-9]+ /sleeper' || fail "the container's own init is gone"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	n=$(audit_new | jq -s '[.[] | select(.event == "exec" and .phase == "end")] | .[0].session_processes_ended')
+	[ "${n:-0}" -ge 3 ] || fail "the exec end record says $n session processes were ended, want >= 3"
+}
+
+# E: a hang-up of the operator's terminal left the session running.
+t_attack_e_terminal_hangup() {
+	start_ct cc-e2
+	audit_mark
+	ptyrun_op --timeout 20 --hangup-after 2 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB sleep 781 & $BB sleep 782"
+	wait_until 6 ct_proc_gone "$PID" 'sleep 78[12]' || fail "left running after the hang-up: $(ct_procs "$PID" | grep sleep)"
+	wait_until 5 not_mounted_in "$PID" || fail "still mounted after the hang-up"
+	recs=$(audit_new)
+	printf '%s\n' "$recs" | jq -e -s 'any(.[]; .event == "exec" and .phase == "end" and
+		(.ended_by == "terminal hang-up" or .ended_by == "worker hang-up"))' >/dev/null ||
+		fail "no exec end record saying the session was hung up: $recs"
+}
+
+# E: SIGKILL of the broker (it runs as the operator) left the tool running
+# and the mount in place. Now the tool's processes end, the operator's
+# terminal is restored, crashcart says what happened, and the next session
+# tidies the mount.
+t_attack_e_broker_killed() {
+	local broker worker
+	start_ct cc-e3
+	ptyrun_op --timeout 30 -- sh -c '"$0" -i "$1" "$2" /dev/crashcart/bin/busybox sh -c "/dev/crashcart/bin/busybox sleep 783 & /dev/crashcart/bin/busybox sleep 784"; echo "CC-RC=$?"; stty -a' \
+		"$CC_BIN" "$IMG_EXT4" "$PID" &
+	local bg=$!
+	wait_until 15 ct_proc_running "$PID" 'sleep 784' || { wait "$bg"; fail "the tool did not start"; }
+	# this session's broker: the child of this run's worker (other brokers
+	# of the same operator may run at the same time)
+	worker=$(pgrep -u "$(op_uid)" -f "^$CC_BIN -i" | head -n1)
+	broker=$(pgrep -P "$worker" -x crashcart-broke | head -n1)
+	[ -n "$broker" ] || { wait "$bg"; fail "no broker under the worker $worker"; }
+	log "  killing the broker $broker as the operator"
+	as_op kill -KILL "$broker" || fail "cannot kill the broker"
+	wait "$bg"
+	tr -d '\r' < "$CC_TT/pty.out" | sed 's/^/  tty: /'
+	wait_until 6 ct_proc_gone "$PID" 'sleep 78[34]' || fail "left running after the broker was killed: $(ct_procs "$PID" | grep sleep)"
+	pty_out | grep -q '^CC-RC=125$' || fail "crashcart did not exit 125"
+	pty_out | grep -q 'broker was killed' || fail "crashcart did not say the broker was killed"
+	pty_out | grep -Eq '(^| )icanon( |$)' && pty_out | grep -Eq '(^| )echo( |$)' ||
+		fail "the operator's terminal was left in raw mode"
+	# the mount stayed (nobody to remove it); the next session tidies it
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "a later session"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+}
+
+# The tool's terminal is a fresh pty of its own: not the operator's, and
+# the tool leads a session whose controlling terminal it is.
+t_tty_fresh_pty() {
+	local hp worker sid
+	start_ct cc-pty
+	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && [ -t 1 ] && echo IS-TTY; exec /dev/crashcart/bin/busybox sleep 4' &
+	local bg=$!
+	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	worker=$(pgrep -u "$(op_uid)" -f "^$CC_BIN -i" | head -n1)
+	for fd in 0 1 2; do
+		[ "$(rdev "/proc/$hp/fd/$fd")" = "$(rdev "/proc/$worker/fd/$fd")" ] &&
+			soft_fail "the tool's fd $fd is the operator's terminal"
+	done
+	sid=$(awk '{print $6}' "/proc/$hp/stat")
+	[ "$sid" = "$hp" ] || soft_fail "the tool is not the leader of a session of its own (sid $sid, pid $hp)"
+	wait "$bg"
+	pty_out | grep -q IS-TTY || fail "the tool's stdin/stdout are not a terminal"
+}
+
+# Job control inside the tool's terminal: a background job, ^Z of a
+# foreground one, jobs, kill %N.
+t_tty_job_control() {
+	start_ct cc-jobs
+	ptyrun_op --timeout 25 --send "1:$BB sleep 60 &\n" --send "2:$BB sleep 50\n" --send '3:\x1a' \
+		--send '4:jobs\n' --send '5:kill -9 %1 %2; echo JOBS-DONE\n' --send '6:exit 4\n' --send '7:exit 4\n' \
+		-- "$CC_BIN" -i "$IMG_EXT4" "$PID"
+	[ "$RC" = 4 ] || fail "the shell exited $RC, want 4"
+	pty_out | grep -q 'Stopped' || fail "^Z did not stop the foreground job"
+	pty_out | grep -q 'JOBS-DONE' || fail "the shell did not go on after ^Z"
+	wait_until 5 ct_proc_gone "$PID" 'sleep [56]0' || fail "jobs left running"
+}
+
+# ^D ends the shell (status 0), and the operator's terminal is back to
+# its own mode afterwards.
+t_tty_ctrl_d() {
+	start_ct cc-ctrld
+	ptyrun_op --timeout 20 --send '1.5:\x04' -- sh -c '"$0" -i "$1" "$2"; echo "CC-RC=$?"; stty -a' "$CC_BIN" "$IMG_EXT4" "$PID"
+	pty_out | grep -q '^CC-RC=0$' || fail "^D: the shell did not end with 0"
+	pty_out | grep -Eq '(^| )icanon( |$)' && pty_out | grep -Eq '(^| )echo( |$)' ||
+		fail "the operator's terminal was left in raw mode"
+}
+
+# A full-screen program (vi): it draws, takes keys, and quits.
+t_tty_full_screen() {
+	start_ct cc-vi
+	ptyrun_op --timeout 20 --size 24,80 --send '1.5:ihello crashcart\x1b' --send '2.5::q!\r' \
+		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB vi /dev/null
+	[ "$RC" = 0 ] || fail "vi exited $RC"
+	grep -q $'\e\[' "$CC_TT/pty.out" || fail "vi drew nothing (no escape sequences)"
+	grep -q 'hello crashcart' "$CC_TT/pty.out" || fail "the typed text was not shown"
+}
+
+# The window size at the start and after a resize reach the tool.
+t_tty_resize() {
+	start_ct cc-resize
+	ptyrun_op --timeout 20 --size 30,100 --resize-after 2 --resize 40,120 \
+		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB stty size; $BB sleep 3; $BB stty size"
+	[ "$RC" = 0 ] || fail "exited $RC"
+	pty_out | grep -qx '30 100' || fail "the initial size did not reach the tool"
+	pty_out | grep -qx '40 120' || fail "the resize did not reach the tool"
+}
+
+# The tool's exit status and its death by a signal, through the pty.
+t_tty_exit_status() {
+	start_ct cc-status
+	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'exit 7'
+	[ "$RC" = 7 ] || fail "exit 7 gave $RC"
+	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'kill -TERM $$'
+	[ "$RC" = 143 ] || fail "death by SIGTERM gave $RC, want 143"
+}
+
+# -T refuses a pty at a terminal; -t gives one without.
+t_tty_forced_and_refused() {
+	start_ct cc-ttyflags
+	ptyrun_op --timeout 20 -- "$CC_BIN" -T -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && echo IS-TTY || echo NO-TTY'
+	pty_out | grep -qx NO-TTY || fail "-T: the tool got a terminal"
+	run as_op cc -t -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && echo IS-TTY || echo NO-TTY'
+	expect_rc 0
+	printf '%s\n' "$OUT" | tr -d '\r' | grep -qx IS-TTY || fail "-t: the tool got no terminal"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && echo IS-TTY || echo NO-TTY'
+	expect_out NO-TTY
+}
+
+# Without a terminal, stdin, stdout and stderr are pipes: byte-exact, and
+# stdout and stderr apart.
+t_pipe_binary_exact() {
+	local blob=$CC_TT/blob
+	start_ct cc-pipe
+	{ python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 16)'; head -c 1M /dev/urandom; } > "$blob"
+	chmod 644 "$blob"
+	log "\$ as_op cc $PID cat < blob | cmp - blob"
+	as_op sh -c '"$0" -i "$1" "$2" /dev/crashcart/bin/busybox cat < "$3" | cmp - "$3"' \
+		"$CC_BIN" "$IMG_EXT4" "$PID" "$blob" || fail "the blob did not come back byte-exact"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'echo to-out; echo to-err >&2; exit 2'
+	expect_rc 2
+	expect_out to-out
+	[ "$ERR" = to-err ] || fail "stderr is '$ERR', want 'to-err'"
+}
