@@ -469,7 +469,10 @@ static bool who_matches(const struct cc_rule *r, const struct cc_facts *f)
 	return false;
 }
 
-static bool image_matches(const struct cc_rule *r, const struct cc_facts *f)
+/* pins_pending: the digest is not known yet (stage one of the two-stage
+ * decision): a pinned image counts as matching by its path alone, the pin
+ * is checked once the image has been opened and hashed. */
+static bool image_matches(const struct cc_rule *r, const struct cc_facts *f, bool pins_pending)
 {
 	if (!f->image)
 		return true; /* unmount: no image involved */
@@ -477,7 +480,8 @@ static bool image_matches(const struct cc_rule *r, const struct cc_facts *f)
 		const struct cc_image_rule *im = &r->images[i];
 		if (fnmatch(im->pattern, f->image, FNM_PATHNAME | FNM_PERIOD) != 0)
 			continue;
-		if (im->sha256[0] && (!f->image_sha256 || strcmp(im->sha256, f->image_sha256) != 0))
+		if (im->sha256[0] && !pins_pending &&
+		    (!f->image_sha256 || strcmp(im->sha256, f->image_sha256) != 0))
 			continue;
 		return true;
 	}
@@ -520,7 +524,8 @@ static bool target_matches(const struct cc_rule *r, const struct cc_facts *f)
 	return false;
 }
 
-const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+static const struct cc_rule *match(const struct cc_policy *p, const struct cc_facts *f, bool pins_pending, char *why,
+				   size_t whylen)
 {
 	bool who = false, act = false, img = false, pidns = false;
 
@@ -532,7 +537,7 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 		if (!(r->actions & f->action))
 			continue;
 		act = true;
-		if (!image_matches(r, f))
+		if (!image_matches(r, f, pins_pending))
 			continue;
 		img = true;
 		if (!target_matches(r, f))
@@ -554,6 +559,16 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 	else
 		snprintf(why, whylen, "the policy does not allow %s on this target", cc_perm_name(f->action));
 	return NULL;
+}
+
+const struct cc_rule *cc_policy_precheck(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+{
+	return match(p, f, true, why, whylen);
+}
+
+const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+{
+	return match(p, f, false, why, whylen);
 }
 
 void cc_policy_describe(const struct cc_policy *p, FILE *out)
