@@ -1,11 +1,15 @@
 # shellcheck shell=bash
-# Attacks on what the tool shows, end to end as the real operator: control
-# bytes in a target spec must not forge lines in `crashcart audit show` or
-# in the worker's errors. Sourced by tests.sh.
+# Attacks on what the tool shows and on the order of its checks, end to end
+# as the real operator: control bytes in a target spec must not forge lines
+# in `crashcart audit show` or in the worker's errors, and the broker must
+# not open (or hash, or mark) an image the policy does not allow. Sourced by
+# tests.sh; uses tests-policy.sh's helpers (pol_trap, set_policy,
+# expect_policy_refusal, last_refusal), defined by the time a test runs.
 # shellcheck disable=SC2015,SC2016,SC2034,SC2154,SC2317
 
 TESTS+=(
 	t_attack_f_audit_show_forged_line
+	t_attack_f_policy_before_image
 )
 
 # no_control_bytes TEXT: TEXT holds no C0 control but newline, no DEL, no C1
@@ -57,4 +61,89 @@ t_attack_f_audit_show_forged_line() {
 	*"user ccop (uid $(op_uid)) target $PID\\x0a\\x1b[2K\\x1b[1A    1  "*" refused"* | *" refused "*"user ccop (uid $(op_uid)) target $PID\\x0a\\x1b[2K\\x1b[1A"*) ;;
 	*) fail "the forged text is not shown escaped within ccop's refusal: $line" ;;
 	esac
+}
+
+# digest_xattr FILE: the broker's trusted.crashcart.sha256 on FILE (root
+# reads trusted.* attributes), empty when there is none
+digest_xattr() {
+	/usr/bin/python3 - "$1" <<-'EOF' 2>/dev/null
+	import os, sys
+	try:
+	    print(os.getxattr(sys.argv[1], "trusted.crashcart.sha256").decode())
+	except OSError:
+	    pass
+	EOF
+}
+
+# The policy decides before the image is opened. Two observers that need
+# no tracing of the (file-capable) broker: a FIFO whose writer, blocked in
+# open(2), wakes only when someone opens it for reading (the broker's
+# O_NONBLOCK open does that too); and the digest xattr the broker writes
+# when it hashes an image. Both are shown to see the broker when the
+# policy allows the path, so their silence before means something.
+t_attack_f_policy_before_image() {
+	local d=$CC_TT/images img fifo opened rec
+	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3 to read xattrs"
+	pol_trap
+	FIFO_WRITER=
+	pol_extra_cleanup() { [ -n "$FIFO_WRITER" ] && kill "$FIFO_WRITER" 2>/dev/null; :; }
+	start_ct cc-esc-order
+	mkdir -p "$d" && chmod 755 "$d" || fail "cannot make $d"
+	img=$d/not-allowed.ext4 fifo=$d/fifo.img opened=$d/fifo-opened
+	cp "$IMG_EXT4" "$img" && chown 0:0 "$img" && chmod 644 "$img" || fail "cannot copy the image"
+	mkfifo -m 644 "$fifo" || fail "mkfifo"
+	[ -z "$(digest_xattr "$img")" ] || fail "the fresh copy already has a digest xattr"
+	timeout 60 bash -c 'exec 3>"$1" && : > "$2"' fifo-writer "$fifo" "$opened" </dev/null >/dev/null 2>&1 &
+	FIFO_WRITER=$!
+	set_policy <<-EOF
+	[suite-image-only]
+	group = $OPS_GROUP
+	actions = mount, unmount, exec
+	image = $IMG_EXT4
+	target = *
+	EOF
+
+	# a regular image the policy does not name: refused, neither hashed nor marked
+	audit_mark
+	run as_op cc -i "$img" -m "$PID"
+	expect_policy_refusal "$PID" mount "the policy does not allow image $img" "$img"
+	rec=$(last_refusal mount)
+	printf '%s' "$rec" | jq -e 'has("image_sha256") | not' >/dev/null ||
+		fail "the refusal carries a digest: the image was hashed before the policy refused it: $rec"
+	[ -z "$(digest_xattr "$img")" ] ||
+		fail "the broker marked a not-allowed image with its digest xattr: $(digest_xattr "$img")"
+	# an exec session asks the same before opening anything
+	run as_op cc -i "$fifo" "$PID" "$BB" true
+	expect_policy_refusal "$PID" mount "the policy does not allow image $fifo" "$fifo"
+	# the FIFO the policy does not name: not opened
+	audit_mark
+	run as_op cc -i "$fifo" -m "$PID"
+	expect_policy_refusal "$PID" mount "the policy does not allow image $fifo" "$fifo"
+	if wait_until 1 test -e "$opened"; then
+		fail "the broker opened $fifo before the policy refused it"
+	fi
+
+	# the observers see the broker once the policy allows these paths
+	set_policy <<-EOF
+	[test-dir]
+	group = $OPS_GROUP
+	actions = mount, unmount
+	image = $d/*
+	target = *
+	EOF
+	run as_op cc -i "$fifo" -m "$PID"
+	expect_rc 125 "-m of an allowed FIFO"
+	expect_one_error_line
+	case $ERR in *"image $fifo is not a regular file"*) ;; *) fail "want the image check's refusal of the FIFO: $ERR" ;; esac
+	wait_until 5 test -e "$opened" ||
+		fail "control: the FIFO's writer did not see the broker open it once allowed, so its silence above shows nothing"
+	run as_op cc -i "$img" -m "$PID"
+	expect_rc 0 "-m of the allowed copy"
+	if [ "$(digest_xattr "$img")" = "" ]; then
+		note "no trusted xattr on $d's filesystem: the digest-mark check above could not fail (the FIFO check could)"
+	else
+		log "  digest xattr once allowed: $(digest_xattr "$img")"
+	fi
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u"
 }
