@@ -586,11 +586,17 @@ void cc_policy_describe(const struct cc_policy *p, FILE *out)
 			if (r->actions & perms[k].perm)
 				fprintf(out, "%s ", perms[k].name);
 		fprintf(out, "\n");
-		for (size_t k = 0; k < r->nimages; k++)
-			fprintf(out, "  image:  %s%s%s\n", r->images[k].pattern, r->images[k].sha256[0] ? " sha256=" : "",
-				r->images[k].sha256);
-		for (char **t = r->targets; t && *t; t++)
-			fprintf(out, "  target: %s\n", strcmp(*t, "*") == 0 ? "* (any container; never the host)" : *t);
+		/* patterns are free text (--check-policy reads any file): escaped */
+		for (size_t k = 0; k < r->nimages; k++) {
+			fputs("  image:  ", out);
+			(void)cc_fputs_escaped(r->images[k].pattern, out);
+			fprintf(out, "%s%s\n", r->images[k].sha256[0] ? " sha256=" : "", r->images[k].sha256);
+		}
+		for (char **t = r->targets; t && *t; t++) {
+			fputs("  target: ", out);
+			(void)cc_fputs_escaped(strcmp(*t, "*") == 0 ? "* (any container; never the host)" : *t, out);
+			fputc('\n', out);
+		}
 		fprintf(out, "  tool:   %s\n", r->profile == CC_PROFILE_PTRACE
 						     ? "ptrace (keeps CAP_SYS_PTRACE; only in containers with their own PID namespace)"
 						     : "restricted (no capabilities)");

@@ -648,6 +648,16 @@ START_TEST(test_describe)
 	ck_assert_ptr_nonnull(strstr(out, "sinks:  file journald (every one must accept each record)"));
 	ck_assert_str_eq(cc_perm_name(CC_PERM_EXEC_VIA), "exec-via");
 	ck_assert_str_eq(cc_perm_name(99), "?");
+	/* patterns are free text: shown escaped, like every line crashcart prints */
+	cc_policy_free(&pol);
+	PARSE_OK("[r]\ngroup = daemon\nactions = exec\nimage = /img/\x1b[2J*\ntarget = cgroup:/a\x1b]0;t\x07*\n");
+	memset(out, 0, sizeof(out));
+	f = fmemopen(out, sizeof(out) - 1, "w");
+	cc_policy_describe(&pol, f);
+	fclose(f);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(out, "image:  /img/\\x1b[2J*\n"));
+	ck_assert_ptr_nonnull(strstr(out, "target: cgroup:/a\\x1b]0;t\\x07*\n"));
 }
 END_TEST
 
