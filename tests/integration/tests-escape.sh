@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Attacks on what the tool shows and on the order of its checks, end to end
 # as the real operator: control bytes in a target spec must not forge lines
-# in `crashcart audit show` or in the worker's errors, and the broker must
+# in `crashcart audit show` or in the worker's errors (nor a container's
+# name in --list and -v), and the broker must
 # not open (or hash, or mark) an image the policy does not allow. Sourced by
 # tests.sh; uses tests-policy.sh's helpers (pol_trap, set_policy,
 # expect_policy_refusal, last_refusal), defined by the time a test runs.
@@ -10,6 +11,7 @@
 TESTS+=(
 	t_attack_f_audit_show_forged_line
 	t_attack_f_policy_before_image
+	t_attack_f_container_name_escaped
 )
 
 # no_control_bytes TEXT: TEXT holds no C0 control but newline, no DEL, no C1
@@ -146,4 +148,37 @@ t_attack_f_policy_before_image() {
 	fi
 	run as_op cc -u "$PID"
 	expect_rc 0 "-u"
+}
+
+# A container's name is the container's to choose: here an lxc-style cgroup
+# (lxc.payload.NAME) whose name clears the screen. --list and -v's lines
+# show it escaped; the lxc:// spec that names it works as before.
+t_attack_f_container_name_escaped() {
+	local name=$'ev\033[2J\xc2\x9bil' line g h
+	start_ct cc-esc-name
+	# (not its name for the harness: the hostname may not hold such bytes;
+	# the container's init moves into the hostile cgroup instead)
+	HOSTILE_CGROUPS=()
+	for g in $(cg_dirs cc-esc-name); do
+		h=${g%/*}/lxc.payload.$name
+		mkdir "$h" && HOSTILE_CGROUPS+=("$h") || fail "cannot make the cgroup $h"
+		echo "$PID" > "$h/cgroup.procs" || fail "cannot move $PID into $h"
+	done
+	trap 'rc=$?; trap - EXIT; ct_stop_all; for h in "${HOSTILE_CGROUPS[@]}"; do rmdir "$h"; done; broker_restore_caps; exit $rc' EXIT
+	log "  /proc/$PID/cgroup: $(cat -v "/proc/$PID/cgroup" | tr '\n' ' ')"
+	run as_op cc --list
+	expect_rc 0 "--list"
+	no_control_bytes "$OUT" || fail "--list printed control bytes"
+	line=$(printf '%s\n' "$OUT" | grep -F -- 'ev\x1b[2J\xc2\x9bil') || fail "--list does not show lxc $name escaped"
+	case $line in "lxc "*" $PID "*) ;; *) fail "--list line for the container: '$line'" ;; esac
+
+	run as_op cc -v -i "$IMG_EXT4" -m "lxc://$name"
+	expect_rc 0 "-v -m lxc://NAME"
+	expect_mounted "$PID"
+	no_control_bytes "$ERR" || fail "-v printed control bytes: $(printf '%s' "$ERR" | od -c | head -n 5)"
+	printf '%s\n' "$ERR" | grep -qF -- "is lxc ev\\x1b[2J\\xc2\\x9bil, PID $PID" ||
+		fail "-v does not show the container's name escaped: $ERR"
+	[ "$(printf '%s\n' "$ERR" | grep -vc '^crashcart: ')" = 0 ] || fail "a -v line that is not crashcart's own"
+	run as_op cc -u "lxc://$name"
+	expect_rc 0 "-u lxc://NAME"
 }
