@@ -1,6 +1,8 @@
 /* The image is opened once, checked on the open fd, and only that fd is
  * used from then on (the loop device is bound to it): no path is looked up
- * twice, so a file swapped after the check is never what gets mounted. */
+ * twice, so a file swapped after the check is never what gets mounted.
+ * Nothing here runs before the policy has allowed the path (do_mount in
+ * session.c): a path no rule allows is never opened, hashed or marked. */
 #include "broker.h"
 
 #include <blkid.h>

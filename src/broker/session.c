@@ -251,9 +251,16 @@ static bool claim_matches(const char *cgroup, const char *runtime, const char *i
 	return id_in(cgroup, esc) || (slash && id_in(cgroup, slash + 1));
 }
 
-/* The policy's verdict for this session's target and action. */
-static int allowed(struct session *s, unsigned perm, bool with_image, cc_error *err)
+/* What the policy is asked about the image: nothing (unmount), its path
+ * alone before the file is opened, or its path and digest once hashed. */
+enum image_facts { NO_IMAGE, IMAGE_PATH, IMAGE_DIGEST };
+
+/* The policy's verdict for this session's target and action. With
+ * IMAGE_PATH only a refusal is final (no rule can allow it, whatever the
+ * file holds); s->rule is set by the full verdict alone. */
+static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_error *err)
 {
+	bool with_image = facts != NO_IMAGE;
 	gid_t gids[257];
 	size_t ng = 0;
 	char why[300];
@@ -275,10 +282,12 @@ static int allowed(struct session *s, unsigned perm, bool with_image, cc_error *
 		.id = s->claim_verified ? s->claim_id : NULL,
 		.own_pidns = s->pin.own_pidns,
 	};
-	const struct cc_rule *rule = cc_policy_match(&s->policy, &f, why, sizeof(why));
+	const struct cc_rule *rule = facts == IMAGE_PATH ? cc_policy_precheck(&s->policy, &f, why, sizeof(why))
+							 : cc_policy_match(&s->policy, &f, why, sizeof(why));
 	if (!rule)
 		return cc_fail(err, EPERM, "not allowed: %s (policy %s)", why, CRASHCART_POLICY);
-	s->rule = rule;
+	if (facts != IMAGE_PATH)
+		s->rule = rule;
 	return 0;
 }
 
@@ -358,15 +367,28 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	}
 	strcpy(s->image_path, path);
-	if (cc_image_open(path, &s->img, err) < 0)
+	if (path[0] != '/') {
+		/* (the policy's patterns are absolute: say why before it does) */
+		cc_fail(err, EINVAL, "image path '%s' is not absolute", path);
 		return refuse(s, "mount", err);
-	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
-		return refuse(s, "mount", err);
+	}
 	/* An exec session's mount is part of the exec: it needs "exec" (or
 	 * "exec-via"), not "mount". */
 	unsigned perm = s->action == CC_ACT_EXEC ? CC_PERM_EXEC
 			: s->action == CC_ACT_EXEC_VIA ? CC_PERM_EXEC_VIA : CC_PERM_MOUNT;
-	if (allowed(s, perm, true, err) < 0)
+	/* The policy decides first: a path no rule allows is refused before
+	 * the file is opened, read, or given the digest xattr (with
+	 * CAP_SYS_ADMIN). Opening is not harmless: a FIFO's writer, a device's
+	 * driver or a file's atime sees it. */
+	if (allowed(s, perm, IMAGE_PATH, err) < 0)
+		return refuse(s, "mount", err);
+	if (cc_image_open(path, &s->img, err) < 0)
+		return refuse(s, "mount", err);
+	/* Hashed for every mount the path stage allowed, not only for pins:
+	 * the records name the image by its digest (cached, see image.c). */
+	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
+		return refuse(s, "mount", err);
+	if (allowed(s, perm, IMAGE_DIGEST, err) < 0)
 		return refuse(s, "mount", err);
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);
@@ -428,7 +450,7 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 	int r;
 
 	(void)req;
-	if (allowed(s, CC_PERM_UNMOUNT, false, err) < 0)
+	if (allowed(s, CC_PERM_UNMOUNT, NO_IMAGE, err) < 0)
 		return refuse(s, "unmount", err);
 	r = unmount_record(s, true, &unmounted, err);
 	if (r < 0)

@@ -126,14 +126,24 @@ int cc_audit_show(FILE *in, FILE *out, cc_error *err)
 			json_object_put(o);
 			continue;
 		}
+		/* Every field may be the caller's (the target spec, the image
+		 * path) or forged (operators can write the log): the whole line is
+		 * escaped, so that a record is one line and cannot repaint others. */
 		const char *error = str_at(o, "error", NULL);
-		fprintf(out, "%5zu  %s  %-8.8s  %-7s %-8s %-9s user %s (uid %s) target %s (pid %s)%s%s%s%s\n", no,
-			str_at(o, "ts", NULL), str_at(o, "session", NULL), str_at(o, "event", NULL),
-			str_at(o, "phase", NULL), str_at(o, "result", NULL), str_at(o, "user", NULL),
-			str_at(o, "uid", NULL), str_at(o, "target", "spec"), str_at(o, "target", "pid"),
-			*str_at(o, "image", NULL) ? " image " : "", str_at(o, "image", NULL),
-			*error ? ": " : "", error);
+		_cleanup_free_ char *text = NULL;
+		int len = asprintf(&text, "%5zu  %s  %-8.8s  %-7s %-8s %-9s user %s (uid %s) target %s (pid %s)%s%s%s%s", no,
+				   str_at(o, "ts", NULL), str_at(o, "session", NULL), str_at(o, "event", NULL),
+				   str_at(o, "phase", NULL), str_at(o, "result", NULL), str_at(o, "user", NULL),
+				   str_at(o, "uid", NULL), str_at(o, "target", "spec"), str_at(o, "target", "pid"),
+				   *str_at(o, "image", NULL) ? " image " : "", str_at(o, "image", NULL),
+				   *error ? ": " : "", error);
 		json_object_put(o);
+		if (len < 0) {
+			text = NULL; /* asprintf leaves it undefined */
+			return cc_fail(err, ENOMEM, "out of memory");
+		}
+		if (cc_fputs_escaped(text, out) < 0 || fputc('\n', out) == EOF)
+			return cc_failx(err, EIO, "cannot write the records");
 	}
 	if (n == -EFBIG)
 		return cc_fail(err, EFBIG, "record %zu is longer than %d bytes", no + 1, MAX_LINE);

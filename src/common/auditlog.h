@@ -24,5 +24,7 @@ char *cc_chain_link(const char *record, const char *prev_line);
  * number of records read. */
 int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err);
 
-/* Prints the records for humans, one line each. */
+/* Prints the records for humans, one line each; every byte a terminal
+ * could obey is escaped (cc_fputs_escaped): records are the caller's text
+ * and the log is writable by operators. */
 int cc_audit_show(FILE *in, FILE *out, cc_error *err);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 void cc_json_init(struct cc_json *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -43,30 +45,6 @@ static void appendz(struct cc_json *j, const char *s)
 	append(j, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 static void append_string(struct cc_json *j, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -84,7 +62,13 @@ static void append_string(struct cc_json *j, const char *s)
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			appendz(j, esc);
 			p++;
-		} else if ((n = utf8_len(p)) > 0) {
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+			/* a C1 control (0xc2 0x9b is CSI to some terminals): the
+			 * same character, but as text a `cat` of the log cannot obey */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+			appendz(j, esc);
+			p += 2;
+		} else if ((n = cc_utf8_len((const char *)p)) > 0) {
 			append(j, (const char *)p, n);
 			p += n;
 		} else {

@@ -1,7 +1,9 @@
 /* A small JSON writer for audit records and machine-readable output.
  * Strings are escaped per RFC 8259; bytes that are not valid UTF-8 are
  * written as \u00XX of the byte so that hostile input (container-controlled
- * names, paths) can never break a record's framing. */
+ * names, paths) can never break a record's framing. Control characters,
+ * C1 (U+0080..U+009F) included, are written as \u00XX, so that a record
+ * shown raw (cat, journalctl) cannot drive a terminal. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

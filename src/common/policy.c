@@ -469,7 +469,10 @@ static bool who_matches(const struct cc_rule *r, const struct cc_facts *f)
 	return false;
 }
 
-static bool image_matches(const struct cc_rule *r, const struct cc_facts *f)
+/* pins_pending: the digest is not known yet (stage one of the two-stage
+ * decision): a pinned image counts as matching by its path alone, the pin
+ * is checked once the image has been opened and hashed. */
+static bool image_matches(const struct cc_rule *r, const struct cc_facts *f, bool pins_pending)
 {
 	if (!f->image)
 		return true; /* unmount: no image involved */
@@ -477,7 +480,8 @@ static bool image_matches(const struct cc_rule *r, const struct cc_facts *f)
 		const struct cc_image_rule *im = &r->images[i];
 		if (fnmatch(im->pattern, f->image, FNM_PATHNAME | FNM_PERIOD) != 0)
 			continue;
-		if (im->sha256[0] && (!f->image_sha256 || strcmp(im->sha256, f->image_sha256) != 0))
+		if (im->sha256[0] && !pins_pending &&
+		    (!f->image_sha256 || strcmp(im->sha256, f->image_sha256) != 0))
 			continue;
 		return true;
 	}
@@ -520,7 +524,8 @@ static bool target_matches(const struct cc_rule *r, const struct cc_facts *f)
 	return false;
 }
 
-const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+static const struct cc_rule *match(const struct cc_policy *p, const struct cc_facts *f, bool pins_pending, char *why,
+				   size_t whylen)
 {
 	bool who = false, act = false, img = false, pidns = false;
 
@@ -532,7 +537,7 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 		if (!(r->actions & f->action))
 			continue;
 		act = true;
-		if (!image_matches(r, f))
+		if (!image_matches(r, f, pins_pending))
 			continue;
 		img = true;
 		if (!target_matches(r, f))
@@ -556,6 +561,16 @@ const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc
 	return NULL;
 }
 
+const struct cc_rule *cc_policy_precheck(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+{
+	return match(p, f, true, why, whylen);
+}
+
+const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen)
+{
+	return match(p, f, false, why, whylen);
+}
+
 void cc_policy_describe(const struct cc_policy *p, FILE *out)
 {
 	fprintf(out, "rules are tried in this order; the first that matches decides; nothing matches: denied\n");
@@ -571,11 +586,17 @@ void cc_policy_describe(const struct cc_policy *p, FILE *out)
 			if (r->actions & perms[k].perm)
 				fprintf(out, "%s ", perms[k].name);
 		fprintf(out, "\n");
-		for (size_t k = 0; k < r->nimages; k++)
-			fprintf(out, "  image:  %s%s%s\n", r->images[k].pattern, r->images[k].sha256[0] ? " sha256=" : "",
-				r->images[k].sha256);
-		for (char **t = r->targets; t && *t; t++)
-			fprintf(out, "  target: %s\n", strcmp(*t, "*") == 0 ? "* (any container; never the host)" : *t);
+		/* patterns are free text (--check-policy reads any file): escaped */
+		for (size_t k = 0; k < r->nimages; k++) {
+			fputs("  image:  ", out);
+			(void)cc_fputs_escaped(r->images[k].pattern, out);
+			fprintf(out, "%s%s\n", r->images[k].sha256[0] ? " sha256=" : "", r->images[k].sha256);
+		}
+		for (char **t = r->targets; t && *t; t++) {
+			fputs("  target: ", out);
+			(void)cc_fputs_escaped(strcmp(*t, "*") == 0 ? "* (any container; never the host)" : *t, out);
+			fputc('\n', out);
+		}
 		fprintf(out, "  tool:   %s\n", r->profile == CC_PROFILE_PTRACE
 						     ? "ptrace (keeps CAP_SYS_PTRACE; only in containers with their own PID namespace)"
 						     : "restricted (no capabilities)");

@@ -1,7 +1,9 @@
 // The access policy: who may do what, with which image, to which target,
 // and which profile the tool gets. One root-owned INI file (inih parses it);
 // rules are tried in file order and the FIRST rule that matches everything
-// (caller, action, image, target) decides. Nothing matches: denied.
+// (caller, action, image, target) decides. Nothing matches: denied. For an
+// image the broker asks twice: before opening it, without its digest
+// (cc_policy_precheck), and after hashing it, with (cc_policy_match).
 //
 //   [oncall]                      a rule; the section name is its name
 //   group = oncall                who: groups and/or users (repeatable)
@@ -83,8 +85,18 @@ int cc_policy_parse_file(FILE *f, const char *origin, struct cc_policy *p, cc_er
 int cc_policy_load(const char *path, struct cc_policy *p, cc_error *err);
 void cc_policy_free(struct cc_policy *p);
 
-/* The first rule that allows the request, or NULL with the reason in why. */
+/* The first rule that allows the request, or NULL with the reason in why.
+ * A pinned image matches only when f->image_sha256 is its digest. */
 const struct cc_rule *cc_policy_match(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen);
+
+/* Stage one of a decision about an image, made before the file is opened:
+ * everything but the digest (f->image_sha256 is ignored; a pinned image
+ * matches by its path). NULL, with the reason in why, when no rule can
+ * allow the request whatever the file holds: it is refused without the
+ * image being opened, read or marked. Otherwise the first rule that may
+ * allow it; it is not the verdict: stage two is cc_policy_match with the
+ * digest, once the image has been opened and hashed. */
+const struct cc_rule *cc_policy_precheck(const struct cc_policy *p, const struct cc_facts *f, char *why, size_t whylen);
 
 /* Human-readable summary: what each group and user may do. */
 void cc_policy_describe(const struct cc_policy *p, FILE *out);

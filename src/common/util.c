@@ -179,3 +179,99 @@ int cc_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+size_t cc_utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	/* (a NUL where a continuation byte should be fails the 0x80 test,
+	 * so nothing is read past the end) */
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+			return 0; /* overlong, beyond U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* The one rule of cc_escape (see util.h): how the character at s is shown.
+ * Writes the piece to out (at most 8 bytes, not NUL-terminated), sets *len,
+ * and returns how many bytes of s it stands for. */
+static size_t escape_one(const char *s, char out[8], size_t *len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = cc_utf8_len(s);
+
+	if (p[0] == '\\') {
+		memcpy(out, "\\\\", 2);
+		*len = 2;
+		return 1;
+	}
+	if (n == 1 && p[0] >= 0x20 && p[0] != 0x7f) {
+		out[0] = s[0];
+		*len = 1;
+		return 1;
+	}
+	if (n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+		memcpy(out, s, n);
+		*len = n;
+		return n;
+	}
+	/* a control, DEL, a C1 control (both of its bytes), or a stray byte */
+	if (n == 0)
+		n = 1;
+	for (size_t i = 0; i < n; i++) {
+		out[4 * i] = '\\';
+		out[4 * i + 1] = 'x';
+		out[4 * i + 2] = hex[p[i] >> 4];
+		out[4 * i + 3] = hex[p[i] & 0xf];
+	}
+	*len = 4 * n;
+	return n;
+}
+
+size_t cc_escape(const char *s, char *out, size_t max)
+{
+	size_t o = 0;
+
+	if (max == 0)
+		return 0;
+	while (*s) {
+		char piece[8];
+		size_t len;
+		size_t used = escape_one(s, piece, &len);
+		if (o + len >= max)
+			break;
+		memcpy(out + o, piece, len);
+		o += len;
+		s += used;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int cc_fputs_escaped(const char *s, FILE *f)
+{
+	while (*s) {
+		char piece[8];
+		size_t len;
+		s += escape_one(s, piece, &len);
+		if (fwrite(piece, 1, len, f) != len)
+			return -EIO;
+	}
+	return 0;
+}

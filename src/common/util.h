@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -68,3 +69,24 @@ int cc_strv_dup(char *const *v, char ***out);
 
 /* Write all of buf, retrying on EINTR and short writes. */
 int cc_write_all(int fd, const void *buf, size_t len);
+
+/* Length (1..4) of the valid UTF-8 sequence at s, 0 when the bytes there are
+ * not one: a stray continuation byte, a truncated sequence, an overlong
+ * form, a surrogate, or beyond U+10FFFF. s must be NUL-terminated. */
+size_t cc_utf8_len(const char *s);
+
+/* Text from outside (a container, a runtime, the command line, an audit
+ * log) on its way to a terminal: written so that it is one line and cannot
+ * move the cursor, change colours or retitle the window. Printable ASCII
+ * and valid UTF-8 of U+00A0 and above are kept; each other byte is shown as
+ * \xNN (lowercase hex): C0 controls (newline, tab and ESC too), DEL, the C1
+ * controls U+0080..U+009F whether raw (0x80..0x9f) or UTF-8 encoded
+ * (0xc2 0x80..0x9f, which some terminals obey as CSI), and every byte that
+ * is not part of valid UTF-8. A backslash is shown as \\, so the output
+ * says unambiguously which bytes were there.
+ *
+ * cc_escape writes at most max-1 bytes and a NUL (never half an escape or
+ * half a character) and returns the length written. */
+size_t cc_escape(const char *s, char *out, size_t max);
+/* The same, to f; 0 or -EIO. */
+int cc_fputs_escaped(const char *s, FILE *f);

@@ -20,9 +20,11 @@ static void runner_main(int fd)
 	if (len >= sizeof(buf) || cc_argv_unpack(buf, len, argv, ARRAY_SIZE(argv)) <= 0)
 		_exit(0); /* not used, or nonsense */
 	execvp(argv[0], argv);
-	fprintf(stderr, "crashcart: %s: %s (-e runs the container runtime's own command, as you)\n", argv[0],
-		strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	int e = errno;
+	fputs("crashcart: ", stderr);
+	(void)cc_fputs_escaped(argv[0], stderr); /* escaped like every other line (main.c) */
+	fprintf(stderr, ": %s (-e runs the container runtime's own command, as you)\n", strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
 }
 
 int cc_runner_start(struct cc_helper *r, cc_error *err)

@@ -108,11 +108,13 @@ int cc_list_print_table(FILE *f, const struct cc_container *c, size_t n)
 {
 	fprintf(f, "%-10s %-12s %-32s %8s %s\n", "RUNTIME", "ID", "NAME", "PID", "MOUNTED");
 	for (size_t i = 0; i < n; i++) {
-		char sid[13], ssid[64], sname[300];
+		char sid[13], ssid[64], sname[300], srt[64];
 		cc_short_id(c[i].id, sid);
-		cc_sanitize(sid, ssid, sizeof(ssid));
-		cc_sanitize(c[i].name[0] ? c[i].name : "-", sname, sizeof(sname));
-		fprintf(f, "%-10s %-12s %-32s %8u %s\n", c[i].runtime, ssid, sname, c[i].pid,
+		/* names and ids come from the containers and their runtimes */
+		cc_escape(sid, ssid, sizeof(ssid));
+		cc_escape(c[i].name[0] ? c[i].name : "-", sname, sizeof(sname));
+		cc_escape(c[i].runtime, srt, sizeof(srt));
+		fprintf(f, "%-10s %-12s %-32s %8u %s\n", srt, ssid, sname, c[i].pid,
 			c[i].mounted == CC_MOUNTED_YES ? "yes" : c[i].mounted == CC_MOUNTED_NO ? "no" : "?");
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;

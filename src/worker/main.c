@@ -32,9 +32,32 @@ static int verbose;
 /* The broker went away while a tool ran: main() says why, in one line. */
 static bool broker_gone;
 
+/* Every line the worker writes to stderr goes through here. Messages carry
+ * text from outside (the target spec, container names and cgroup paths,
+ * a runtime's answer, the broker's reply): each is escaped as one line
+ * (cc_fputs_escaped), so that it cannot forge other lines or drive the
+ * terminal. Errors are at most a cc_error; longer text is cut. */
+__attribute__((format(printf, 1, 0))) static void vsay(const char *fmt, va_list ap)
+{
+	char line[2 * sizeof(((cc_error *)0)->msg)];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fputs("crashcart: ", stderr);
+	(void)cc_fputs_escaped(line, stderr);
+	fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
 static int fail(const cc_error *e)
 {
-	fprintf(stderr, "crashcart: %s\n", e->msg);
+	say("%s", e->msg);
 	return EXIT_CC_FAILED;
 }
 
@@ -44,9 +67,7 @@ __attribute__((format(printf, 1, 2))) static void info(const char *fmt, ...)
 	if (!verbose)
 		return;
 	va_start(ap, fmt);
-	fputs("crashcart: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 }
 
@@ -75,17 +96,17 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 	case CC_EXIT_EXEC_FAILED:
 		if (x->value == ENOENT && cmd && cmd[0] && !strchr(cmd[0], '/'))
 			/* the image only: the container's own programs need a path */
-			fprintf(stderr, "crashcart: %s: not in the image (/dev/crashcart/bin, /dev/crashcart/sbin); "
-				"to run the container's own, give its path (e.g. /usr/bin/%s)\n", what, what);
+			say("%s: not in the image (/dev/crashcart/bin, /dev/crashcart/sbin); "
+			    "to run the container's own, give its path (e.g. /usr/bin/%s)", what, what);
 		else
-			fprintf(stderr, "crashcart: %s: %s\n", what, strerror((int)x->value));
+			say("%s: %s", what, strerror((int)x->value));
 		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
 	case CC_EXIT_LOST:
-		fprintf(stderr, "crashcart: the session's reaper was killed (from inside the container?): "
-			"processes the session started may still run there\n");
+		say("the session's reaper was killed (from inside the container?): "
+		    "processes the session started may still run there");
 		return EXIT_CC_FAILED;
 	default:
-		fprintf(stderr, "crashcart: the broker reported an unknown exit kind %u\n", x->kind);
+		say("the broker reported an unknown exit kind %u", x->kind);
 		return EXIT_CC_FAILED;
 	}
 }
@@ -204,7 +225,8 @@ static int local_command(const struct cc_args *a)
 		}
 		if (r < 0)
 			return fail(&err);
-		printf("%s: valid\n", path);
+		(void)cc_fputs_escaped(path, stdout);
+		printf(": valid\n");
 		cc_policy_describe(&p, stdout);
 		cc_policy_free(&p);
 		return 0;
@@ -227,10 +249,11 @@ static int local_command(const struct cc_args *a)
 		if (r < 0)
 			return fail(&err);
 		if (r > 0) {
-			fprintf(stderr, "crashcart: %s: %d of %zu records break the chain\n", a->target, r, records);
+			say("%s: %d of %zu records break the chain", a->target, r, records);
 			return 1;
 		}
-		printf("%s: %zu records, chain intact\n", a->target, records);
+		(void)cc_fputs_escaped(a->target, stdout);
+		printf(": %zu records, chain intact\n", records);
 		return 0;
 	}
 	case CC_MODE_EXEC:
@@ -250,10 +273,14 @@ static int local_command(const struct cc_args *a)
 static void log_refusal(const struct cc_args *a, const cc_error *e)
 {
 	static const char *const modes[] = { "exec", "mount", "unmount" };
+	char target[256], msg[sizeof(e->msg)];
+
+	/* escaped like the terminal's lines: the log is read on terminals too */
+	cc_escape(a->target ? a->target : "", target, sizeof(target));
+	cc_escape(e->msg, msg, sizeof(msg));
 	openlog("crashcart", LOG_PID, LOG_AUTHPRIV);
 	syslog(LOG_WARNING, "%s: uid=%u action=%s target=%s: %s", broker_gone ? "broker lost" : "refused",
-	       (unsigned)getuid(),
-	       a->mode <= CC_MODE_UNMOUNT ? modes[a->mode] : "?", a->target, e->msg);
+	       (unsigned)getuid(), a->mode <= CC_MODE_UNMOUNT ? modes[a->mode] : "?", target, msg);
 	closelog();
 }
 

@@ -76,32 +76,12 @@ void cc_short_id(const char *id, char out[13])
 	snprintf(out, 13, "%s", id);
 }
 
-void cc_sanitize(const char *s, char *out, size_t max)
-{
-	size_t o = 0;
-	if (max == 0)
-		return;
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < max; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
-			out[o++] = (char)*p;
-		} else {
-			if (o + 5 > max)
-				break;
-			snprintf(out + o, 5, "\\x%02x", *p);
-			o += 4;
-		}
-	}
-	out[o] = '\0';
-}
-
 /* "docker 0123456789ab web (PID 42)" */
 static void describe(const struct cc_container *c, char *out, size_t max)
 {
-	char sid[13], ssid[64], sname[128];
+	char sid[13];
 	cc_short_id(c->id, sid);
-	cc_sanitize(sid, ssid, sizeof(ssid));
-	cc_sanitize(c->name, sname, sizeof(sname));
-	snprintf(out, max, "%s %s%s%s (PID %u)", c->runtime, ssid, sname[0] ? " " : "", sname, c->pid);
+	snprintf(out, max, "%s %s%s%.100s (PID %u)", c->runtime, sid, c->name[0] ? " " : "", c->name, c->pid);
 }
 
 static void searched_list(const struct resolver *only, bool k8s_possible, char *out, size_t max)
@@ -170,7 +150,7 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 	memset(out, 0, sizeof(*out));
 	if (!spec || !*spec)
 		return cc_fail(err, EINVAL, "empty container id");
-	cc_sanitize(spec, shown, sizeof(shown));
+	snprintf(shown, sizeof(shown), "%s", spec); /* bounded; escaped where printed */
 	for (size_t i = 0; i < ARRAY_SIZE(resolvers); i++) {
 		size_t n = strlen(resolvers[i].prefix);
 		if (strncmp(spec, resolvers[i].prefix, n) == 0) {

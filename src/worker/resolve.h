@@ -62,9 +62,9 @@ struct cc_container {
  * runtime then id. *out is malloc'ed (free() it); *n may be 0. */
 int cc_list(const struct cc_resolve_ctx *ctx, struct cc_container **out, size_t *n, cc_error *err);
 
-/* A table with a header line (RUNTIME ID NAME PID MOUNTED); bytes that are
- * not printable are written as \xNN so that container names cannot forge
- * lines. Returns 0 or -errno of the write. */
+/* A table with a header line (RUNTIME ID NAME PID MOUNTED); ids and names
+ * are escaped (cc_escape) so that container names cannot forge lines.
+ * Returns 0 or -errno of the write. */
 int cc_list_print_table(FILE *f, const struct cc_container *c, size_t n);
 /* {"containers":[{"runtime":..,"id":..,"short_id":..,"name":..,"pid":..,
  *  "start_time":..,"pidns":..,"mounted":true|false|null,"cgroup":..,"note":..}]} + "\n" */
@@ -78,8 +78,6 @@ int cc_container_cmp(const struct cc_container *x, const struct cc_container *y)
 void cc_set_why(char *why, size_t max, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Short form of an id for humans: its first 12 bytes. */
 void cc_short_id(const char *id, char out[13]);
-/* Copy s into out (size max) with non-printable bytes as \xNN. */
-void cc_sanitize(const char *s, char *out, size_t max);
 /* 1 when /proc/PID/mountinfo has a mount at /dev/crashcart, 0 when not,
  * negative errno when it cannot be read. */
 int cc_proc_has_crashcart(int procfd, uint32_t pid);

@@ -180,7 +180,7 @@ int cc_api_socket(const char *explicit_path, const char *env, const char *const 
 	e = env ? getenv(env) : NULL;
 	if (e && *e) {
 		char shown[128];
-		cc_sanitize(e, shown, sizeof(shown));
+		snprintf(shown, sizeof(shown), "%s", e); /* bounded; escaped where printed */
 		if (strncmp(e, "unix://", 7) != 0 || e[7] != '/')
 			return cc_fail(err, EPROTONOSUPPORT, "%s=%s is not a unix socket (unix:///path)", env, shown);
 		if (strlen(e + 7) >= sun_max || strlen(e + 7) >= max)
@@ -382,7 +382,7 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 	char sname[128];
 	int r;
 
-	cc_sanitize(in->name, sname, sizeof(sname));
+	snprintf(sname, sizeof(sname), "%s", in->name); /* bounded; escaped where printed */
 	if (!in->running || in->pid == 0) {
 		cc_set_why(why, whymax, "%s container %s (%.12s) is not running", runtime, sname, in->id);
 		return 0;
@@ -396,9 +396,8 @@ int cc_inspect_add(const struct cc_resolve_ctx *ctx, const char *runtime, unsign
 			continue;
 		if (!(cc_runtime_bit(c.runtime) & rt)) {
 			/* the id of another runtime's container: not this runtime's to name */
-			char srt[64];
-			cc_sanitize(c.runtime, srt, sizeof(srt));
-			cc_set_why(why, whymax, "%s names %s %.12s, which is a %s container", runtime, sname, in->id, srt);
+			cc_set_why(why, whymax, "%s names %s %.12s, which is a %s container", runtime, sname, in->id,
+				   c.runtime);
 			return 0;
 		}
 		snprintf(c.name, sizeof(c.name), "%s", in->name);

@@ -110,7 +110,7 @@ int cc_k8s_find(const struct cc_resolve_ctx *ctx, const char *spec, bool explici
 	size_t np = 0;
 	int r;
 
-	cc_sanitize(spec, shown, sizeof(shown));
+	snprintf(shown, sizeof(shown), "%s", spec); /* bounded; escaped where printed */
 	if (strlen(spec) >= sizeof(buf))
 		return explicit ? cc_fail(err, EINVAL, "'%s' is too long for NAMESPACE/POD[/CONTAINER]", shown) : 0;
 	snprintf(buf, sizeof(buf), "%s", spec);
@@ -131,8 +131,8 @@ int cc_k8s_find(const struct cc_resolve_ctx *ctx, const char *spec, bool explici
 	if (!found)
 		return cc_fail(err, ENOMEM, "out of memory");
 	char sp[100], sc[100];
-	cc_sanitize(parts[0], sp, sizeof(sp));
-	cc_sanitize(parts[1], sc, sizeof(sc));
+	snprintf(sp, sizeof(sp), "%s", parts[0]); /* bounded; escaped where printed */
+	snprintf(sc, sizeof(sc), "%s", parts[1]); /* bounded; escaped where printed */
 	struct want w = { .ns = parts[0], .pod = parts[1], .ctr = np == 3 ? parts[2] : NULL, .found = found };
 	r = k8s_scan(ctx, collect, &w);
 	if (r < 0) {
@@ -147,7 +147,7 @@ int cc_k8s_find(const struct cc_resolve_ctx *ctx, const char *spec, bool explici
 			return 0;
 		if (w.pod_seen) {
 			char ct[100];
-			cc_sanitize(parts[2], ct, sizeof(ct));
+			snprintf(ct, sizeof(ct), "%s", parts[2]); /* bounded; escaped where printed */
 			return cc_fail(err, ENOENT, "pod %s/%s has no container '%s' (from %s)", sp, sc, ct,
 				       ctx->log_containers);
 		}

@@ -261,7 +261,7 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 		char *nl = strchr(errbuf, '\n'), shown[200];
 		if (nl)
 			*nl = '\0';
-		cc_sanitize(errbuf, shown, sizeof(shown));
+		snprintf(shown, sizeof(shown), "%s", errbuf); /* bounded; escaped where printed */
 		cc_set_why(why, whymax, "podman container inspect: exit %d%s%s", r, shown[0] ? ": " : "", shown);
 		return 0;
 	}

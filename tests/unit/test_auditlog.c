@@ -2,7 +2,9 @@
  * (cc_chain_link, cc_chain_verify) and cc_audit_show. Each test builds a
  * chain of real records in memory, tampers with it the way someone with
  * write access to the file could, and checks that verify names the first
- * record that no longer follows its predecessor. */
+ * record that no longer follows its predecessor. Show is tested with the
+ * records an operator can write: fields holding newlines, escape
+ * sequences and C1 controls must not reach the auditor's terminal. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "auditlog.h"
+#include "json.h"
 
 #define ZERO "0000000000000000000000000000000000000000000000000000000000000000"
 #define N 40
@@ -449,6 +452,62 @@ START_TEST(test_show_one_line_per_record)
 }
 END_TEST
 
+/* Every byte of a shown line a terminal could obey: C0 but the line ends,
+ * DEL, C1 raw or UTF-8 encoded. */
+static void assert_inert(const char *out)
+{
+	for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+		ck_assert_msg(*p >= 0x20 || *p == '\n', "control byte %#x shown raw: %s", *p, out);
+		ck_assert_msg(*p != 0x7f, "DEL shown raw");
+		ck_assert_msg(!(*p >= 0x80 && *p < 0xa0 && (p == (const unsigned char *)out || p[-1] == 0xc2 || p[-1] < 0x80)),
+			      "C1 control shown raw: %s", out);
+	}
+}
+
+/* The attack: a target spec (the caller's own text, recorded as given) that
+ * ends the line, erases it and moves up, then writes a line of its own. */
+START_TEST(test_show_escapes_hostile_fields)
+{
+	char out[16384] = "";
+	cc_error err = { 0 };
+	const char *text =
+		"{\"ts\":\"2026-12-01T10:00:00.000Z\",\"session\":\"0123456789abcdef\",\"event\":\"mount\",\"phase\":\"refused\","
+		"\"result\":\"refused\",\"uid\":1001,\"user\":\"ccop\",\"target\":{\"spec\":\"42\\n\\u001b[2K\\u001b[1A"
+		"    9  2026-12-01T10:00:01.000Z  00000000  mount   end      ok        user root (uid 0) target web\","
+		"\"pid\":0},\"error\":\"cannot resolve '42\\n\\u001b[2K': no such \\\\ thing\\u0007\"}\n"
+		/* forged by hand: C1 (as JSON, and as raw UTF-8), DEL, a stray byte */
+		"{\"ts\":\"\\u009b2J\xc2\x9b" "2J\",\"session\":\"s\\u007f\",\"event\":\"exec\",\"phase\":\"end\",\"user\":\"op\xff\","
+		"\"uid\":{\"x\":\"\\u001b\"},\"image\":\"/img/\\u001b]0;pwned\\u0007.img\"}\n";
+	FILE *in = fmemopen((void *)text, strlen(text), "r"), *o = fmemopen(out, sizeof(out) - 1, "w");
+	ck_assert_int_eq(cc_audit_show(in, o, &err), 0);
+	fclose(o);
+	fclose(in);
+	ck_assert_uint_eq(count_lines(out), 2);
+	assert_inert(out);
+	ck_assert_ptr_null(strstr(out, "\n    9  "));
+	ck_assert_str_eq(out,
+		"    1  2026-12-01T10:00:00.000Z  01234567  mount   refused  refused   user ccop (uid 1001) target "
+		"42\\x0a\\x1b[2K\\x1b[1A    9  2026-12-01T10:00:01.000Z  00000000  mount   end      ok        user root (uid 0) "
+		"target web (pid 0): cannot resolve '42\\x0a\\x1b[2K': no such \\\\ thing\\x07\n"
+		"    2  \\xc2\\x9b2J\\xc2\\x9b2J  s\\x7f        exec    end                user op\\xff (uid { \"x\": \"\\\\u001b\" }) "
+		"target  (pid ) image /img/\\x1b]0;pwned\\x07.img\n");
+}
+END_TEST
+
+/* What the broker writes: json.c keeps controls, C1 included, out of the
+ * file as raw bytes (a `cat` or `journalctl` of the log cannot obey them). */
+START_TEST(test_record_escapes_controls)
+{
+	struct cc_json j;
+	cc_json_init(&j);
+	cc_json_open(&j, NULL);
+	cc_json_str(&j, "spec", "a\n\x1b[1A\xc2\x9b\x9b\x7f\xc2\xa0\xc3\xa9");
+	cc_json_close(&j);
+	ck_assert_str_eq(cc_json_text(&j), "{\"spec\":\"a\\u000a\\u001b[1A\\u009b\\u009b\\u007f\xc2\xa0\xc3\xa9\"}");
+	cc_json_free(&j);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("auditlog");
@@ -469,6 +528,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_nul_byte_in_record);
 	tcase_add_test(tc, test_overlong_record);
 	tcase_add_test(tc, test_show_one_line_per_record);
+	tcase_add_test(tc, test_show_escapes_hostile_fields);
+	tcase_add_test(tc, test_record_escapes_controls);
 	suite_add_tcase(s, tc);
 	return s;
 }

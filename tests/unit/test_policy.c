@@ -513,6 +513,125 @@ START_TEST(test_match_ptrace_needs_own_pidns)
 }
 END_TEST
 
+/* Stage one (cc_policy_precheck), before the image is opened: without its
+ * digest. A pinned path may still be allowed (the pin is checked later),
+ * anything no rule can allow is refused with the reason stage two would
+ * give, so that the broker never opens a path the policy does not name. */
+static const char *precheck(const struct fx *x)
+{
+	why[0] = '\0';
+	const struct cc_rule *r = cc_policy_precheck(&pol, &x->f, why, sizeof(why));
+	if (r)
+		ck_assert_str_eq(why, "");
+	else
+		ck_assert_str_ne(why, "");
+	return r ? r->name : NULL;
+}
+
+#define PRECHECK_PASSES(x, name) ck_assert_str_eq(precheck(x) ? precheck(x) : "(refused)", name)
+#define PRECHECK_REFUSES(x, reason)                                                             \
+	do {                                                                                    \
+		const char *m_ = precheck(x);                                                   \
+		ck_assert_msg(m_ == NULL, "stage one passed by [%s]", m_ ? m_ : "");            \
+		ck_assert_str_eq(why, reason);                                                  \
+	} while (0)
+
+START_TEST(test_two_stage_match)
+{
+	struct fx x;
+	facts(&x);
+	PARSE_OK("[pinned]\ngroup = daemon\nactions = exec\nimage = /img/a.img sha256=" PIN_A "\ntarget = *\n"
+		 "[pinned-b]\ngroup = daemon\nactions = exec\nimage = /img/b.img sha256=" PIN_B "\ntarget = *\n"
+		 "[other]\ngroup = daemon\nactions = mount\nimage = /srv/*.img\ntarget = cgroup:/crashcart-it/*\n"
+		 "[ops]\nuser = bob\nactions = exec\nimage = /img/*\ntarget = *\n");
+	/* the digest is not known yet: whatever stage one is given is ignored */
+	for (int i = 0; i < 3; i++) {
+		x.f.image_sha256 = i == 0 ? NULL : i == 1 ? "" : PIN_B;
+		x.f.image = "/img/a.img";
+		PRECHECK_PASSES(&x, "pinned");
+		x.f.image = "/img/b.img";
+		PRECHECK_PASSES(&x, "pinned-b");
+	}
+	/* stage two still holds the pin: stage one is not the verdict */
+	x.f.image = "/img/a.img";
+	x.f.image_sha256 = PIN_B;
+	DENIED(&x, "the policy does not allow image /img/a.img");
+	x.f.image_sha256 = NULL;
+	DENIED(&x, "the policy does not allow image /img/a.img");
+	x.f.image_sha256 = PIN_A;
+	MATCHES(&x, "pinned");
+	x.f.image = "/img/b.img";
+	x.f.image_sha256 = PIN_B;
+	MATCHES(&x, "pinned-b");
+
+	/* what stage one refuses, for each fact it knows without the file */
+	x.f.image_sha256 = PIN_A;
+	x.f.image = "/img/c.img"; /* a path no rule names: never opened */
+	PRECHECK_REFUSES(&x, "the policy does not allow image /img/c.img");
+	DENIED(&x, "the policy does not allow image /img/c.img");
+	x.f.image = "/img/../etc/a.img";
+	PRECHECK_REFUSES(&x, "the policy does not allow image /img/../etc/a.img");
+	x.f.image = "/img/a.img";
+	x.f.action = CC_PERM_EXEC_VIA;
+	PRECHECK_REFUSES(&x, "the policy does not allow alice to exec-via");
+	x.f.action = CC_PERM_MOUNT; /* [other] allows mounting images in /srv on its cgroups */
+	x.f.image = "/srv/t.img";
+	x.f.cgroup = "0::/elsewhere\n";
+	PRECHECK_REFUSES(&x, "the policy does not allow mount on this target");
+	x.f.cgroup = "0::/crashcart-it/web\n";
+	PRECHECK_PASSES(&x, "other");
+	MATCHES(&x, "other");
+	x.f.user = "carol";
+	x.f.ngids = 0;
+	PRECHECK_REFUSES(&x, "no policy rule names user carol or one of its groups");
+	/* a rule for another user does not let stage one pass for this one */
+	x.f.action = CC_PERM_EXEC;
+	x.f.image = "/img/z.img";
+	PRECHECK_REFUSES(&x, "no policy rule names user carol or one of its groups");
+	x.f.user = "bob";
+	PRECHECK_PASSES(&x, "ops");
+	MATCHES(&x, "ops");
+}
+END_TEST
+
+/* Stage one never passes a request stage two would allow by another rule
+ * only, and never refuses one stage two allows: it is the same match with
+ * the pins left open. Random facts against a fixed policy. */
+START_TEST(test_two_stage_consistent)
+{
+	static const char *const images[] = { "/img/a.img", "/img/b.img", "/img/c.img", "/srv/t.img", "/srv/x/t.img" };
+	static const char *const pins[] = { PIN_A, PIN_B, NULL, "" };
+	static const char *const users[] = { "alice", "bob", "carol" };
+	static const char *const cgroups[] = { "0::/crashcart-it/web\n", "0::/elsewhere\n" };
+	static const unsigned actions[] = { CC_PERM_MOUNT, CC_PERM_EXEC, CC_PERM_EXEC_VIA };
+	struct fx x;
+	unsigned seed = 7;
+
+	PARSE_OK("[pinned]\ngroup = daemon\nactions = exec\nimage = /img/a.img sha256=" PIN_A "\ntarget = *\n"
+		 "[pinned-b]\ngroup = bin\nactions = exec, mount\nimage = /img/* sha256=" PIN_B "\ntarget = *\n"
+		 "[other]\ngroup = daemon\nactions = mount\nimage = /srv/*.img\ntarget = cgroup:/crashcart-it/*\n"
+		 "[ops]\nuser = bob\nactions = exec-via\nimage = /img/c.img\ntarget = *\n");
+	for (int i = 0; i < 5000; i++) {
+		facts(&x);
+		x.f.image = images[rand_r(&seed) % 5];
+		x.f.image_sha256 = pins[rand_r(&seed) % 4];
+		x.f.user = users[rand_r(&seed) % 3];
+		x.f.ngids = (size_t)(rand_r(&seed) % 3);
+		x.f.cgroup = cgroups[rand_r(&seed) % 2];
+		x.f.action = actions[rand_r(&seed) % 3];
+		const char *full = match(&x);
+		const char *first = precheck(&x);
+		if (full)
+			ck_assert_msg(first != NULL, "stage one refused what [%s] allows", full);
+		/* a request no pin could change is decided alike by both stages */
+		if (!first)
+			ck_assert_ptr_null(full);
+		else if (strcmp(first, "other") == 0 || strcmp(first, "ops") == 0)
+			ck_assert_str_eq(full ? full : "(denied)", first); /* unpinned: stage one is the verdict */
+	}
+}
+END_TEST
+
 START_TEST(test_describe)
 {
 	char out[4096] = "";
@@ -529,6 +648,16 @@ START_TEST(test_describe)
 	ck_assert_ptr_nonnull(strstr(out, "sinks:  file journald (every one must accept each record)"));
 	ck_assert_str_eq(cc_perm_name(CC_PERM_EXEC_VIA), "exec-via");
 	ck_assert_str_eq(cc_perm_name(99), "?");
+	/* patterns are free text: shown escaped, like every line crashcart prints */
+	cc_policy_free(&pol);
+	PARSE_OK("[r]\ngroup = daemon\nactions = exec\nimage = /img/\x1b[2J*\ntarget = cgroup:/a\x1b]0;t\x07*\n");
+	memset(out, 0, sizeof(out));
+	f = fmemopen(out, sizeof(out) - 1, "w");
+	cc_policy_describe(&pol, f);
+	fclose(f);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(out, "image:  /img/\\x1b[2J*\n"));
+	ck_assert_ptr_nonnull(strstr(out, "target: cgroup:/a\\x1b]0;t\\x07*\n"));
 }
 END_TEST
 
@@ -876,6 +1005,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_match_pin);
 	tcase_add_test(tc, test_match_targets);
 	tcase_add_test(tc, test_match_ptrace_needs_own_pidns);
+	tcase_add_test(tc, test_two_stage_match);
+	tcase_add_test(tc, test_two_stage_consistent);
 	tcase_add_test(tc, test_describe);
 	suite_add_tcase(s, tc);
 

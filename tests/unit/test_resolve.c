@@ -522,12 +522,16 @@ START_TEST(hostile_contents)
 	add_cgroup("pids", "docker/" ID_K2, 1260, 0);
 	RESOLVE_OK("c0ffee1", 1260, "docker", ID_K2);
 
-	/* odd characters in names: kept as bytes, shown escaped */
+	/* odd characters in names: kept as bytes; messages carry them as they
+	 * are and the worker's printer escapes them (cc_fputs_escaped) */
 	add_proc(1230, "1230\t1", 1);
 	add_cgroup("pids", "lxc.payload.ev\x1b[2Jil\n", 1230, 0);
 	RESOLVE_OK("lxc://ev\x1b[2Jil\n", 1230, "lxc", "ev\x1b[2Jil\n");
 	ck_assert_int_eq(resolve_err("lxc://ev\x1b", &e), -ENOENT);
-	ck_assert_str_eq(e.msg, "no container 'lxc://ev\\x1b' (searched: lxc)");
+	ck_assert_str_eq(e.msg, "no container 'lxc://ev\x1b' (searched: lxc)");
+	char shown[sizeof(e.msg)];
+	cc_escape(e.msg, shown, sizeof(shown));
+	ck_assert_str_eq(shown, "no container 'lxc://ev\\x1b' (searched: lxc)");
 
 	/* a cgroup tree deeper than the walk's bound: the walk stops there */
 	size_t o = (size_t)snprintf(p, sizeof(p), "deep");

@@ -1,5 +1,6 @@
 /* Unit tests for src/common/util.c: strict number parsing, /proc/PID/stat
- * parsing, bounded file reads, error formatting and string vectors. */
+ * parsing, bounded file reads, error formatting, string vectors, and the
+ * escaping of text on its way to a terminal (cc_escape, cc_utf8_len). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -482,6 +483,204 @@ START_TEST(test_cleanup_helpers)
 }
 END_TEST
 
+/* ---- cc_escape, cc_fputs_escaped, cc_utf8_len ---- */
+
+static const char *esc(const char *s)
+{
+	static char out[512];
+	cc_escape(s, out, sizeof(out));
+	return out;
+}
+
+/* What cc_fputs_escaped writes must be what cc_escape returns. */
+static void same_via_file(const char *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(cc_fputs_escaped(s, f), 0);
+	fclose(f);
+	ck_assert_str_eq(text, esc(s));
+	free(text);
+}
+
+#define ESCAPES(in, want)                                                                       \
+	do {                                                                                    \
+		ck_assert_str_eq(esc(in), want);                                                \
+		same_via_file(in);                                                              \
+	} while (0)
+
+START_TEST(test_escape_keeps_text)
+{
+	ESCAPES("", "");
+	ESCAPES("plain: /srv/img/a.img (pid 42)", "plain: /srv/img/a.img (pid 42)");
+	ESCAPES("~!@#$%^&*()_+{}|:\"<>?[];',./`", "~!@#$%^&*()_+{}|:\"<>?[];',./`");
+	ESCAPES(" ", " ");
+	/* valid UTF-8 of U+00A0 and above is text: names in any language */
+	ESCAPES("caf\xc3\xa9", "caf\xc3\xa9");                  /* é */
+	ESCAPES("\xc2\xa0|\xc2\xbf", "\xc2\xa0|\xc2\xbf");       /* U+00A0, U+00BF: first after C1 */
+	ESCAPES("\xe2\x82\xac 5", "\xe2\x82\xac 5");             /* € */
+	ESCAPES("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac");
+	ESCAPES("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");         /* U+1F600 */
+	ESCAPES("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");         /* U+10FFFF */
+}
+END_TEST
+
+START_TEST(test_escape_controls)
+{
+	ESCAPES("a\nb", "a\\x0ab");
+	ESCAPES("\r\t\v\f\b\a", "\\x0d\\x09\\x0b\\x0c\\x08\\x07");
+	ESCAPES("\x01\x1f", "\\x01\\x1f");
+	ESCAPES("\x1b[2K\x1b[1A", "\\x1b[2K\\x1b[1A");
+	ESCAPES("\x1b]0;title\x07", "\\x1b]0;title\\x07"); /* OSC: window title */
+	ESCAPES("del\x7f", "del\\x7f");
+	/* backslash is escaped, so that "\x1b" in the input is not ESC in the output */
+	ESCAPES("\\", "\\\\");
+	ESCAPES("\\x1b", "\\\\x1b");
+	ESCAPES("C:\\dir\\", "C:\\\\dir\\\\");
+	/* C1 controls: raw, and as UTF-8 (0xc2 0x9b is CSI to some terminals) */
+	ESCAPES("\x9b" "2J", "\\x9b2J");
+	ESCAPES("\x80\x9f", "\\x80\\x9f");
+	ESCAPES("\xc2\x9b" "2J", "\\xc2\\x9b2J");
+	ESCAPES("\xc2\x80\xc2\x85\xc2\x9f", "\\xc2\\x80\\xc2\\x85\\xc2\\x9f");
+}
+END_TEST
+
+START_TEST(test_escape_invalid_utf8)
+{
+	ESCAPES("\xff\xfe", "\\xff\\xfe");
+	ESCAPES("\xc3", "\\xc3");                      /* truncated at the end */
+	ESCAPES("\xc3" "A", "\\xc3A");                  /* not followed by a continuation byte */
+	ESCAPES("\xe2\x82", "\\xe2\\x82");              /* truncated 3-byte form */
+	ESCAPES("\xe2\x82" "A", "\\xe2\\x82A");
+	ESCAPES("\xc0\xaf", "\\xc0\\xaf");              /* overlong '/' */
+	ESCAPES("\xc1\x9b", "\\xc1\\x9b");              /* overlong ESC-ish */
+	ESCAPES("\xe0\x80\x8a", "\\xe0\\x80\\x8a");     /* overlong newline */
+	ESCAPES("\xed\xa0\x80", "\\xed\\xa0\\x80");     /* surrogate */
+	ESCAPES("\xf0\x80\x80\x8a", "\\xf0\\x80\\x80\\x8a");
+	ESCAPES("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* beyond U+10FFFF */
+	ESCAPES("\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80");
+	ESCAPES("\xa9" "caf\xc3\xa9", "\\xa9caf\xc3\xa9"); /* a stray byte, then text again */
+}
+END_TEST
+
+/* The attack of the finding: a spec that ends the line and repaints the one
+ * above. Whatever comes in, one line goes out, without a byte a terminal
+ * obeys. */
+START_TEST(test_escape_forged_line)
+{
+	const char *spec = "42\n\x1b[2K\x1b[1A    7  2026-01-01T00:00:00.000Z  00000000  mount   end      ok        "
+			   "user root (uid 0)";
+	const char *out = esc(spec);
+	ck_assert_ptr_null(strchr(out, '\n'));
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_str_eq(out, "42\\x0a\\x1b[2K\\x1b[1A    7  2026-01-01T00:00:00.000Z  00000000  mount   end      ok        "
+			      "user root (uid 0)");
+}
+END_TEST
+
+START_TEST(test_escape_bounds)
+{
+	char out[16];
+	memset(out, 'X', sizeof(out));
+	ck_assert_uint_eq(cc_escape("abc", out, 0), 0);
+	ck_assert_int_eq(out[0], 'X'); /* max 0: nothing written */
+	ck_assert_uint_eq(cc_escape("abc", out, 1), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_uint_eq(cc_escape("abc", out, 3), 2);
+	ck_assert_str_eq(out, "ab");
+	ck_assert_uint_eq(cc_escape("abc", out, 4), 3);
+	ck_assert_str_eq(out, "abc");
+	/* an escape is never cut: "a\x0a" needs 5 bytes and a NUL */
+	ck_assert_uint_eq(cc_escape("a\nb", out, 5), 1);
+	ck_assert_str_eq(out, "a");
+	ck_assert_uint_eq(cc_escape("a\nb", out, 6), 5);
+	ck_assert_str_eq(out, "a\\x0a");
+	/* nor a C1 control's pair, nor a character */
+	ck_assert_uint_eq(cc_escape("\xc2\x9b", out, 8), 0);
+	ck_assert_uint_eq(cc_escape("\xc2\x9b", out, 9), 8);
+	ck_assert_uint_eq(cc_escape("a\xe2\x82\xac", out, 4), 1);
+	ck_assert_str_eq(out, "a");
+	ck_assert_uint_eq(cc_escape("\\", out, 2), 0);
+	ck_assert_uint_eq(cc_escape("\\", out, 3), 2);
+}
+END_TEST
+
+START_TEST(test_utf8_len)
+{
+	ck_assert_uint_eq(cc_utf8_len("a"), 1);
+	ck_assert_uint_eq(cc_utf8_len("\x1b"), 1);
+	ck_assert_uint_eq(cc_utf8_len(""), 1); /* the NUL itself */
+	ck_assert_uint_eq(cc_utf8_len("\xc3\xa9"), 2);
+	ck_assert_uint_eq(cc_utf8_len("\xc2\x9b"), 2); /* valid UTF-8; cc_escape still escapes it */
+	ck_assert_uint_eq(cc_utf8_len("\xe2\x82\xac"), 3);
+	ck_assert_uint_eq(cc_utf8_len("\xf0\x9f\x98\x80"), 4);
+	ck_assert_uint_eq(cc_utf8_len("\x80"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xc3"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xe2\x82"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xf0\x9f\x98"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xc0\x80"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xed\xbf\xbf"), 0);
+	ck_assert_uint_eq(cc_utf8_len("\xf8\x88\x80\x80\x80"), 0);
+}
+END_TEST
+
+/* Reverses cc_escape; -1 on text cc_escape cannot have written. */
+static int unescape(const char *s, char *out)
+{
+	size_t o = 0;
+	while (*s) {
+		if (*s != '\\') {
+			out[o++] = *s++;
+			continue;
+		}
+		if (s[1] == '\\') {
+			out[o++] = '\\';
+			s += 2;
+			continue;
+		}
+		unsigned v;
+		if (s[1] != 'x' || sscanf(s + 2, "%2x", &v) != 1 || !s[2] || !s[3])
+			return -1;
+		out[o++] = (char)v;
+		s += 4;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Random bytes: the output holds no byte a terminal obeys (C0, DEL, C1 raw
+ * or encoded, invalid UTF-8), and says exactly what the input was. */
+START_TEST(test_escape_random)
+{
+	unsigned seed = 20261201;
+	for (int iter = 0; iter < 20000; iter++) {
+		char in[24], out[24 * 8 + 1], back[sizeof(in)];
+		size_t n = (size_t)(rand_r(&seed) % (sizeof(in) - 1));
+		for (size_t i = 0; i < n; i++) {
+			int r = rand_r(&seed);
+			/* mostly bytes near the interesting ranges */
+			in[i] = (char)(r % 3 == 0 ? (r >> 8) % 0x40 + 0x80 : r % 3 == 1 ? 0xc2 : (r >> 8) % 256);
+			if (!in[i])
+				in[i] = 'z';
+		}
+		in[n] = '\0';
+		cc_escape(in, out, sizeof(out));
+		for (const char *p = out; *p;) {
+			const unsigned char *u = (const unsigned char *)p;
+			size_t len = cc_utf8_len(p);
+			ck_assert_msg(len > 0, "invalid UTF-8 in the output");
+			ck_assert_msg(u[0] >= 0x20 && u[0] != 0x7f, "control byte %#x in the output", u[0]);
+			ck_assert_msg(!(u[0] == 0xc2 && u[1] < 0xa0), "a C1 control in the output");
+			p += len;
+		}
+		ck_assert_int_eq(unescape(out, back), 0);
+		ck_assert_msg(strcmp(back, in) == 0, "not reversible");
+	}
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -518,6 +717,16 @@ static Suite *util_suite(void)
 	tc = tcase_create("strv");
 	tcase_add_test(tc, test_strv);
 	tcase_add_test(tc, test_cleanup_helpers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("escape");
+	tcase_add_test(tc, test_escape_keeps_text);
+	tcase_add_test(tc, test_escape_controls);
+	tcase_add_test(tc, test_escape_invalid_utf8);
+	tcase_add_test(tc, test_escape_forged_line);
+	tcase_add_test(tc, test_escape_bounds);
+	tcase_add_test(tc, test_utf8_len);
+	tcase_add_test(tc, test_escape_random);
 	suite_add_tcase(s, tc);
 	return s;
 }
