@@ -397,6 +397,16 @@ check "A2: vi (vim.tiny as vi) reads the image's vimrc.tiny, not the container's
 check "A2: less reads no lesskey of the container" a2_less
 check "A2: no history or viminfo file appears in the container" a2_no_history
 
+# A library loaded by name that neither the run path nor the image's cache
+# has (top's dlopen("libnuma.so")) is not looked for in ld.so's default
+# /lib and /usr/lib: in a container those are the container's.
+no_default_lib() {
+    as_broker /dev/crashcart/bin/strace -f -e trace=openat -o /tmp/top.strace \
+        /dev/crashcart/bin/top -bn1 >/dev/null || return 1
+    ! grep -E '"/(usr/)?lib[^"]*\.so' "/proc/$CT/root/tmp/top.strace"
+}
+check "loader: no library is looked for in the container's /lib or /usr/lib (top)" no_default_lib
+
 # ---------------------------------------------------------------- other formats
 for fmt in erofs squashfs; do
     if ! grep -qw "$fmt" /proc/filesystems && ! modprobe "$fmt" 2>/dev/null; then
