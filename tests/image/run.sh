@@ -377,6 +377,11 @@ a2_less() {
     pty_run q -- "$work/as-broker" "$CT" /dev/crashcart/bin/less /dev/crashcart/.crashcartrc \
         >"$a2_out" 2>&1 && no_pwned "$a2_out" && grep -q crashcart "$a2_out"
 }
+a2_terminfo() {     # the container's terminfo would pick the escape sequences
+    as_broker /dev/crashcart/bin/strace -e trace=%file -o /tmp/less.strace \
+        /dev/crashcart/bin/less -F /dev/crashcart/etc/inputrc >/dev/null &&
+        ! grep '"/etc/terminfo' "/proc/$CT/root/tmp/less.strace"
+}
 a2_no_history() {   # also when the operator asks gdb to save its history
     pty_run 'echo hi\r' 'quit\r' -- "$work/as-broker" "$CT" /dev/crashcart/bin/gdb \
         -q -ex 'set history save on' >"$a2_out" 2>&1
@@ -395,6 +400,7 @@ check "A2: gdb -batch runs no gdbinit or auto-load script of the container; the 
 check "A2: vim (ex mode on a pty) reads the image's vimrc, not the container's" a2_vim vim
 check "A2: vi (vim.tiny as vi) reads the image's vimrc.tiny, not the container's" a2_vim vi
 check "A2: less reads no lesskey of the container" a2_less
+check "A2: curses programs never look at the container's /etc/terminfo" a2_terminfo
 check "A2: no history or viminfo file appears in the container" a2_no_history
 
 # A library loaded by name that neither the run path nor the image's cache
