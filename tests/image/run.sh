@@ -233,6 +233,186 @@ expect "ldd from the image" 'libc.so.6 => /dev/crashcart/' nobody \
 expect "ld.so.cache of the image is used" '/dev/crashcart/lib/x86_64-linux-gnu/libc.so.6' \
     nobody /dev/crashcart/sbin/ldconfig -p -C /dev/crashcart/etc/ld.so.cache
 
+# ---------------------------------------------------------------- A2: hostile root
+# Finding A2: a hostile container configured the toolbox. Its root planted
+# start-up files (/etc/bash.bashrc with an EXIT trap, /.gdbinit, ...) and the
+# image's programs ran them as the operator. Here container root plants every
+# start-up file the image's bash, readline, gdb, vim and less would look for,
+# plus a /bin/sh so that planted shell commands work; then the tools run as
+# the broker starts them, and nothing planted may run (no /tmp/pwned* in the
+# container, no INJECTED in the output) while the image's own files do.
+
+# pty_run CHUNK... -- ARGV...: ARGV on a new pty; each chunk is typed once the
+# output has been quiet for 0.3 s (python escapes: \r, \x04); prints what the
+# program wrote, exits with its status (124 when it hangs).
+cat >"$work/pty_run.py" <<'EOF'
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+sep = sys.argv.index("--")
+chunks, argv = sys.argv[1:sep], sys.argv[sep + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+out = []
+def read(timeout):
+    if not select.select([fd], [], [], max(timeout, 0))[0]:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:            # EIO: the other side is closed
+        data = b""
+    out.append(data)
+    return data
+ended = False
+for chunk in chunks:
+    quiet_since = time.monotonic()
+    while not ended and time.monotonic() - quiet_since < 5:
+        data = read(0.3)
+        if data is None:
+            break
+        ended = data == b""
+    if ended:
+        break
+    os.write(fd, chunk.encode().decode("unicode_escape").encode("latin-1"))
+deadline = time.monotonic() + 10
+while not ended and time.monotonic() < deadline:
+    ended = read(deadline - time.monotonic()) == b""
+if not ended:
+    os.kill(pid, signal.SIGKILL)
+status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+sys.stdout.write(b"".join(out).decode(errors="replace"))
+sys.exit(status if ended else 124)
+EOF
+pty_run() { python3 "$work/pty_run.py" "$@"; }
+
+# plant_hostile_root ROOT: what container root can write into its own root.
+plant_hostile_root() {
+    local r=$1 f
+    mkdir -p "$r/bin" "$r/etc/gdb/gdbinit.d" "$r/etc/vim" "$r/root" \
+        "$r/usr/share/vim/vim90" "$r/usr/lib/debug/dev/crashcart/usr/bin" \
+        "$r/.config/gdb" "$r/.vim"
+    ln -s /dev/crashcart/bin/bash "$r/bin/sh"
+    chmod 1777 "$r"     # history written to the cwd (/) would reach it
+    printf '%s\n' "trap 'echo INJECTED > /tmp/pwned' EXIT" 'echo INJECTED-BASHRC' \
+        >"$r/etc/bash.bashrc"
+    for f in etc/profile etc/bash.bash_logout .bashrc .bash_profile .profile \
+        .bash_logout; do
+        echo "echo INJECTED > /tmp/pwned-bash-${f//\//-}" >"$r/$f"
+    done
+    # Ctrl-D (what the operator pressed) would type a command instead.
+    for f in etc/inputrc .inputrc; do
+        printf '%s\n' '"\C-d": "touch /tmp/pwned-inputrc; exit\r"' >"$r/$f"
+    done
+    for f in etc/gdb/gdbinit etc/gdb/gdbinit.d/x.gdb .gdbinit .gdbearlyinit \
+        .config/gdb/gdbinit usr/lib/debug/dev/crashcart/usr/bin/true-gdb.gdb; do
+        printf '%s\n' "shell touch /tmp/pwned-gdb-shell" \
+            "python open('/tmp/pwned-gdb-${f//\//-}', 'w').close()" >"$r/$f"
+    done
+    for f in etc/vim/vimrc etc/vim/vimrc.tiny usr/share/vim/vimrc \
+        usr/share/vim/vimrc.tiny usr/share/vim/defaults.vim \
+        usr/share/vim/vim90/defaults.vim .vimrc .exrc .vim/vimrc; do
+        echo "silent! !touch /tmp/pwned-vim-${f//\//-}" >"$r/$f"
+    done
+    for f in etc/syslesskey .lesskey; do
+        printf '#env\nLESSOPEN=|touch /tmp/pwned-less-%s %%s\n' "${f//\//-}" >"$r/$f"
+    done
+}
+
+# no_pwned OUTPUT-FILE: nothing planted ran (clears the evidence for the next
+# check).
+no_pwned() {
+    local r="/proc/$CT/root" bad
+    bad=$(cd "$r/tmp" && ls -d pwned* 2>/dev/null)
+    rm -rf "$r"/tmp/pwned*
+    if [ -n "$bad" ] || grep -q INJECTED "$1"; then
+        echo "planted start-up files ran: ${bad:-(none)}"; tail -n 5 "$1"; return 1
+    fi
+}
+# as-broker PID COMMAND...: as uid 65534 in container PID with exactly the
+# environment the broker gives a tool (image/README.md); a file, for pty_run.
+sed -e "s|@NSENTER@|$NSENTER|" -e "s|@NOBODY@|$NOBODY|g" >"$work/as-broker" <<'EOF'
+#!/bin/bash
+ct=$1; shift
+exec env -i PATH=/dev/crashcart/bin:/dev/crashcart/sbin HOME=/dev/crashcart/home \
+    INPUTRC=/dev/crashcart/etc/inputrc HISTFILE= LESSHISTFILE=- TERM=xterm \
+    'PS1=[crashcart \u@\h \W]\$ ' CRASHCART_TARGET=crashcart-test \
+    @NSENTER@ -t "$ct" -m -u -i -n -p -r -w -S @NOBODY@ -G @NOBODY@ -- "$@"
+EOF
+chmod 755 "$work/as-broker"
+as_broker() { "$work/as-broker" "$CT" "$@"; }
+broker_shell=(/dev/crashcart/bin/bash --rcfile /dev/crashcart/.crashcartrc -i)
+a2_out="$work/a2.out"
+
+a2_bash() {     # the finding itself: `crashcart ID`, then Ctrl-D
+    pty_run 'echo "rc=$CRASHCART_BASHRC|$INPUTRC|$HOME|$SHELL|[$HISTFILE]"; bind -v\r' \
+        '\x04' -- "$work/as-broker" "$CT" "${broker_shell[@]}" >"$a2_out" 2>&1
+    no_pwned "$a2_out" && grep -q 'rc=/dev/crashcart' "$a2_out"
+}
+a2_bash_own() {     # what a2_bash's session printed
+    local want='rc=/dev/crashcart/etc/bash.bashrc|/dev/crashcart/etc/inputrc|/dev/crashcart/home|/dev/crashcart/bin/bash|\[\]'
+    if ! grep -q "$want" "$a2_out" || ! grep -q 'set bell-style none' "$a2_out"; then
+        tail -n 5 "$a2_out"; return 1
+    fi
+}
+a2_readline_no_inputrc() {   # a tool started without INPUTRC
+    pty_run 'bind -v\r' '\x04' -- "$work/as-broker" "$CT" env -u INPUTRC \
+        "${broker_shell[@]}" >"$a2_out" 2>&1
+    no_pwned "$a2_out" && grep -q 'set bell-style none' "$a2_out"
+}
+a2_login() {
+    as_broker /dev/crashcart/bin/bash -l -c 'echo login' >"$a2_out" 2>&1
+    no_pwned "$a2_out" && grep -q '^login' "$a2_out"
+}
+a2_gdb() {
+    as_broker /dev/crashcart/bin/gdb -batch -ex 'show auto-load local-gdbinit' \
+        /dev/crashcart/bin/true >"$a2_out" 2>&1
+    no_pwned "$a2_out" && grep -q 'current directory is off' "$a2_out"
+}
+a2_vim() {      # -E on a pty: -Es would skip every start-up file
+    pty_run -- "$work/as-broker" "$CT" "/dev/crashcart/bin/$1" -E -c 'set modelines?' \
+        -c 'qa!' >"$a2_out" 2>&1
+    no_pwned "$a2_out" && grep -q 'modelines=0' "$a2_out"
+}
+a2_less() {
+    pty_run q -- "$work/as-broker" "$CT" /dev/crashcart/bin/less /dev/crashcart/.crashcartrc \
+        >"$a2_out" 2>&1 && no_pwned "$a2_out" && grep -q crashcart "$a2_out"
+}
+a2_terminfo() {     # the container's terminfo would pick the escape sequences
+    as_broker /dev/crashcart/bin/strace -e trace=%file -o /tmp/less.strace \
+        /dev/crashcart/bin/less -F /dev/crashcart/etc/inputrc >/dev/null &&
+        ! grep '"/etc/terminfo' "/proc/$CT/root/tmp/less.strace"
+}
+a2_no_history() {   # also when the operator asks gdb to save its history
+    pty_run 'echo hi\r' 'quit\r' -- "$work/as-broker" "$CT" /dev/crashcart/bin/gdb \
+        -q -ex 'set history save on' >"$a2_out" 2>&1
+    local found
+    found=$(cd "/proc/$CT/root" && find . ./tmp ./root -maxdepth 1 \
+        \( -name '*hist*' -o -name '.viminfo' -o -name '.lesshst' \) 2>/dev/null)
+    [ -z "$found" ] || { echo "history written into the container: $found"; return 1; }
+}
+
+plant_hostile_root "/proc/$CT/root"
+check "A2: interactive bash as the broker starts it, then Ctrl-D, runs nothing the container planted" a2_bash
+check "A2: ... and reads the image's bash.bashrc, .crashcartrc and inputrc (HOME, INPUTRC, SHELL in the image, no HISTFILE)" a2_bash_own
+check "A2: readline without INPUTRC reads the image's inputrc, not the container's" a2_readline_no_inputrc
+check "A2: a login shell reads neither the container's /etc/profile nor its logout files" a2_login
+check "A2: gdb -batch runs no gdbinit or auto-load script of the container; the image's gdbinit applies" a2_gdb
+check "A2: vim (ex mode on a pty) reads the image's vimrc, not the container's" a2_vim vim
+check "A2: vi (vim.tiny as vi) reads the image's vimrc.tiny, not the container's" a2_vim vi
+check "A2: less reads no lesskey of the container" a2_less
+check "A2: curses programs never look at the container's /etc/terminfo" a2_terminfo
+check "A2: no history or viminfo file appears in the container" a2_no_history
+
+# A library loaded by name that neither the run path nor the image's cache
+# has (top's dlopen("libnuma.so")) is not looked for in ld.so's default
+# /lib and /usr/lib: in a container those are the container's.
+no_default_lib() {
+    as_broker /dev/crashcart/bin/strace -f -e trace=openat -o /tmp/top.strace \
+        /dev/crashcart/bin/top -bn1 >/dev/null || return 1
+    ! grep -E '"/(usr/)?lib[^"]*\.so' "/proc/$CT/root/tmp/top.strace"
+}
+check "loader: no library is looked for in the container's /lib or /usr/lib (top)" no_default_lib
+
 # ---------------------------------------------------------------- other formats
 for fmt in erofs squashfs; do
     if ! grep -qw "$fmt" /proc/filesystems && ! modprobe "$fmt" 2>/dev/null; then
