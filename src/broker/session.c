@@ -499,6 +499,10 @@ static void tool_env(struct session *s, const char *term, char *buf, size_t len,
 	ENV("INPUTRC=/dev/crashcart/etc/inputrc");
 	ENV("HISTFILE=");
 	ENV("LESSHISTFILE=-");
+	/* paths compiled too short to point into the image (image/README.md) */
+	ENV("SHELL=%s", cc_image_has(s->ms.pinfd, "bin/bash") ? "/dev/crashcart/bin/bash" : "/dev/crashcart/bin/sh");
+	ENV("OPENSSL_CONF=/dev/crashcart/usr/lib/ssl/openssl.cnf");
+	ENV("LOCPATH=/dev/crashcart/usr/lib/locale");
 	ENV("TERM=%s", sane_term(term));
 	ENV("PS1=crashcart[%s]:\\w\\$ ", name);
 	ENV("CRASHCART_TARGET=%s", name);
@@ -511,7 +515,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	static char *bash_argv[] = { "/dev/crashcart/bin/bash", "--rcfile", "/dev/crashcart/.crashcartrc", "-i", NULL };
 	static char *sh_argv[] = { "/dev/crashcart/bin/sh", NULL };
 	char **argv = req->u.exec.argv;
-	char envbuf[512], *envp[12];
+	char envbuf[768], *envp[16];
 	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done = { 0 };
 	struct cc_relay relay;
 	int tool[3];
