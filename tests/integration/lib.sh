@@ -7,7 +7,7 @@
 # and container registry:
 #   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
 #   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
-#   $CC_T/bin          sleeper, ctpivot         $CC_T/ct/NAME  one dir per container
+#   $CC_T/bin          sleeper, ctpivot, cchostile        $CC_T/ct/NAME  one dir per container
 #   $CC_T/caps.orig    getcap of the broker as installed
 
 : "${CC_T:?CC_T not set (run through run.sh)}"
@@ -187,7 +187,8 @@ build_helpers() {
 	mkdir -p "$HBIN" &&
 	gcc -static -O2 -Wall -o "$HBIN/sleeper" "$CC_IT_DIR/sleeper.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/ctpivot" "$CC_IT_DIR/pivot.c" &&
-	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot"
+	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/cchostile"
 }
 
 # ---------------------------------------------------------------- images
