@@ -46,6 +46,7 @@ int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t 
 void cc_target_release(struct cc_pin *p);
 int cc_mntns_of_self(uint64_t *ino, cc_error *err);
 
+
 /* image.c */
 struct cc_image {
 	int fd;
@@ -63,7 +64,7 @@ struct cc_loop {
 	int fd;               /* held open until mounted: keeps autoclear at bay */
 	unsigned minor;
 	bool reused;
-	char source[128];     /* what fsconfig/mount(2) gets as source */
+	char source[128];     /* what fsconfig gets as source */
 };
 int cc_devdir_open(cc_error *err);   /* private tmpfs for our device nodes */
 int cc_loop_attach(int devdir, const struct cc_image *img, const char *image_path, struct cc_loop *lo, cc_error *err);

@@ -5,7 +5,10 @@
  * broker enters the container's mount namespace and moves that mount onto
  * /dev/crashcart, which it reached with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_SYMLINKS) from the container's root: a symlink the container
- * planted cannot redirect it. No device node is created in the container.
+ * planted cannot redirect it. No device node is created in the container,
+ * and there is no other way: without the new mount API, the broker refuses
+ * (the old technique, a block node in the container's /dev mounted by path,
+ * let the container swap the node between the two calls).
  *
  * State that must outlive one broker (was the directory made by us? is the
  * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
@@ -30,6 +33,7 @@
 
 #define STATE_XATTR "trusted.crashcart"
 #define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
+#define DEV_WHAT "the container's /dev"
 
 struct dir_state {
 	bool created;    /* crashcart made /dev/crashcart */
@@ -63,11 +67,8 @@ static void leave_mntns(int host_mntns_fd)
 }
 
 /* The container's /dev, reached from its root without following any
- * symlink, with our DAC bypass only for the lookup itself. It comes back
- * locked (flock, released when the fd closes): two brokers mounting into
- * the same container at once must not both create /dev/crashcart or both
- * mount onto it; the second sees the first's mount and shares it. */
-static int open_container_dev(const struct cc_pin *p, cc_error *err)
+ * symlink, with our DAC bypass only for the lookup itself. */
+static int open_dev(const struct cc_pin *p, cc_error *err)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -83,13 +84,26 @@ static int open_container_dev(const struct cc_pin *p, cc_error *err)
 	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how)));
 	if (fd < 0) {
 		if (errno == ELOOP)
-			return cc_fail(err, ELOOP, "the container's /dev is a symlink: refusing");
-		return cc_failx(err, errno, "cannot open the container's /dev");
+			return cc_fail(err, ELOOP, DEV_WHAT " is a symlink: refusing");
+		return cc_failx(err, errno, "cannot open " DEV_WHAT);
 	}
+	return fd;
+}
+
+/* open_dev, locked (flock, released when the fd closes): two
+ * brokers mounting into the same container at once must not both create
+ * /dev/crashcart or both mount onto it; the second sees the first's mount
+ * and shares it. */
+static int open_container_dev(const struct cc_pin *p, cc_error *err)
+{
+	int fd = open_dev(p, err);
+
+	if (fd < 0)
+		return fd;
 	if (flock(fd, LOCK_EX) < 0) {
 		int e = errno;
 		(void)close(fd);
-		return cc_failx(err, e, "cannot lock the container's /dev");
+		return cc_failx(err, e, "cannot lock " DEV_WHAT);
 	}
 	return fd;
 }
@@ -174,8 +188,12 @@ static int create_detached(const struct cc_image *img, const struct cc_loop *lo,
 		type = "ext4"; /* ext2/3 served by the ext4 driver */
 		WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), fsfd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC));
 	}
+	if (fsfd < 0 && errno == ENOSYS)
+		return cc_fail(err, EOPNOTSUPP, "the kernel lacks the new mount API (fsopen: %s; Linux >= 5.2, and a "
+			       "seccomp profile that allows it): crashcart does not mount through a device node in the "
+			       "container", strerror(ENOSYS));
 	if (fsfd < 0)
-		return errno == ENOSYS ? -ENOSYS : cc_failx(err, errno, "cannot open a %s filesystem context", type);
+		return cc_failx(err, errno, "cannot open a %s filesystem context", type);
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
 		r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", lo->source, 0);
 		if (r == 0)
@@ -191,41 +209,11 @@ static int create_detached(const struct cc_image *img, const struct cc_loop *lo,
 	return mfd;
 }
 
-/* The original technique, for kernels (or seccomp profiles) without the new
- * mount API: a block node in the container's /dev, mount(2), unlink. Paths
- * are relative to the container's /dev (fchdir), and the result is checked. */
-static int mount_legacy(int devfd, const struct cc_image *img, const struct cc_loop *lo, cc_error *err)
-{
-	char node[32];
-	int r, e;
-
-	snprintf(node, sizeof(node), ".crashcart-loop%u", lo->minor);
-	if (fchdir(devfd) < 0)
-		return cc_failx(err, errno, "cannot enter the container's /dev");
-	(void)unlinkat(devfd, node, 0);
-	WITH_CAPS(CC_CAP(CAP_MKNOD) | CC_CAP(CAP_DAC_OVERRIDE),
-		  r = mknodat(devfd, node, S_IFBLK | 0600, makedev(7, lo->minor)));
-	if (r < 0)
-		return cc_failx(err, errno, "cannot create a device node in the container's /dev");
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
-		r = mount(node, CC_MOUNT_DIR, img->fstype, MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-		if (r < 0 && errno == ENODEV)
-			r = mount(node, CC_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-	});
-	e = errno;
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, node, 0));
-	if (r < 0)
-		return cc_failx(err, e, "cannot mount %s (legacy mount)", lo->source);
-	return 0;
-}
-
-static int do_mount(int devfd, const struct cc_image *img, const struct cc_loop *lo, int mfd, cc_error *err)
+static int do_mount(int devfd, int mfd, cc_error *err)
 {
 	_cleanup_close_ int target = -1;
 	int r;
 
-	if (mfd == -ENOSYS)
-		return mount_legacy(devfd, img, lo, err);
 	target = open_mount_dir(devfd, O_PATH | O_NOFOLLOW);
 	if (target < 0)
 		return cc_fail(err, -target, "cannot open the container's /dev/crashcart: %s", strerror(-target));
@@ -269,7 +257,7 @@ static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image
 				return cc_failx(err, errno, "cannot create the container's /dev/crashcart");
 			created = true;
 		}
-		r = do_mount(devfd, img, lo, mfd, err);
+		r = do_mount(devfd, mfd, err);
 		if (r < 0) {
 			if (created)
 				WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
@@ -305,13 +293,9 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 
 	memset(st, 0, sizeof(*st));
 	st->pinfd = -1;
-	if (!CRASHCART_FORCE_LEGACY_MOUNT) {
-		mfd = create_detached(img, lo, err);
-		if (mfd < 0 && mfd != -ENOSYS)
-			return mfd;
-	} else {
-		mfd = -ENOSYS;
-	}
+	mfd = create_detached(img, lo, err);
+	if (mfd < 0)
+		return mfd;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;

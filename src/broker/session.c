@@ -170,13 +170,19 @@ static void record_exit(struct record *rc, const struct cc_exit *x, const char *
 	cc_json_close(&rc->j);
 }
 
-/* A failure found by a check while acting (a symlink planted in the
- * container, another filesystem in the way) is a refusal, not an error. */
+/* A failure found by a check while acting is a refusal, not an error: a
+ * symlink planted in the container (ELOOP, ENOTDIR), another filesystem in
+ * the way (EEXIST), a kernel feature that is missing (EOPNOTSUPP). */
 static const char *result_of(int r, const cc_error *e)
 {
 	if (r == 0)
 		return "ok";
-	return e->code == ELOOP || e->code == ENOTDIR || e->code == EEXIST ? "refused" : "error";
+	switch (e->code) {
+	case ELOOP: case ENOTDIR: case EEXIST: case EOPNOTSUPP:
+		return "refused";
+	default:
+		return "error";
+	}
 }
 
 /* The end record of an operation that returned r (err holds its error). A

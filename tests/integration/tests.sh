@@ -21,7 +21,6 @@ TESTS=(
 	t_squashfs
 	t_erofs
 	t_runc
-	t_legacy_mount
 	t_audit_records
 	t_tty_shell
 	t_tty_ctrl_c
@@ -72,29 +71,6 @@ expect_mounted() {
 }
 
 # ------------------------------------------------------------------ install
-
-# The fallback for kernels (or seccomp profiles) without the new mount API,
-# forced at build time: a second install with -Dmount_api=legacy.
-t_legacy_mount() {
-	local lp=$CC_T/prefix-legacy lb=$CC_T/build-legacy before after
-	mkdir -p "$lp" && chmod 755 "$lp"
-	{ meson setup "$lb" "$CC_SRC" -Dprefix="$lp" -Dops_group="$OPS_GROUP" -Daudit_log="$lp/audit.log" \
-		-Dmount_api=legacy && meson compile -C "$lb" && meson install -C "$lb"; } >"$CC_T/legacy.log" 2>&1 ||
-		fail "legacy build failed: $(tail -n 20 "$CC_T/legacy.log")"
-	write_test_policy "$lp"
-	start_ct cc-legacy
-	before=$(dev_listing "$PID")
-	run as_op "$lp/bin/crashcart" -i "$IMG_EXT4" -m "$PID"
-	expect_rc 0 "legacy -m: $ERR"
-	expect_mounted "$PID" ext4
-	after=$(dev_listing "$PID" | grep -v ' ./crashcart$')
-	[ "$before" = "$after" ] || fail "the container's /dev changed (a node left behind?): before '$before' after '$after'"
-	run as_op "$lp/bin/crashcart" -i "$IMG_EXT4" "$PID" $BB cat /dev/crashcart/etc/crashcart-test
-	expect_rc 0 "legacy exec"
-	run as_op "$lp/bin/crashcart" -u "$PID"
-	expect_rc 0 "legacy -u"
-	expect_nothing_mounted "$PID" "$IMG_EXT4"
-}
 
 # The broker holds exactly its five capabilities (SECURITY.md), permitted
 # only (the install script sets them; set-up already checked they are there).
