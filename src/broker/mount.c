@@ -10,6 +10,9 @@
  * (the old technique, a block node in the container's /dev mounted by path,
  * let the container swap the node between the two calls).
  *
+ * The lock on the container's /dev is never waited for: the container can
+ * hold it.
+ *
  * State that must outlive one broker (was the directory made by us? is the
  * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
  * container's /dev, which only CAP_SYS_ADMIN can write. */
@@ -25,6 +28,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -34,6 +38,11 @@
 #define STATE_XATTR "trusted.crashcart"
 #define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
 #define DEV_WHAT "the container's /dev"
+/* The container's /dev lock: held by brokers for the few milliseconds of a
+ * mount or unmount. Tried, never waited for (the container can hold it
+ * forever): LOCK_TRIES times, LOCK_WAIT_MS apart. */
+#define LOCK_TRIES 100
+#define LOCK_WAIT_MS 20
 
 struct dir_state {
 	bool created;    /* crashcart made /dev/crashcart */
@@ -93,19 +102,25 @@ static int open_dev(const struct cc_pin *p, cc_error *err)
 /* open_dev, locked (flock, released when the fd closes): two
  * brokers mounting into the same container at once must not both create
  * /dev/crashcart or both mount onto it; the second sees the first's mount
- * and shares it. */
+ * and shares it. The container can take the same lock: never block on it. */
 static int open_container_dev(const struct cc_pin *p, cc_error *err)
 {
-	int fd = open_dev(p, err);
+	_cleanup_close_ int fd = open_dev(p, err);
+	const struct timespec wait = { 0, LOCK_WAIT_MS * 1000000L };
 
 	if (fd < 0)
 		return fd;
-	if (flock(fd, LOCK_EX) < 0) {
-		int e = errno;
-		(void)close(fd);
-		return cc_failx(err, e, "cannot lock " DEV_WHAT);
+	for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return cc_failx(err, errno, "cannot lock " DEV_WHAT);
+		if (i >= LOCK_TRIES)
+			return cc_fail(err, EAGAIN, DEV_WHAT " stays locked by another process (the container, or a "
+				       "crashcart session that does not finish): not waiting for it");
+		(void)nanosleep(&wait, NULL);
 	}
-	return fd;
+	int r = fd;
+	fd = -1;
+	return r;
 }
 
 static int open_mount_dir(int devfd, int flags)

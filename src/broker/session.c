@@ -172,13 +172,14 @@ static void record_exit(struct record *rc, const struct cc_exit *x, const char *
 
 /* A failure found by a check while acting is a refusal, not an error: a
  * symlink planted in the container (ELOOP, ENOTDIR), another filesystem in
- * the way (EEXIST), a kernel feature that is missing (EOPNOTSUPP). */
+ * the way (EEXIST), a lock the container holds (EAGAIN), a kernel feature
+ * that is missing (EOPNOTSUPP). */
 static const char *result_of(int r, const cc_error *e)
 {
 	if (r == 0)
 		return "ok";
 	switch (e->code) {
-	case ELOOP: case ENOTDIR: case EEXIST: case EOPNOTSUPP:
+	case ELOOP: case ENOTDIR: case EEXIST: case EAGAIN: case EOPNOTSUPP:
 		return "refused";
 	default:
 		return "error";
