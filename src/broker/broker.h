@@ -1,7 +1,8 @@
 /* Types shared by the broker's parts. Each .c file is one concern:
  *   main.c      start-up: socket, capabilities, caller, launcher, audit
  *   session.c   the dispatch table and the request handlers
- *   target.c    pinning the target process (pidfd + start time)
+ *   target.c    pinning the target process (pidfd + start time); what a
+ *               container is (not the host's namespaces, not the caller's)
  *   image.c     checking the image file and its filesystem type
  *   loop.c      private device nodes and the loop device
  *   mount.c     mounting into / unmounting from the container
@@ -42,9 +43,20 @@ struct cc_pin {
 };
 
 /* target.c */
-int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t host_mntns, cc_error *err);
+/* Refuses anything that is not a container: a process in the host's mount
+ * or PID namespace, or in a user namespace `caller` owns. */
+int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t host_mntns, uid_t caller,
+		  cc_error *err);
 void cc_target_release(struct cc_pin *p);
 int cc_mntns_of_self(uint64_t *ino, cc_error *err);
+/* The mounts of the broker's own (the host's) mount namespace. */
+struct cc_host_mounts {
+	struct { uint64_t id, dev; } *m;
+	size_t n;
+};
+int cc_host_mounts_read(struct cc_host_mounts *hm, cc_error *err);
+bool cc_host_mounts_dev(const struct cc_host_mounts *hm, uint64_t dev); /* a superblock the host mounts? */
+void cc_host_mounts_free(struct cc_host_mounts *hm);
 
 
 /* image.c */
@@ -79,6 +91,9 @@ struct cc_mount_state {
 	uint64_t dev;       /* st_dev of the mounted filesystem */
 	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
 };
+/* Before anything is recorded or attached: is the container's /dev its own
+ * tmpfs (checked again, on the fd used, when mounting)? */
+int cc_mount_check_target(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
 /* explicit: -u (lazy, always); otherwise session end (only a non-persistent

@@ -10,8 +10,10 @@
  * (the old technique, a block node in the container's /dev mounted by path,
  * let the container swap the node between the two calls).
  *
- * The lock on the container's /dev is never waited for: the container can
- * hold it.
+ * The container's /dev must be the container's own tmpfs: a tmpfs, and not
+ * one the host mounts (a host directory or host tmpfs bound onto /dev would
+ * otherwise get /dev/crashcart and the state xattr). Its lock is never waited
+ * for: the container can hold it.
  *
  * State that must outlive one broker (was the directory made by us? is the
  * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
@@ -27,7 +29,9 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -75,16 +79,36 @@ static void leave_mntns(int host_mntns_fd)
 	}
 }
 
+/* Is the directory `devfd` the container's own tmpfs? Not a tmpfs: a
+ * filesystem of the host's (or an image's) bound in. A tmpfs the host mounts:
+ * the host's, bound in (the host's /dev/shm, a host directory under /run). */
+static int check_dev(int devfd, const struct cc_host_mounts *hm, cc_error *err)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(devfd, &sfs) < 0 || fstat(devfd, &st) < 0)
+		return cc_failx(err, errno, "cannot inspect " DEV_WHAT);
+	if (sfs.f_type != TMPFS_MAGIC)
+		return cc_fail(err, EXDEV, DEV_WHAT " is not a tmpfs (filesystem type %#llx): refusing to write to "
+			       "a filesystem that may be the host's", (unsigned long long)sfs.f_type);
+	if (cc_host_mounts_dev(hm, st.st_dev))
+		return cc_fail(err, EXDEV, DEV_WHAT " is a tmpfs that the host mounts (device %u:%u): refusing to "
+			       "write to a host filesystem", major(st.st_dev), minor(st.st_dev));
+	return 0;
+}
+
 /* The container's /dev, reached from its root without following any
- * symlink, with our DAC bypass only for the lookup itself. */
-static int open_dev(const struct cc_pin *p, cc_error *err)
+ * symlink, with our DAC bypass only for the lookup itself, and checked to be
+ * the container's own tmpfs. */
+static int open_dev_checked(const struct cc_pin *p, const struct cc_host_mounts *hm, cc_error *err)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	_cleanup_close_ int root = -1;
-	int fd;
+	_cleanup_close_ int root = -1, fd = -1;
+	int r;
 
 	/* /proc/PID/root: the container's root (also for chroot-ed targets). */
 	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), root = openat(p->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -96,16 +120,34 @@ static int open_dev(const struct cc_pin *p, cc_error *err)
 			return cc_fail(err, ELOOP, DEV_WHAT " is a symlink: refusing");
 		return cc_failx(err, errno, "cannot open " DEV_WHAT);
 	}
-	return fd;
+	r = check_dev(fd, hm, err);
+	if (r < 0)
+		return r;
+	r = fd;
+	fd = -1;
+	return r;
 }
 
-/* open_dev, locked (flock, released when the fd closes): two
+int cc_mount_check_target(const struct cc_pin *p, cc_error *err)
+{
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
+	int r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
+	r = open_dev_checked(p, &hm, err);
+	if (r < 0)
+		return r;
+	(void)close(r);
+	return 0;
+}
+
+/* open_dev_checked, locked (flock, released when the fd closes): two
  * brokers mounting into the same container at once must not both create
  * /dev/crashcart or both mount onto it; the second sees the first's mount
  * and shares it. The container can take the same lock: never block on it. */
-static int open_container_dev(const struct cc_pin *p, cc_error *err)
+static int open_container_dev(const struct cc_pin *p, const struct cc_host_mounts *hm, cc_error *err)
 {
-	_cleanup_close_ int fd = open_dev(p, err);
+	_cleanup_close_ int fd = open_dev_checked(p, hm, err);
 	const struct timespec wait = { 0, LOCK_WAIT_MS * 1000000L };
 
 	if (fd < 0)
@@ -240,10 +282,11 @@ static int do_mount(int devfd, int mfd, cc_error *err)
 	return 0;
 }
 
-static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image *img, const struct cc_loop *lo,
-		       int mfd, bool persistent, struct cc_mount_state *st, cc_error *err)
+static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, int devdir,
+		       const struct cc_image *img, const struct cc_loop *lo, int mfd, bool persistent,
+		       struct cc_mount_state *st, cc_error *err)
 {
-	_cleanup_close_ int devfd = open_container_dev(p, err);
+	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
 	uint64_t dev = 0;
 	int r;
@@ -303,27 +346,33 @@ static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err)
 {
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	_cleanup_close_ int mfd = -1;
 	int r;
 
 	memset(st, 0, sizeof(*st));
 	st->pinfd = -1;
+	/* the host's mounts, read in the host's namespace */
+	r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
 	mfd = create_detached(img, lo, err);
 	if (mfd < 0)
 		return mfd;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = mount_in_ns(p, devdir, img, lo, mfd, persistent, st, err);
+	r = mount_in_ns(p, &hm, devdir, img, lo, mfd, persistent, st, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }
 
 /* ---- unmount ---- */
 
-static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *unmounted, cc_error *err)
+static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, bool explicit_request,
+			 bool *unmounted, cc_error *err)
 {
-	_cleanup_close_ int devfd = open_container_dev(p, err);
+	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
 	uint64_t dev = 0;
 	int r;
@@ -368,13 +417,17 @@ static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *un
 
 int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool *unmounted, cc_error *err)
 {
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	int r;
 
 	*unmounted = false;
+	r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = unmount_in_ns(p, explicit_request, unmounted, err);
+	r = unmount_in_ns(p, &hm, explicit_request, unmounted, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }

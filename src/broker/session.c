@@ -172,14 +172,15 @@ static void record_exit(struct record *rc, const struct cc_exit *x, const char *
 
 /* A failure found by a check while acting is a refusal, not an error: a
  * symlink planted in the container (ELOOP, ENOTDIR), another filesystem in
- * the way (EEXIST), a lock the container holds (EAGAIN), a kernel feature
- * that is missing (EOPNOTSUPP). */
+ * the way (EEXIST), a /dev that is not the container's own tmpfs (EXDEV), a
+ * lock the container holds (EAGAIN), a kernel feature that is missing
+ * (EOPNOTSUPP). */
 static const char *result_of(int r, const cc_error *e)
 {
 	if (r == 0)
 		return "ok";
 	switch (e->code) {
-	case ELOOP: case ENOTDIR: case EEXIST: case EAGAIN: case EOPNOTSUPP:
+	case ELOOP: case ENOTDIR: case EEXIST: case EXDEV: case EAGAIN: case EOPNOTSUPP:
 		return "refused";
 	default:
 		return "error";
@@ -333,7 +334,7 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 			t->resolve_error[0] ? t->resolve_error : "unknown target");
 		return refuse(s, event, err);
 	}
-	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, err) < 0)
+	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, s->caller.uid, err) < 0)
 		return refuse(s, event, err);
 	s->have_target = true;
 	/* The worker's answer is a claim: what it says must be what we see. */
@@ -373,6 +374,10 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	unsigned perm = s->action == CC_ACT_EXEC ? CC_PERM_EXEC
 			: s->action == CC_ACT_EXEC_VIA ? CC_PERM_EXEC_VIA : CC_PERM_MOUNT;
 	if (allowed(s, perm, true, err) < 0)
+		return refuse(s, "mount", err);
+	/* Before anything is attached: /dev must be the container's own tmpfs
+	 * (mount.c checks again on the fd it writes through). */
+	if (cc_mount_check_target(&s->pin, err) < 0)
 		return refuse(s, "mount", err);
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);
