@@ -6,6 +6,7 @@
  *   image.c     checking the image file and its filesystem type
  *   loop.c      private device nodes and the loop device
  *   mount.c     mounting into / unmounting from the container
+ *   idmap.c     writing /dev/crashcart without CAP_DAC_OVERRIDE (idmapped clone)
  *   launcher.c  the process that starts the tool (kept off the strict line)
  *   audit.c     the audit sink */
 #pragma once
@@ -58,6 +59,11 @@ int cc_host_mounts_read(struct cc_host_mounts *hm, cc_error *err);
 bool cc_host_mounts_dev(const struct cc_host_mounts *hm, uint64_t dev); /* a superblock the host mounts? */
 void cc_host_mounts_free(struct cc_host_mounts *hm);
 
+/* idmap.c: the user namespace (0 = the caller) made once before the filter,
+ * and the two writes into the container's /dev that need it. */
+int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err);
+int cc_idmap_mkdirat(int dirfd, const char *name, mode_t mode, const char *what, cc_error *err);
+int cc_idmap_rmdirat(int dirfd, const char *name, const char *what, cc_error *err);
 
 /* image.c */
 struct cc_image {

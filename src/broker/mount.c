@@ -13,7 +13,9 @@
  * The container's /dev must be the container's own tmpfs: a tmpfs, and not
  * one the host mounts (a host directory or host tmpfs bound onto /dev would
  * otherwise get /dev/crashcart and the state xattr). Its lock is never waited
- * for: the container can hold it.
+ * for: the container can hold it. /dev/crashcart is made and removed through
+ * an idmapped clone of /dev (idmap.c), not with CAP_DAC_OVERRIDE; looking it
+ * up needs only search permission.
  *
  * State that must outlive one broker (was the directory made by us? is the
  * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
@@ -99,7 +101,7 @@ static int check_dev(int devfd, const struct cc_host_mounts *hm, cc_error *err)
 }
 
 /* The container's /dev, reached from its root without following any
- * symlink, with our DAC bypass only for the lookup itself, and checked to be
+ * symlink (a lookup: search permission is all it needs), and checked to be
  * the container's own tmpfs. */
 static int open_dev_checked(const struct cc_pin *p, const struct cc_host_mounts *hm, cc_error *err)
 {
@@ -114,7 +116,7 @@ static int open_dev_checked(const struct cc_pin *p, const struct cc_host_mounts 
 	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), root = openat(p->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (root < 0)
 		return cc_failx(err, errno, "cannot open the root of PID %d", p->pid);
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how)));
+	fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how));
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return cc_fail(err, ELOOP, DEV_WHAT " is a symlink: refusing");
@@ -171,8 +173,8 @@ static int open_mount_dir(int devfd, int flags)
 		.flags = (uint64_t)flags | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd;
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, devfd, CC_MOUNT_DIR, &how, sizeof(how)));
+	/* a lookup in a 0755 directory: no capability */
+	int fd = (int)syscall(SYS_openat2, devfd, CC_MOUNT_DIR, &how, sizeof(how));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -216,8 +218,7 @@ static int inspect(int devfd, uint64_t *dev, cc_error *err)
 	struct statx stx;
 	int r;
 
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE),
-		  r = statx(devfd, CC_MOUNT_DIR, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx));
+	r = statx(devfd, CC_MOUNT_DIR, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx);
 	if (r < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
@@ -310,15 +311,15 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 	} else if (r == 0 || r == -ENOENT) {
 		bool created = false;
 		if (r == -ENOENT) {
-			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), r = mkdirat(devfd, CC_MOUNT_DIR, 0755));
+			r = cc_idmap_mkdirat(devfd, CC_MOUNT_DIR, 0755, DEV_WHAT, err);
 			if (r < 0)
-				return cc_failx(err, errno, "cannot create the container's /dev/crashcart");
+				return r;
 			created = true;
 		}
 		r = do_mount(devfd, mfd, err);
 		if (r < 0) {
 			if (created)
-				WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 			return r;
 		}
 		/* Where does /dev/crashcart lead now? It must be our filesystem. */
@@ -384,7 +385,7 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 	if (r == -ENOENT || r == 0) {
 		/* Not mounted. Tidy a directory we made and left behind. */
 		if (r == 0 && ds.known && ds.created && explicit_request) {
-			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+			(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 			clear_state(devfd);
 		}
 		return 0;
@@ -410,7 +411,7 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 	}
 	*unmounted = true;
 	if (ds.created)
-		WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+		(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 	clear_state(devfd);
 	return 0;
 }
