@@ -7,7 +7,7 @@
 #      host daemon with only a private mount namespace (PrivateTmp=)
 #   C  a container racing the legacy mount path's device node
 #   D  a container holding flock on its own /dev
-# shellcheck disable=SC2034  # TESTS is read by run.sh
+# shellcheck disable=SC2034,SC2086,SC2154,SC2015,SC2153  # TESTS is read by run.sh; $BB unquoted as elsewhere; rc is set in the trap
 
 TESTS+=(
 	t_refuse_host_pid1
