@@ -5,7 +5,7 @@
 # Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write
 set -eu
 broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7
-CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod,cap_dac_override
+CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod
 [ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
 CAPS=$CAPS+p
 

@@ -1,10 +1,12 @@
 /* Types shared by the broker's parts. Each .c file is one concern:
  *   main.c      start-up: socket, capabilities, caller, launcher, audit
  *   session.c   the dispatch table and the request handlers
- *   target.c    pinning the target process (pidfd + start time)
+ *   target.c    pinning the target process (pidfd + start time); what a
+ *               container is (not the host's namespaces, not the caller's)
  *   image.c     checking the image file and its filesystem type
  *   loop.c      private device nodes and the loop device
  *   mount.c     mounting into / unmounting from the container
+ *   idmap.c     writing /dev/crashcart without CAP_DAC_OVERRIDE (idmapped clone)
  *   launcher.c  the process that starts the tool (kept off the strict line)
  *               and the session reaper that ends its processes with it
  *   relay.c     the tool's pty or pipes, and the copy to the operator's stdio
@@ -44,9 +46,26 @@ struct cc_pin {
 };
 
 /* target.c */
-int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t host_mntns, cc_error *err);
+/* Refuses anything that is not a container: a process in the host's mount
+ * or PID namespace, or in a user namespace `caller` owns. */
+int cc_target_pin(struct cc_pin *p, pid_t pid, uint64_t claimed_start, uint64_t host_mntns, uid_t caller,
+		  cc_error *err);
 void cc_target_release(struct cc_pin *p);
 int cc_mntns_of_self(uint64_t *ino, cc_error *err);
+/* The mounts of the broker's own (the host's) mount namespace. */
+struct cc_host_mounts {
+	struct { uint64_t id, dev; } *m;
+	size_t n;
+};
+int cc_host_mounts_read(struct cc_host_mounts *hm, cc_error *err);
+bool cc_host_mounts_dev(const struct cc_host_mounts *hm, uint64_t dev); /* a superblock the host mounts? */
+void cc_host_mounts_free(struct cc_host_mounts *hm);
+
+/* idmap.c: the user namespace (0 = the caller) made once before the filter,
+ * and the two writes into the container's /dev that need it. */
+int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err);
+int cc_idmap_mkdirat(int dirfd, const char *name, mode_t mode, const char *what, cc_error *err);
+int cc_idmap_rmdirat(int dirfd, const char *name, const char *what, cc_error *err);
 
 /* image.c */
 struct cc_image {
@@ -65,7 +84,7 @@ struct cc_loop {
 	int fd;               /* held open until mounted: keeps autoclear at bay */
 	unsigned minor;
 	bool reused;
-	char source[128];     /* what fsconfig/mount(2) gets as source */
+	char source[128];     /* what fsconfig gets as source */
 };
 int cc_devdir_open(cc_error *err);   /* private tmpfs for our device nodes */
 int cc_loop_attach(int devdir, const struct cc_image *img, const char *image_path, struct cc_loop *lo, cc_error *err);
@@ -80,6 +99,9 @@ struct cc_mount_state {
 	uint64_t dev;       /* st_dev of the mounted filesystem */
 	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
 };
+/* Before anything is recorded or attached: is the container's /dev its own
+ * tmpfs (checked again, on the fd used, when mounting)? */
+int cc_mount_check_target(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
 /* explicit: -u (lazy, always); otherwise session end (only a non-persistent

@@ -8,7 +8,6 @@
 #include "config.h"
 
 static const char *const names[] = {
-	[CAP_DAC_OVERRIDE] = "CAP_DAC_OVERRIDE",
 	[CAP_MKNOD] = "CAP_MKNOD",
 	[CAP_SYS_ADMIN] = "CAP_SYS_ADMIN",
 	[CAP_SYS_CHROOT] = "CAP_SYS_CHROOT",

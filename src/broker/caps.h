@@ -16,11 +16,11 @@
  *  SYS_PTRACE  pidfd setns and /proc/PID/{ns,root} of another user's process
  *  SYS_CHROOT  setns(CLONE_NEWNS): the kernel's mntns_install checks it
  *  MKNOD       private loop device nodes (we cannot open /dev/loop*)
- *  DAC_OVERRIDE  mkdir/rmdir of /dev/crashcart in the container's root-owned /dev
- *  AUDIT_WRITE kernel audit records (only with -Daudit_write=true) */
+ *  AUDIT_WRITE kernel audit records (only with -Daudit_write=true)
+ * Not CAP_DAC_OVERRIDE: /dev/crashcart is made in the container's root-owned
+ * /dev through an idmapped clone of that mount (idmap.c, CAP_SYS_ADMIN). */
 #define CC_BROKER_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_PTRACE) | CC_CAP(CAP_SYS_CHROOT) | \
-			CC_CAP(CAP_MKNOD) | CC_CAP(CAP_DAC_OVERRIDE) | \
-			(CRASHCART_AUDIT_WRITE ? CC_CAP(CAP_AUDIT_WRITE) : 0))
+			CC_CAP(CAP_MKNOD) | (CRASHCART_AUDIT_WRITE ? CC_CAP(CAP_AUDIT_WRITE) : 0))
 
 const char *cc_cap_name(int cap);
 

@@ -12,11 +12,9 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <linux/mount.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -27,27 +25,6 @@
 #define LOOP_CONTROL_MAJOR 10
 #define LOOP_CONTROL_MINOR 237
 
-static int devdir_legacy(cc_error *err)
-{
-	int r, fd;
-	/* No new mount API: a tmpfs in a private mount namespace instead. The
-	 * broker keeps its original namespace fd for the host checks. */
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), r = unshare(CLONE_NEWNS));
-	if (r < 0)
-		return cc_failx(err, errno, "cannot make a private mount namespace");
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
-	if (r < 0)
-		return cc_failx(err, errno, "cannot make the private mount namespace private");
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN),
-		  r = mount("crashcart-dev", "/tmp", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0700,size=64k"));
-	if (r < 0)
-		return cc_failx(err, errno, "cannot mount a private tmpfs");
-	fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cc_failx(err, errno, "cannot open the private tmpfs");
-	return fd;
-}
-
 int cc_devdir_open(cc_error *err)
 {
 	_cleanup_close_ int fsfd = -1;
@@ -55,7 +32,8 @@ int cc_devdir_open(cc_error *err)
 
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), fsfd = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
 	if (fsfd < 0 && errno == ENOSYS)
-		return devdir_legacy(err);
+		return cc_fail(err, EOPNOTSUPP, "the kernel lacks the new mount API (fsopen: %s; Linux >= 5.2, and a "
+			       "seccomp profile that allows it)", strerror(ENOSYS));
 	if (fsfd < 0)
 		return cc_failx(err, errno, "cannot create a private tmpfs");
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {

@@ -1,8 +1,9 @@
 /* crashcart-broker: the only code that runs with privilege. It is started
  * by crashcart (the worker) with a socket on fd 3 and takes nothing from its
  * argv or environment. At start it checks its own capabilities, learns who
- * the caller is from its own real ids, forks the launcher, and then serves
- * requests until the worker hangs up. */
+ * the caller is from its own real ids, makes the user namespace for its
+ * idmapped writes (idmap.c), forks the launcher, and then serves requests
+ * until the worker hangs up. */
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "caps.h"
@@ -105,6 +107,13 @@ static int start(struct session *s, cc_error *err)
 		return -perr.code;
 	}
 	r = cc_caps_init(err);
+	if (r < 0)
+		return r;
+	/* The operator's umask must not decide the mode of /dev/crashcart. */
+	umask(022);
+	/* The user namespace for idmapped writes into the container's /dev,
+	 * made now: the strict filter below has no clone or unshare. */
+	r = cc_idmap_init(s->caller.uid, s->caller.gid, err);
 	if (r < 0)
 		return r;
 	r = cc_mntns_of_self(&s->host_mntns, err);

@@ -5,7 +5,17 @@
  * broker enters the container's mount namespace and moves that mount onto
  * /dev/crashcart, which it reached with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_SYMLINKS) from the container's root: a symlink the container
- * planted cannot redirect it. No device node is created in the container.
+ * planted cannot redirect it. No device node is created in the container,
+ * and there is no other way: without the new mount API, the broker refuses
+ * (the old technique, a block node in the container's /dev mounted by path,
+ * let the container swap the node between the two calls).
+ *
+ * The container's /dev must be the container's own tmpfs: a tmpfs, and not
+ * one the host mounts (a host directory or host tmpfs bound onto /dev would
+ * otherwise get /dev/crashcart and the state xattr). Its lock is never waited
+ * for: the container can hold it. /dev/crashcart is made and removed through
+ * an idmapped clone of /dev (idmap.c), not with CAP_DAC_OVERRIDE; looking it
+ * up needs only search permission.
  *
  * State that must outlive one broker (was the directory made by us? is the
  * mount persistent, -m, or a session's?) is kept in a trusted.* xattr on the
@@ -21,7 +31,10 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <linux/magic.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -30,6 +43,12 @@
 
 #define STATE_XATTR "trusted.crashcart"
 #define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
+#define DEV_WHAT "the container's /dev"
+/* The container's /dev lock: held by brokers for the few milliseconds of a
+ * mount or unmount. Tried, never waited for (the container can hold it
+ * forever): LOCK_TRIES times, LOCK_WAIT_MS apart. */
+#define LOCK_TRIES 100
+#define LOCK_WAIT_MS 20
 
 struct dir_state {
 	bool created;    /* crashcart made /dev/crashcart */
@@ -62,36 +81,90 @@ static void leave_mntns(int host_mntns_fd)
 	}
 }
 
+/* Is the directory `devfd` the container's own tmpfs? Not a tmpfs: a
+ * filesystem of the host's (or an image's) bound in. A tmpfs the host mounts:
+ * the host's, bound in (the host's /dev/shm, a host directory under /run). */
+static int check_dev(int devfd, const struct cc_host_mounts *hm, cc_error *err)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(devfd, &sfs) < 0 || fstat(devfd, &st) < 0)
+		return cc_failx(err, errno, "cannot inspect " DEV_WHAT);
+	if (sfs.f_type != TMPFS_MAGIC)
+		return cc_fail(err, EXDEV, DEV_WHAT " is not a tmpfs (filesystem type %#llx): refusing to write to "
+			       "a filesystem that may be the host's", (unsigned long long)sfs.f_type);
+	if (cc_host_mounts_dev(hm, st.st_dev))
+		return cc_fail(err, EXDEV, DEV_WHAT " is a tmpfs that the host mounts (device %u:%u): refusing to "
+			       "write to a host filesystem", major(st.st_dev), minor(st.st_dev));
+	return 0;
+}
+
 /* The container's /dev, reached from its root without following any
- * symlink, with our DAC bypass only for the lookup itself. It comes back
- * locked (flock, released when the fd closes): two brokers mounting into
- * the same container at once must not both create /dev/crashcart or both
- * mount onto it; the second sees the first's mount and shares it. */
-static int open_container_dev(const struct cc_pin *p, cc_error *err)
+ * symlink (a lookup: search permission is all it needs), and checked to be
+ * the container's own tmpfs. */
+static int open_dev_checked(const struct cc_pin *p, const struct cc_host_mounts *hm, cc_error *err)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	_cleanup_close_ int root = -1;
-	int fd;
+	_cleanup_close_ int root = -1, fd = -1;
+	int r;
 
 	/* /proc/PID/root: the container's root (also for chroot-ed targets). */
 	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), root = openat(p->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (root < 0)
 		return cc_failx(err, errno, "cannot open the root of PID %d", p->pid);
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how)));
+	fd = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how));
 	if (fd < 0) {
 		if (errno == ELOOP)
-			return cc_fail(err, ELOOP, "the container's /dev is a symlink: refusing");
-		return cc_failx(err, errno, "cannot open the container's /dev");
+			return cc_fail(err, ELOOP, DEV_WHAT " is a symlink: refusing");
+		return cc_failx(err, errno, "cannot open " DEV_WHAT);
 	}
-	if (flock(fd, LOCK_EX) < 0) {
-		int e = errno;
-		(void)close(fd);
-		return cc_failx(err, e, "cannot lock the container's /dev");
+	r = check_dev(fd, hm, err);
+	if (r < 0)
+		return r;
+	r = fd;
+	fd = -1;
+	return r;
+}
+
+int cc_mount_check_target(const struct cc_pin *p, cc_error *err)
+{
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
+	int r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
+	r = open_dev_checked(p, &hm, err);
+	if (r < 0)
+		return r;
+	(void)close(r);
+	return 0;
+}
+
+/* open_dev_checked, locked (flock, released when the fd closes): two
+ * brokers mounting into the same container at once must not both create
+ * /dev/crashcart or both mount onto it; the second sees the first's mount
+ * and shares it. The container can take the same lock: never block on it. */
+static int open_container_dev(const struct cc_pin *p, const struct cc_host_mounts *hm, cc_error *err)
+{
+	_cleanup_close_ int fd = open_dev_checked(p, hm, err);
+	const struct timespec wait = { 0, LOCK_WAIT_MS * 1000000L };
+
+	if (fd < 0)
+		return fd;
+	for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return cc_failx(err, errno, "cannot lock " DEV_WHAT);
+		if (i >= LOCK_TRIES)
+			return cc_fail(err, EAGAIN, DEV_WHAT " stays locked by another process (the container, or a "
+				       "crashcart session that does not finish): not waiting for it");
+		(void)nanosleep(&wait, NULL);
 	}
-	return fd;
+	int r = fd;
+	fd = -1;
+	return r;
 }
 
 static int open_mount_dir(int devfd, int flags)
@@ -100,8 +173,8 @@ static int open_mount_dir(int devfd, int flags)
 		.flags = (uint64_t)flags | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd;
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), fd = (int)syscall(SYS_openat2, devfd, CC_MOUNT_DIR, &how, sizeof(how)));
+	/* a lookup in a 0755 directory: no capability */
+	int fd = (int)syscall(SYS_openat2, devfd, CC_MOUNT_DIR, &how, sizeof(how));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -145,8 +218,7 @@ static int inspect(int devfd, uint64_t *dev, cc_error *err)
 	struct statx stx;
 	int r;
 
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE),
-		  r = statx(devfd, CC_MOUNT_DIR, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx));
+	r = statx(devfd, CC_MOUNT_DIR, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx);
 	if (r < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
@@ -174,8 +246,12 @@ static int create_detached(const struct cc_image *img, const struct cc_loop *lo,
 		type = "ext4"; /* ext2/3 served by the ext4 driver */
 		WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), fsfd = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC));
 	}
+	if (fsfd < 0 && errno == ENOSYS)
+		return cc_fail(err, EOPNOTSUPP, "the kernel lacks the new mount API (fsopen: %s; Linux >= 5.2, and a "
+			       "seccomp profile that allows it): crashcart does not mount through a device node in the "
+			       "container", strerror(ENOSYS));
 	if (fsfd < 0)
-		return errno == ENOSYS ? -ENOSYS : cc_failx(err, errno, "cannot open a %s filesystem context", type);
+		return cc_failx(err, errno, "cannot open a %s filesystem context", type);
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
 		r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", lo->source, 0);
 		if (r == 0)
@@ -191,41 +267,11 @@ static int create_detached(const struct cc_image *img, const struct cc_loop *lo,
 	return mfd;
 }
 
-/* The original technique, for kernels (or seccomp profiles) without the new
- * mount API: a block node in the container's /dev, mount(2), unlink. Paths
- * are relative to the container's /dev (fchdir), and the result is checked. */
-static int mount_legacy(int devfd, const struct cc_image *img, const struct cc_loop *lo, cc_error *err)
-{
-	char node[32];
-	int r, e;
-
-	snprintf(node, sizeof(node), ".crashcart-loop%u", lo->minor);
-	if (fchdir(devfd) < 0)
-		return cc_failx(err, errno, "cannot enter the container's /dev");
-	(void)unlinkat(devfd, node, 0);
-	WITH_CAPS(CC_CAP(CAP_MKNOD) | CC_CAP(CAP_DAC_OVERRIDE),
-		  r = mknodat(devfd, node, S_IFBLK | 0600, makedev(7, lo->minor)));
-	if (r < 0)
-		return cc_failx(err, errno, "cannot create a device node in the container's /dev");
-	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
-		r = mount(node, CC_MOUNT_DIR, img->fstype, MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-		if (r < 0 && errno == ENODEV)
-			r = mount(node, CC_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-	});
-	e = errno;
-	WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, node, 0));
-	if (r < 0)
-		return cc_failx(err, e, "cannot mount %s (legacy mount)", lo->source);
-	return 0;
-}
-
-static int do_mount(int devfd, const struct cc_image *img, const struct cc_loop *lo, int mfd, cc_error *err)
+static int do_mount(int devfd, int mfd, cc_error *err)
 {
 	_cleanup_close_ int target = -1;
 	int r;
 
-	if (mfd == -ENOSYS)
-		return mount_legacy(devfd, img, lo, err);
 	target = open_mount_dir(devfd, O_PATH | O_NOFOLLOW);
 	if (target < 0)
 		return cc_fail(err, -target, "cannot open the container's /dev/crashcart: %s", strerror(-target));
@@ -237,10 +283,11 @@ static int do_mount(int devfd, const struct cc_image *img, const struct cc_loop 
 	return 0;
 }
 
-static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image *img, const struct cc_loop *lo,
-		       int mfd, bool persistent, struct cc_mount_state *st, cc_error *err)
+static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, int devdir,
+		       const struct cc_image *img, const struct cc_loop *lo, int mfd, bool persistent,
+		       struct cc_mount_state *st, cc_error *err)
 {
-	_cleanup_close_ int devfd = open_container_dev(p, err);
+	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
 	uint64_t dev = 0;
 	int r;
@@ -264,15 +311,15 @@ static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image
 	} else if (r == 0 || r == -ENOENT) {
 		bool created = false;
 		if (r == -ENOENT) {
-			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), r = mkdirat(devfd, CC_MOUNT_DIR, 0755));
+			r = cc_idmap_mkdirat(devfd, CC_MOUNT_DIR, 0755, DEV_WHAT, err);
 			if (r < 0)
-				return cc_failx(err, errno, "cannot create the container's /dev/crashcart");
+				return r;
 			created = true;
 		}
-		r = do_mount(devfd, img, lo, mfd, err);
+		r = do_mount(devfd, mfd, err);
 		if (r < 0) {
 			if (created)
-				WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 			return r;
 		}
 		/* Where does /dev/crashcart lead now? It must be our filesystem. */
@@ -300,31 +347,33 @@ static int mount_in_ns(const struct cc_pin *p, int devdir, const struct cc_image
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err)
 {
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	_cleanup_close_ int mfd = -1;
 	int r;
 
 	memset(st, 0, sizeof(*st));
 	st->pinfd = -1;
-	if (!CRASHCART_FORCE_LEGACY_MOUNT) {
-		mfd = create_detached(img, lo, err);
-		if (mfd < 0 && mfd != -ENOSYS)
-			return mfd;
-	} else {
-		mfd = -ENOSYS;
-	}
+	/* the host's mounts, read in the host's namespace */
+	r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
+	mfd = create_detached(img, lo, err);
+	if (mfd < 0)
+		return mfd;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = mount_in_ns(p, devdir, img, lo, mfd, persistent, st, err);
+	r = mount_in_ns(p, &hm, devdir, img, lo, mfd, persistent, st, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }
 
 /* ---- unmount ---- */
 
-static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *unmounted, cc_error *err)
+static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, bool explicit_request,
+			 bool *unmounted, cc_error *err)
 {
-	_cleanup_close_ int devfd = open_container_dev(p, err);
+	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
 	uint64_t dev = 0;
 	int r;
@@ -336,7 +385,7 @@ static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *un
 	if (r == -ENOENT || r == 0) {
 		/* Not mounted. Tidy a directory we made and left behind. */
 		if (r == 0 && ds.known && ds.created && explicit_request) {
-			WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+			(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 			clear_state(devfd);
 		}
 		return 0;
@@ -362,20 +411,24 @@ static int unmount_in_ns(const struct cc_pin *p, bool explicit_request, bool *un
 	}
 	*unmounted = true;
 	if (ds.created)
-		WITH_CAPS(CC_CAP(CAP_DAC_OVERRIDE), (void)unlinkat(devfd, CC_MOUNT_DIR, AT_REMOVEDIR));
+		(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 	clear_state(devfd);
 	return 0;
 }
 
 int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool *unmounted, cc_error *err)
 {
+	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	int r;
 
 	*unmounted = false;
+	r = cc_host_mounts_read(&hm, err);
+	if (r < 0)
+		return r;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = unmount_in_ns(p, explicit_request, unmounted, err);
+	r = unmount_in_ns(p, &hm, explicit_request, unmounted, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }

@@ -171,13 +171,21 @@ static void record_exit(struct record *rc, const struct cc_exit *x, const char *
 	cc_json_close(&rc->j);
 }
 
-/* A failure found by a check while acting (a symlink planted in the
- * container, another filesystem in the way) is a refusal, not an error. */
+/* A failure found by a check while acting is a refusal, not an error: a
+ * symlink planted in the container (ELOOP, ENOTDIR), another filesystem in
+ * the way (EEXIST), a /dev that is not the container's own tmpfs (EXDEV), a
+ * lock the container holds (EAGAIN), a kernel feature that is missing
+ * (EOPNOTSUPP). */
 static const char *result_of(int r, const cc_error *e)
 {
 	if (r == 0)
 		return "ok";
-	return e->code == ELOOP || e->code == ENOTDIR || e->code == EEXIST ? "refused" : "error";
+	switch (e->code) {
+	case ELOOP: case ENOTDIR: case EEXIST: case EXDEV: case EAGAIN: case EOPNOTSUPP:
+		return "refused";
+	default:
+		return "error";
+	}
 }
 
 /* The end record of an operation that returned r (err holds its error). A
@@ -336,7 +344,7 @@ static int do_target(struct session *s, struct cc_msg *req, struct cc_msg *rep, 
 			t->resolve_error[0] ? t->resolve_error : "unknown target");
 		return refuse(s, event, err);
 	}
-	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, err) < 0)
+	if (cc_target_pin(&s->pin, (pid_t)t->pid, t->start_time, s->host_mntns, s->caller.uid, err) < 0)
 		return refuse(s, event, err);
 	s->have_target = true;
 	/* The worker's answer is a claim: what it says must be what we see. */
@@ -389,6 +397,10 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
 		return refuse(s, "mount", err);
 	if (allowed(s, perm, IMAGE_DIGEST, err) < 0)
+		return refuse(s, "mount", err);
+	/* Before anything is attached: /dev must be the container's own tmpfs
+	 * (mount.c checks again on the fd it writes through). */
+	if (cc_mount_check_target(&s->pin, err) < 0)
 		return refuse(s, "mount", err);
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);

@@ -7,7 +7,7 @@
 # and container registry:
 #   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
 #   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
-#   $CC_T/bin          sleeper, ctpivot         $CC_T/ct/NAME  one dir per container
+#   $CC_T/bin          sleeper, ctpivot, cchostile        $CC_T/ct/NAME  one dir per container
 #   $CC_T/caps.orig    getcap of the broker as installed
 
 : "${CC_T:?CC_T not set (run through run.sh)}"
@@ -28,9 +28,9 @@ OTHER_USER=ccother
 CG_PARENT=crashcart-it
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 CC_TIMEOUT=${CC_TIMEOUT:-30}
-# The four of the design plus CAP_DAC_OVERRIDE (SECURITY.md: the container's
-# /dev is root-owned 0755, and /dev/crashcart must be created in it).
-REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod cap_dac_override"
+# The four of the design, and no CAP_DAC_OVERRIDE: /dev/crashcart is made in
+# the container's root-owned /dev through an idmapped clone (SECURITY.md).
+REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod"
 
 IMG_EXT4=$IMGDIR/tools.ext4
 IMG_SQUASH=$IMGDIR/tools.squashfs
@@ -189,7 +189,8 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/ctpivot" "$CC_IT_DIR/pivot.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/inj" "$CC_IT_DIR/inj.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/ptrace-inject" "$CC_IT_DIR/ptrace-inject.c" &&
-	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject"
+	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile"
 }
 
 # ---------------------------------------------------------------- images

@@ -21,7 +21,6 @@ TESTS=(
 	t_squashfs
 	t_erofs
 	t_runc
-	t_legacy_mount
 	t_audit_records
 	t_tty_shell
 	t_tty_ctrl_c
@@ -39,7 +38,7 @@ TESTS=(
 	t_refuse_without_cap_sys_ptrace
 	t_refuse_without_cap_sys_chroot
 	t_refuse_without_cap_mknod
-	t_refuse_without_cap_dac_override
+	t_mount_without_cap_dac_override
 	t_kernel_needs_each_cap
 	t_pid_dies_between_resolve_and_act
 	t_pid_reused_between_resolve_and_act
@@ -73,30 +72,7 @@ expect_mounted() {
 
 # ------------------------------------------------------------------ install
 
-# The fallback for kernels (or seccomp profiles) without the new mount API,
-# forced at build time: a second install with -Dmount_api=legacy.
-t_legacy_mount() {
-	local lp=$CC_T/prefix-legacy lb=$CC_T/build-legacy before after
-	mkdir -p "$lp" && chmod 755 "$lp"
-	{ meson setup "$lb" "$CC_SRC" -Dprefix="$lp" -Dops_group="$OPS_GROUP" -Daudit_log="$lp/audit.log" \
-		-Dmount_api=legacy && meson compile -C "$lb" && meson install -C "$lb"; } >"$CC_T/legacy.log" 2>&1 ||
-		fail "legacy build failed: $(tail -n 20 "$CC_T/legacy.log")"
-	write_test_policy "$lp"
-	start_ct cc-legacy
-	before=$(dev_listing "$PID")
-	run as_op "$lp/bin/crashcart" -i "$IMG_EXT4" -m "$PID"
-	expect_rc 0 "legacy -m: $ERR"
-	expect_mounted "$PID" ext4
-	after=$(dev_listing "$PID" | grep -v ' ./crashcart$')
-	[ "$before" = "$after" ] || fail "the container's /dev changed (a node left behind?): before '$before' after '$after'"
-	run as_op "$lp/bin/crashcart" -i "$IMG_EXT4" "$PID" $BB cat /dev/crashcart/etc/crashcart-test
-	expect_rc 0 "legacy exec"
-	run as_op "$lp/bin/crashcart" -u "$PID"
-	expect_rc 0 "legacy -u"
-	expect_nothing_mounted "$PID" "$IMG_EXT4"
-}
-
-# The broker holds exactly its five capabilities (SECURITY.md), permitted
+# The broker holds exactly its four capabilities (SECURITY.md), permitted
 # only (the install script sets them; set-up already checked they are there).
 t_broker_file_caps() {
 	local have want extra
@@ -629,15 +605,40 @@ t_refuse_without_cap_sys_admin() { cap_refusal cap_sys_admin; }
 t_refuse_without_cap_sys_ptrace() { cap_refusal cap_sys_ptrace; }
 t_refuse_without_cap_sys_chroot() { cap_refusal cap_sys_chroot; }
 t_refuse_without_cap_mknod() { cap_refusal cap_mknod; }
-t_refuse_without_cap_dac_override() { cap_refusal cap_dac_override; }
+
+# CAP_DAC_OVERRIDE is not one of them (it once was: a broker without it
+# could not create /dev/crashcart in the container's root-owned 0755 /dev).
+# The installed broker lacks it and still creates the directory, through an
+# idmapped clone of /dev, owned by root like the rest of /dev.
+t_mount_without_cap_dac_override() {
+	local own
+	case $(getcap "$BROKER") in *dac_override*) fail "the broker holds CAP_DAC_OVERRIDE: $(getcap "$BROKER")" ;; esac
+	start_ct cc-no-dac
+	[ "$(stat -c '%u:%g %a' "/proc/$PID/root/dev")" = "0:0 755" ] ||
+		fail "the container's /dev is $(stat -c '%u:%g %a' "/proc/$PID/root/dev"), want root's 0755"
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "-m without CAP_DAC_OVERRIDE"
+	expect_mounted "$PID" ext4
+	# the directory under the mount: through a bind of the container's /dev
+	# alone, from inside (the image's static busybox)
+	own=$(nsenter -t "$PID" -m -- $BB sh -c "$BB mkdir /.cc-peek && $BB mount --bind /dev /.cc-peek &&
+		$BB stat -c '%u:%g %a' /.cc-peek/crashcart; $BB umount /.cc-peek; $BB rmdir /.cc-peek" 2>&1)
+	log "  /dev/crashcart under the mount: $own"
+	[ "$own" = "0:0 755" ] || fail "/dev/crashcart is '$own', want 0:0 755 (made through the idmapped clone)"
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u without CAP_DAC_OVERRIDE"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+}
 
 # The refusals above show the broker checks for each capability; this shows
 # the kernel needs each one: the operator, given the broker's capabilities
 # as ambient ones, performs each kernel step (tests/capprobe.c) with all
-# five, then with each one left out, and the step that needs it must fail
-# with EPERM or EACCES.
+# four, then with each one left out, and the step that needs it must fail
+# with EPERM or EACCES. A plain mkdir in the container's /dev fails with the
+# four (it would need CAP_DAC_OVERRIDE); the idmapped one the broker does
+# instead works.
 t_kernel_needs_each_cap() {
-	local probe=$B/tests/capprobe all=(sys_admin sys_ptrace sys_chroot mknod dac_override) drop c keep op
+	local probe=$B/tests/capprobe all=(sys_admin sys_ptrace sys_chroot mknod) drop c keep op
 	start_ct cc-capprobe
 	with_caps() { # with_caps CAPS(comma list) CMD...: as the operator, CAPS ambient
 		local caps=$1; shift
@@ -645,13 +646,17 @@ t_kernel_needs_each_cap() {
 			--inh-caps="$caps" --ambient-caps="$caps" -- "$@"
 	}
 	keep=$(printf '+%s,' "${all[@]}"); keep=${keep%,}
-	for op in "mntns $PID" "mkdir $PID" mknod; do
+	for op in "mntns $PID" "mkdir-idmap $PID" mknod; do
 		# shellcheck disable=SC2086
-		out=$(with_caps "$keep" "$probe" $op) || fail "capprobe $op fails with all five capabilities: $out"
+		out=$(with_caps "$keep" "$probe" $op) || fail "capprobe $op fails with all four capabilities: $out"
 	done
+	out=$(with_caps "$keep" "$probe" mkdir "$PID") &&
+		fail "a plain mkdir in the container's /dev succeeded without cap_dac_override"
+	case $out in *EACCES*) log "  plain mkdir with the four: $out" ;;
+		*) fail "a plain mkdir with the four failed oddly: $out" ;; esac
 	# which steps each capability is needed for (SECURITY.md's table)
-	declare -A needs=([sys_admin]="mntns mknod" [sys_ptrace]="mntns mkdir" [sys_chroot]="mntns"
-		[mknod]="mknod" [dac_override]="mkdir")
+	declare -A needs=([sys_admin]="mntns mknod mkdir-idmap" [sys_ptrace]="mntns mkdir-idmap"
+		[sys_chroot]="mntns mkdir-idmap" [mknod]="mknod")
 	for drop in "${all[@]}"; do
 		keep=
 		for c in "${all[@]}"; do [ "$c" = "$drop" ] || keep="$keep+$c,"; done
