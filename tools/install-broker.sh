@@ -2,9 +2,9 @@
 # meson install script (skipped with DESTDIR): make the broker usable by the
 # operators group only, and give it its file capabilities (permitted set
 # only: the broker raises each one around the call that needs it).
-# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write
+# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write SESSION_DIR
 set -eu
-broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7
+broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8
 CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod
 [ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
 CAPS=$CAPS+p
@@ -50,3 +50,12 @@ fi
 chown "root:$group" "$audit"
 chmod 0660 "$audit"
 echo "crashcart: audit log $audit (root:$group 0660)"
+
+# The session recordings: the broker (running as an operator) creates one
+# file per session. 1730 root:GROUP: members can create files, not list the
+# directory nor remove or rename another's (sticky). What they can still do
+# to their own is edit it: the audit chain carries each recording's digest.
+mkdir -p "$sessions"
+chown "root:$group" "$sessions"
+chmod 1730 "$sessions"
+echo "crashcart: session recordings in $sessions (root:$group 1730)"

@@ -194,8 +194,11 @@ static int syslog_write(int syslog_fd, const char *record, const struct cc_audit
 	sd_escape(ev, sizeof(ev), s->event);
 	sd_escape(ph, sizeof(ph), s->phase);
 	sd_escape(res, sizeof(res), s->result);
-	snprintf(msg, sizeof(msg), "[crashcart@32473 session=\"%s\" event=\"%s\" phase=\"%s\" result=\"%s\" uid=\"%u\"]",
-		 session_id, ev, ph, res, (unsigned)getuid());
+	snprintf(msg, sizeof(msg), "[crashcart@32473 session=\"%s\" event=\"%s\" phase=\"%s\" result=\"%s\" uid=\"%u\"%s%s%s]",
+		 session_id, ev, ph, res, (unsigned)getuid(),
+		 s->recording_sha256 && s->recording_sha256[0] ? " recording_sha256=\"" : "",
+		 s->recording_sha256 && s->recording_sha256[0] ? s->recording_sha256 : "",
+		 s->recording_sha256 && s->recording_sha256[0] ? "\"" : "");
 	size_t len = strlen(record) + strlen(msg) + 512;
 	_cleanup_free_ char *line = malloc(len);
 	if (!line)
@@ -222,10 +225,15 @@ static int journald_write(int journal_fd, const char *record, const struct cc_au
 	int prio = severity(s);
 	/* Field values may not hold a newline in the simple form; the record is
 	 * one line of JSON (json.c escapes control characters). */
+	/* The recording's digest as a field of its own: the journal is a copy
+	 * of the records the operator cannot erase (audit verify compares). */
+	char rec[128] = "";
+	if (s->recording_sha256 && s->recording_sha256[0])
+		snprintf(rec, sizeof(rec), "CRASHCART_RECORDING_SHA256=%s\n", s->recording_sha256);
 	int n = snprintf(head, sizeof(head),
 			 "MESSAGE=crashcart %s %s %s uid=%u\nPRIORITY=%d\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=crashcart-broker\n"
-			 "CRASHCART_SESSION=%s\nCRASHCART_EVENT=%s\nCRASHCART_PHASE=%s\nCRASHCART_RESULT=%s\nCRASHCART_RECORD=",
-			 s->event, s->phase, s->result, (unsigned)getuid(), prio, session_id, s->event, s->phase, s->result);
+			 "CRASHCART_SESSION=%s\nCRASHCART_EVENT=%s\nCRASHCART_PHASE=%s\nCRASHCART_RESULT=%s\n%sCRASHCART_RECORD=",
+			 s->event, s->phase, s->result, (unsigned)getuid(), prio, session_id, s->event, s->phase, s->result, rec);
 	if (n < 0 || (size_t)n >= sizeof(head) || strchr(record, '\n'))
 		return cc_fail(err, EINVAL, "cannot format the journald record");
 	struct iovec iov[3] = {
@@ -268,7 +276,9 @@ static int auditd_write(int auditd_fd, const char *record, const struct cc_audit
 	sd_escape(ev, sizeof(ev), s->event);
 	/* A short, key=value message (the full record is in the other sinks);
 	 * the kernel adds auid, ses, uid, pid, exe itself. */
-	snprintf(msg, sizeof(msg), "op=crashcart-%s phase=%s session=%s", ev, s->phase, session_id);
+	snprintf(msg, sizeof(msg), "op=crashcart-%s phase=%s session=%s%s%s", ev, s->phase, session_id,
+		 s->recording_sha256 && s->recording_sha256[0] ? " recording_sha256=" : "",
+		 s->recording_sha256 ? s->recording_sha256 : "");
 	WITH_CAPS(CC_CAP(CAP_AUDIT_WRITE),
 		  /* no hostname: libaudit would resolve it (sockets, nscd) */
 		  r = audit_log_user_message(auditd_fd, AUDIT_USER_CMD, msg, NULL, NULL, NULL,

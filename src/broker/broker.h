@@ -10,6 +10,8 @@
  *   launcher.c  the process that starts the tool (kept off the strict line)
  *               and the session reaper that ends its processes with it
  *   relay.c     the tool's pty or pipes, and the copy to the operator's stdio
+ *   record.c    the session recording (asciicast v2) and its digest
+ *   exectrail.c every exec of a recorded session, from its seccomp listener
  *   audit.c     the audit sink */
 #pragma once
 #include <stdbool.h>
@@ -120,6 +122,7 @@ void cc_launcher_set_title(char *argv0);
 struct cc_json;
 struct cc_audit_summary {
 	const char *event, *phase, *result; /* for the sinks' own fields */
+	const char *recording_sha256;       /* an exec end record's recording digest, or NULL */
 };
 /* Opens the sinks (CC_SINK_* from the policy) before the seccomp filter. */
 int cc_audit_open(unsigned sinks, bool require_all, cc_error *err);

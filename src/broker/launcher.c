@@ -93,6 +93,14 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd, 
 		errno = err.code;
 		return;
 	}
+	/* Forked from the file-capability broker, this process is not
+	 * dumpable; its execve below is the first of the exec trail, whose
+	 * supervisor reads the path and argv from /proc/PID/mem as the same
+	 * uid without raising a capability. Safe: nothing here is secret,
+	 * every capability is gone (a kept CAP_SYS_PTRACE is out of reach of a
+	 * tracer without it: the kernel's cap_ptrace_access_check), and exec
+	 * sets dumpability anew. */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 
 	const char *cmd = l->argv[0];
 	if (strchr(cmd, '/')) {
@@ -295,6 +303,21 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 
 	if (!l->argv || !l->argv[0])
 		return -EINVAL;
+	if (l->flags & CC_LAUNCH_TRAIL) {
+		/* Every exec of the session goes to the broker first (exectrail.c);
+		 * the listener is the broker's alone: not ours, not the session's. */
+		struct cc_msg trail = { .type = CC_MSG_LAUNCH_TRAIL, .seq = m->seq };
+		cc_error e;
+		int lfd;
+		if (cc_seccomp_exec_trail(&lfd, &e) < 0)
+			return -e.code;
+		trail.fds[0] = lfd;
+		trail.nfds = 1;
+		r = cc_msg_send(sock, &trail, &e);
+		(void)close(lfd);
+		if (r < 0)
+			return -e.code;
+	}
 	/* The host's /proc, for the reaper: opened before entering. */
 	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)

@@ -82,22 +82,29 @@ static void emit_json(struct cc_rec *r, const char *prefix, struct cc_json *j, c
 	free(line);
 }
 
+void cc_rec_init(struct cc_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = r->dir = -1;
+}
+
 int cc_rec_open(struct cc_rec *r, const char *session, cc_error *err)
 {
-	_cleanup_close_ int dir = -1;
-
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
+	cc_rec_init(r);
 	snprintf(r->file, sizeof(r->file), "%s.cast", session);
 	snprintf(r->session, sizeof(r->session), "%s", session);
-	dir = open(CRASHCART_SESSION_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return cc_failx(err, errno, "the session must be recorded, and the session directory %s cannot be opened",
+	r->dir = open(CRASHCART_SESSION_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->dir < 0)
+		return cc_failx(err, errno, "the policy requires this session to be recorded, and the session directory %s cannot be opened",
 				CRASHCART_SESSION_DIR);
-	r->fd = openat(dir, r->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (r->fd < 0)
-		return cc_failx(err, errno, "the session must be recorded, and %s/%s cannot be created",
+	r->fd = openat(r->dir, r->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (r->fd < 0) {
+		int e = errno;
+		cc_closep(&r->dir);
+		r->dir = -1;
+		return cc_failx(err, e, "the policy requires this session to be recorded, and %s/%s cannot be created",
 				CRASHCART_SESSION_DIR, r->file);
+	}
 	SHA256Init(&r->sha);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	return 0;
@@ -110,6 +117,7 @@ void cc_rec_header(struct cc_rec *r, unsigned cols, unsigned rows, const char *t
 
 	if (r->fd < 0)
 		return;
+	r->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0); /* time 0 is the tool's start */
 	snprintf(title, sizeof(title), "crashcart %s", spec);
 	cc_json_init(&j);
@@ -223,6 +231,16 @@ void cc_rec_exec(struct cc_rec *r, uint32_t pid, const char *syscall, const char
 	r->execs++;
 }
 
+void cc_rec_discard(struct cc_rec *r)
+{
+	if (r->fd >= 0) {
+		(void)close(r->fd);
+		(void)unlinkat(r->dir, r->file, 0);
+	}
+	cc_closep(&r->dir);
+	r->fd = r->dir = -1;
+}
+
 int cc_rec_close(struct cc_rec *r, char sha256[65])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -240,6 +258,8 @@ int cc_rec_close(struct cc_rec *r, char sha256[65])
 		snprintf(r->error, sizeof(r->error), "cannot write the recording %s: %s", r->file, strerror(errno));
 	}
 	r->fd = -1;
+	cc_closep(&r->dir);
+	r->dir = -1;
 	SHA256Final(d, &r->sha);
 	for (size_t i = 0; i < sizeof(d); i++) {
 		sha256[2 * i] = hex[d[i] >> 4];

@@ -9,6 +9,8 @@
 
 struct cc_rec {
 	int fd;                 /* -1: not recording */
+	int dir;                /* the session directory (O_PATH) */
+	bool started;           /* the header is written */
 	char file[64];          /* SESSION.cast, in CRASHCART_SESSION_DIR */
 	char session[40];
 	struct timespec t0;
@@ -25,6 +27,7 @@ struct cc_rec_carry {
 	size_t len;
 };
 
+void cc_rec_init(struct cc_rec *r); /* not recording */
 /* Creates SESSION_DIR/SESSION.cast (O_EXCL): fail closed, the caller
  * refuses the session when this fails. */
 int cc_rec_open(struct cc_rec *r, const char *session, cc_error *err);
@@ -34,6 +37,9 @@ void cc_rec_text(struct cc_rec *r, char code, const char *data, size_t n, struct
 void cc_rec_marker(struct cc_rec *r, const char *text);
 void cc_rec_resize(struct cc_rec *r, unsigned cols, unsigned rows);
 void cc_rec_exec(struct cc_rec *r, uint32_t pid, const char *syscall, const char *path, char **argv, bool cut);
+/* Not used after all (the mount failed, no tool ran, record = tty without
+ * a pty): closed and removed, nothing left behind. */
+void cc_rec_discard(struct cc_rec *r);
 /* fsync, close; the digest of every byte written. -EIO if any write failed
  * (r->error says which). */
 int cc_rec_close(struct cc_rec *r, char sha256[65]);

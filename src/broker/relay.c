@@ -37,6 +37,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "exectrail.h"
 #include "proto.h"
 
 /* After the tool's end, what it wrote is still drained, for at most this
@@ -87,7 +88,7 @@ int cc_relay_open(struct cc_relay *r, const int op[3], bool pty, int tool[3], bo
 	int e = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->master = r->sigfd = r->tty = -1;
+	r->master = r->sigfd = r->tty = r->trail = -1;
 	for (int i = 0; i < 3; i++) {
 		r->op[i] = op[i];
 		r->pipe[i] = tool[i] = -1;
@@ -146,7 +147,8 @@ void cc_relay_close(struct cc_relay *r)
 	}
 	cc_closep(&r->master);
 	cc_closep(&r->sigfd);
-	r->master = r->sigfd = -1;
+	cc_closep(&r->trail);
+	r->master = r->sigfd = r->trail = -1;
 }
 
 void cc_relay_resize(struct cc_relay *r)
@@ -156,14 +158,34 @@ void cc_relay_resize(struct cc_relay *r)
 		return;
 	/* The kernel sends SIGWINCH to the tool's foreground job itself. */
 	(void)ioctl(r->master, TIOCSWINSZ, &ws);
+	if (ws.ws_col == r->cols && ws.ws_row == r->rows)
+		return;
+	if (r->rec && (r->cols || r->rows))
+		cc_rec_resize(r->rec, ws.ws_col, ws.ws_row);
+	r->cols = ws.ws_col;
+	r->rows = ws.ws_row;
+}
+
+/* A line for the operator, on their terminal (or stderr), beside the
+ * tool's output; in the recording as a marker. */
+static void tell_operator(struct cc_relay *r, const char *msg)
+{
+	char line[512];
+	int fd = r->tty >= 0 ? r->tty : r->op[2];
+	int n = snprintf(line, sizeof(line), "\r\ncrashcart: %s\r\n", msg);
+	if (fd >= 0 && n > 0)
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	if (r->rec)
+		cc_rec_marker(r->rec, msg);
 }
 
 /* Every byte of the session passes here, in order, with its channel: the
  * one place for a recording to take it. */
 static void relay_bytes(struct cc_relay *r, enum cc_relay_chan ch, const char *buf, size_t n)
 {
-	(void)buf;
 	r->bytes[ch] += n;
+	if (r->rec)
+		cc_rec_text(r->rec, ch == CC_CH_IN ? 'i' : 'o', buf, n, &r->carry[ch]);
 }
 
 static int64_t now_ms(void)
@@ -209,6 +231,11 @@ static void hang_up(struct cc_relay *r, int launcher_sock, const char *why)
 	if (r->ended_by)
 		return;
 	r->ended_by = why;
+	if (r->rec) {
+		char m[128];
+		snprintf(m, sizeof(m), "session ended: %s", why);
+		cc_rec_marker(r->rec, m);
+	}
 	(void)cc_msg_send(launcher_sock, &end, &ignored);
 }
 
@@ -230,13 +257,21 @@ static void input_ended(struct cc_relay *r, struct chan *in, int launcher_sock)
 	}
 }
 
-static int launcher_reply(int launcher_sock, struct cc_msg *done, cc_error *err)
+/* 1: the launcher's report is in *done; 0: the exec trail's listener came
+ * (the tool has not started yet); negative: an error. */
+static int launcher_reply(struct cc_relay *r, int launcher_sock, struct cc_msg *done, cc_error *err)
 {
 	int got = cc_msg_recv(launcher_sock, done, err);
 	if (got == 0)
 		return cc_fail(err, EPIPE, "the launcher went away");
 	if (got < 0)
 		return got;
+	if (done->type == CC_MSG_LAUNCH_TRAIL && r->trail < 0) {
+		r->trail = done->fds[0];
+		done->nfds = 0;
+		cc_msg_clear(done);
+		return 0;
+	}
 	if (done->type == CC_MSG_ERROR) {
 		int code = done->u.error.code > 0 && done->u.error.code < 4096 ? (int)done->u.error.code : EIO;
 		cc_fail(err, code, "%s", done->u.error.message);
@@ -248,18 +283,20 @@ static int launcher_reply(int launcher_sock, struct cc_msg *done, cc_error *err)
 		cc_msg_clear(done);
 		return cc_fail(err, EPROTO, "the launcher answered %s", cc_msg_name(t));
 	}
-	return 0;
+	return 1;
 }
 
-enum { W_WORKER = CC_RELAY_NCHAN, W_LAUNCHER, W_WINCH };
+enum { W_WORKER = CC_RELAY_NCHAN, W_LAUNCHER, W_WINCH, W_TRAIL };
 
 int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct cc_msg *done, cc_error *err)
 {
 	struct chan c[CC_RELAY_NCHAN];
 	int out_tty = r->op[1] == r->tty ? r->op[1] : r->tty >= 0 ? r->tty : r->op[1];
 	sigset_t winch;
-	int64_t deadline = 0;
-	bool launcher_done = false;
+	int64_t deadline = 0, start = now_ms();
+	int64_t limit = r->limit_s ? start + (int64_t)r->limit_s * 1000 : 0;
+	int64_t warn = r->limit_s > 120 ? limit - 60000 : 0;
+	bool launcher_done = false, warned = false;
 	int ret = 0;
 
 	/* Where each channel reads and writes; -1: the channel is not used. */
@@ -283,8 +320,8 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 	memset(done, 0, sizeof(*done));
 
 	for (;;) {
-		struct pollfd p[CC_RELAY_NCHAN + 3];
-		int what[CC_RELAY_NCHAN + 3];
+		struct pollfd p[CC_RELAY_NCHAN + 4];
+		int what[CC_RELAY_NCHAN + 4];
 		nfds_t np = 0;
 		int timeout = -1;
 
@@ -295,6 +332,26 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 			if (!busy || now_ms() >= deadline)
 				break;
 			timeout = (int)(deadline - now_ms());
+		} else if (limit && !r->ended_by) {
+			/* the policy's max_session: a warning a minute before, then the end */
+			int64_t now = now_ms();
+			if (warn && !warned && now >= warn) {
+				warned = true;
+				tell_operator(r, "this session ends in 1 minute (the policy's max_session)");
+			}
+			if (now >= limit) {
+				tell_operator(r, "this session has reached the policy's max_session: it ends now");
+				hang_up(r, launcher_sock, "time limit");
+				continue;
+			}
+			timeout = (int)(((warn && !warned) ? warn : limit) - now);
+		}
+		if (r->rec && r->rec->failed && !r->ended_by) {
+			/* fail closed: no recording, no session */
+			char m[400];
+			snprintf(m, sizeof(m), "the session ends: %s", r->rec->error);
+			tell_operator(r, m);
+			hang_up(r, launcher_sock, "recording failed");
 		}
 		for (int i = 0; i < CC_RELAY_NCHAN; i++) {
 			if (i == CC_CH_IN && (launcher_done || r->ended_by))
@@ -318,6 +375,10 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 		if (r->sigfd >= 0) {
 			p[np] = (struct pollfd){ .fd = r->sigfd, .events = POLLIN };
 			what[np++] = W_WINCH;
+		}
+		if (r->trail >= 0 && !launcher_done) {
+			p[np] = (struct pollfd){ .fd = r->trail, .events = POLLIN };
+			what[np++] = W_TRAIL;
 		}
 		if (poll(p, np, timeout) < 0) {
 			if (errno == EINTR)
@@ -352,9 +413,21 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 				}
 				hang_up(r, launcher_sock, got > 0 ? "protocol violation" : "worker hang-up");
 			} else if (w == W_LAUNCHER) {
-				ret = launcher_reply(launcher_sock, done, err);
+				int got = launcher_reply(r, launcher_sock, done, err);
+				if (got == 0)
+					continue;
+				ret = got < 0 ? got : 0;
 				launcher_done = true;
 				deadline = now_ms() + DRAIN_MS;
+			} else if (w == W_TRAIL) {
+				cc_error te;
+				if (p[k].revents & (POLLHUP | POLLERR | POLLNVAL) && !(p[k].revents & POLLIN)) {
+					cc_closep(&r->trail); /* no process of the session is left under it */
+					r->trail = -1;
+				} else if (cc_trail_take(r->trail, r->rec, &te) < 0) {
+					cc_closep(&r->trail);
+					r->trail = -1;
+				}
 			} else {
 				struct signalfd_siginfo si;
 				while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))

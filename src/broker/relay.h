@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "record.h"
 #include "util.h"
 
 struct cc_msg;
@@ -25,6 +26,11 @@ struct cc_relay {
 	const char *ended_by; /* why the session was ended early, or NULL */
 	bool violation;     /* the worker sent a request while the tool ran */
 	uint64_t bytes[CC_RELAY_NCHAN];
+	struct cc_rec *rec;   /* the session's recording, or NULL */
+	struct cc_rec_carry carry[CC_RELAY_NCHAN];
+	unsigned cols, rows;  /* the tool's window size, as last set */
+	unsigned limit_s;     /* the policy's max_session, 0: none */
+	int trail;            /* the exec trail's seccomp listener (LAUNCH_TRAIL), or -1 */
 };
 
 /* Makes the tool's stdio: with pty, a fresh pseudo-terminal (its slave on
@@ -37,6 +43,7 @@ int cc_relay_open(struct cc_relay *r, const int op[3], bool pty, int tool[3], bo
  * of the worker asks the launcher to end the session (r->ended_by says
  * which). */
 int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct cc_msg *done, cc_error *err);
-/* The operator's window size onto the tool's terminal. */
+/* The operator's window size onto the tool's terminal (recorded when it
+ * changes). */
 void cc_relay_resize(struct cc_relay *r);
 void cc_relay_close(struct cc_relay *r);

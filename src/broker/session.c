@@ -402,6 +402,19 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	 * (mount.c checks again on the fd it writes through). */
 	if (cc_mount_check_target(&s->pin, err) < 0)
 		return refuse(s, "mount", err);
+	/* Fail closed: a session the policy wants recorded starts only once
+	 * its recording exists, before anything is attached or mounted. */
+	if (s->action != CC_ACT_MOUNT && s->rule->record != CC_RECORD_NONE) {
+		if (s->action == CC_ACT_EXEC_VIA) {
+			cc_fail(err, EPERM,
+				"rule [%s] records sessions (record = %s), and -e goes through the runtime's own exec, "
+				"which crashcart cannot record: run without -e, or under a rule with record = none",
+				s->rule->name, cc_record_name(s->rule->record));
+			return refuse(s, "mount", err);
+		}
+		if (cc_rec_open(&s->rec, cc_audit_session(), err) < 0)
+			return refuse(s, "mount", err);
+	}
 	if (s->devdir < 0) {
 		s->devdir = cc_devdir_open(err);
 		if (s->devdir < 0)
@@ -432,6 +445,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
 	r = rec_end(&rc, r, err);
+	if (r < 0 && !s->mounted)
+		cc_rec_discard(&s->rec); /* no session: no recording either */
 	if (r < 0)
 		return r; /* failed, or mounted without a record of it: say so */
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
@@ -555,16 +570,31 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	/* The tool's stdio is ours (a pty or pipes), never the operator's. */
 	if (cc_relay_open(&relay, req->fds, pty, tool, &ctty, err) < 0)
 		return refuse(s, "exec", err);
+	if (s->rule && s->rule->record == CC_RECORD_TTY && !pty)
+		cc_rec_discard(&s->rec); /* record = tty: this one has no terminal */
+	if (s->rec.fd >= 0) {
+		relay.rec = &s->rec;
+		cc_rec_header(&s->rec, relay.cols, relay.rows, sane_term(req->u.exec.term), s->spec, pty);
+	}
+	relay.limit_s = s->rule ? s->rule->max_session : 0;
 
 	rec_start(s, &rc, "exec", "begin");
 	record_argv(&rc, argv);
 	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
 	cc_json_bool(&rc.j, "pty", pty);
+	if (s->rec.fd >= 0) {
+		cc_json_open(&rc.j, "recording");
+		cc_json_str(&rc.j, "file", s->rec.file);
+		cc_json_close(&rc.j);
+	}
+	if (relay.limit_s)
+		cc_json_u64(&rc.j, "max_session_s", relay.limit_s);
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0) {
 		for (int i = 0; i < 3; i++)
 			(void)close(tool[i]);
 		cc_relay_close(&relay);
+		cc_rec_discard(&s->rec);
 		return r;
 	}
 
@@ -573,7 +603,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		.keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0,
 		.argv = argv,
 		.envp = envp,
-		.flags = ctty ? CC_LAUNCH_CTTY : 0,
+		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0),
 	};
 	launch.fds[0] = s->pin.pidfd;
 	memcpy(&launch.fds[1], tool, sizeof(tool));
@@ -600,6 +630,20 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	cc_json_u64(&rc.j, "out", relay.bytes[CC_CH_PTY] + relay.bytes[CC_CH_OUT]);
 	cc_json_u64(&rc.j, "err", relay.bytes[CC_CH_ERR]);
 	cc_json_close(&rc.j);
+	char rec_sha[65] = "";
+	if (s->rec.fd >= 0) {
+		bool broke = s->rec.failed;
+		int rr = cc_rec_close(&s->rec, rec_sha);
+		cc_json_open(&rc.j, "recording");
+		cc_json_str(&rc.j, "file", s->rec.file);
+		cc_json_u64(&rc.j, "bytes", s->rec.bytes);
+		cc_json_str(&rc.j, "sha256", rec_sha);
+		cc_json_u64(&rc.j, "execs", s->rec.execs);
+		if (rr < 0 || broke)
+			cc_json_str(&rc.j, "error", s->rec.error);
+		cc_json_close(&rc.j);
+		rc.sum.recording_sha256 = rec_sha;
+	}
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status. */
 	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
@@ -664,6 +708,7 @@ void cc_session_init(struct session *s, int sock)
 	s->pin.pidfd = s->pin.procfd = -1;
 	s->img.fd = -1;
 	s->ms.pinfd = -1;
+	cc_rec_init(&s->rec);
 }
 
 void cc_session_end(struct session *s)
@@ -671,6 +716,8 @@ void cc_session_end(struct session *s)
 	cc_error err = { 0 };
 	bool unmounted = false;
 
+	if (s->rec.fd >= 0 && !s->rec.started)
+		cc_rec_discard(&s->rec); /* mounted for a tool that never ran */
 	if (!s->mounted || s->ended)
 		return;
 	s->ended = true;

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "broker.h"
+#include "record.h"
 #include "policy.h"
 #include "proto.h"
 
@@ -38,6 +39,7 @@ struct session {
 	bool ended;
 	bool exec_via_started;
 	struct cc_mount_state ms;
+	struct cc_rec rec;       /* the session's recording (exec), fd -1: none */
 	char source[128];
 };
 

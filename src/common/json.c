@@ -45,13 +45,15 @@ static void appendz(struct cc_json *j, const char *s)
 	append(j, s, strlen(s));
 }
 
-static void append_string(struct cc_json *j, const char *s)
+/* s holds len bytes and a NUL after them (cc_utf8_len never reads past a
+ * NUL); a NUL among the len bytes is written as \u0000. */
+static void append_bytes(struct cc_json *j, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	char esc[8];
 
 	appendz(j, "\"");
-	while (*p) {
+	while (p < end) {
 		size_t n;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
@@ -68,7 +70,7 @@ static void append_string(struct cc_json *j, const char *s)
 			snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
 			appendz(j, esc);
 			p += 2;
-		} else if ((n = cc_utf8_len((const char *)p)) > 0) {
+		} else if ((n = cc_utf8_len((const char *)p)) > 0 && n <= (size_t)(end - p)) {
 			append(j, (const char *)p, n);
 			p += n;
 		} else {
@@ -78,6 +80,11 @@ static void append_string(struct cc_json *j, const char *s)
 		}
 	}
 	appendz(j, "\"");
+}
+
+static void append_string(struct cc_json *j, const char *s)
+{
+	append_bytes(j, s, strlen(s));
 }
 
 static void member(struct cc_json *j, const char *key)
@@ -122,6 +129,12 @@ void cc_json_str(struct cc_json *j, const char *key, const char *v)
 		append_string(j, v);
 	else
 		appendz(j, "null");
+}
+
+void cc_json_strn(struct cc_json *j, const char *key, const char *v, size_t len)
+{
+	member(j, key);
+	append_bytes(j, v, len);
 }
 
 void cc_json_u64(struct cc_json *j, const char *key, uint64_t v)

@@ -24,6 +24,8 @@ void cc_json_close(struct cc_json *j);                   /* } */
 void cc_json_open_array(struct cc_json *j, const char *key);
 void cc_json_close_array(struct cc_json *j);
 void cc_json_str(struct cc_json *j, const char *key, const char *v); /* NULL -> null */
+/* len bytes of v, NUL bytes included; v[len] must be a NUL. */
+void cc_json_strn(struct cc_json *j, const char *key, const char *v, size_t len);
 void cc_json_u64(struct cc_json *j, const char *key, uint64_t v);
 void cc_json_i64(struct cc_json *j, const char *key, int64_t v);
 void cc_json_bool(struct cc_json *j, const char *key, bool v);

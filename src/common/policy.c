@@ -249,7 +249,43 @@ static int handler(void *user, const char *section, const char *name, const char
 			return bad(ps, "unknown profile '%s' (restricted, ptrace)", value);
 		return 1;
 	}
+	if (strcmp(name, "record") == 0) {
+		static const char *const names[] = { "all", "tty", "none" };
+		if (r->record_set)
+			return bad(ps, "record given twice in [%s]", section);
+		r->record_set = true;
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (strcmp(value, names[i]) == 0) {
+				r->record = (enum cc_record)i;
+				return 1;
+			}
+		return bad(ps, "unknown record '%s' (all, tty, none)", value);
+	}
+	if (strcmp(name, "max_session") == 0) {
+		char *end;
+		unsigned long n;
+		if (r->max_session)
+			return bad(ps, "max_session given twice in [%s]", section);
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		unsigned long unit = !*end ? 1 : strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60
+				     : strcmp(end, "h") == 0 ? 3600 : 0;
+		if (errno || end == value || !unit || n == 0 || value[0] == '-' || n > 7 * 86400 / unit)
+			return bad(ps, "max_session '%s' must be a number of s, m or h, at most a week", value);
+		r->max_session = (unsigned)(n * unit);
+		return 1;
+	}
 	return bad(ps, "unknown key '%s' in [%s]", name, section);
+}
+
+const char *cc_record_name(enum cc_record rec)
+{
+	switch (rec) {
+	case CC_RECORD_ALL: return "all";
+	case CC_RECORD_TTY: return "tty";
+	case CC_RECORD_NONE: return "none";
+	}
+	return "?";
 }
 
 static int finish(struct parse *ps, int line, const char *origin, cc_error *err)
@@ -600,6 +636,10 @@ void cc_policy_describe(const struct cc_policy *p, FILE *out)
 		fprintf(out, "  tool:   %s\n", r->profile == CC_PROFILE_PTRACE
 						     ? "ptrace (keeps CAP_SYS_PTRACE; only in containers with their own PID namespace)"
 						     : "restricted (no capabilities)");
+		fprintf(out, "  record: %s\n", r->record == CC_RECORD_ALL ? "all (every session: input, output, programs run)"
+					       : r->record == CC_RECORD_TTY ? "tty (sessions with a terminal)" : "none");
+		if (r->max_session)
+			fprintf(out, "  limit:  sessions end after %u s\n", r->max_session);
 	}
 	fprintf(out, "[audit]\n  sinks:  ");
 	for (size_t k = 0; k < ARRAY_SIZE(sinks); k++)

@@ -17,6 +17,9 @@
 //   target = id:3f2a*             a glob on the container id (once verified)
 //   profile = restricted          no capabilities (default)
 //   profile = ptrace              keep CAP_SYS_PTRACE (own PID ns only)
+//   record = all                  record the session: all (default), tty
+//                                 (only sessions with a pty), none
+//   max_session = 30m             end sessions after this long (s, m, h)
 //
 //   [audit]
 //   sink = file                   file, syslog, journald, auditd (repeatable)
@@ -37,6 +40,7 @@ enum {
 };
 
 enum cc_profile { CC_PROFILE_RESTRICTED = 0, CC_PROFILE_PTRACE };
+enum cc_record { CC_RECORD_ALL = 0, CC_RECORD_TTY, CC_RECORD_NONE };
 
 enum cc_sink_kind { CC_SINK_FILE = 1 << 0, CC_SINK_SYSLOG = 1 << 1, CC_SINK_JOURNALD = 1 << 2, CC_SINK_AUDITD = 1 << 3 };
 
@@ -55,6 +59,9 @@ struct cc_rule {
 	char **targets;
 	enum cc_profile profile;
 	bool profile_set;
+	enum cc_record record;  /* default: all */
+	bool record_set;
+	unsigned max_session;   /* seconds; 0: no limit */
 };
 
 struct cc_policy {
@@ -101,3 +108,4 @@ const struct cc_rule *cc_policy_precheck(const struct cc_policy *p, const struct
 /* Human-readable summary: what each group and user may do. */
 void cc_policy_describe(const struct cc_policy *p, FILE *out);
 const char *cc_perm_name(unsigned perm);
+const char *cc_record_name(enum cc_record r);

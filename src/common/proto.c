@@ -63,6 +63,7 @@ static const struct spec specs[CC_MSG_TYPE_MAX] = {
 	[CC_MSG_EXEC_VIA_END] = { "EXEC_VIA_END", 0, { U32(exit.kind), U32(exit.value) } },
 	[CC_MSG_EXEC_VIA_END_OK] = { "EXEC_VIA_END_OK", 0, { { F_END, 0 } } },
 	[CC_MSG_LAUNCH_END] = { "LAUNCH_END", 0, { { F_END, 0 } } },
+	[CC_MSG_LAUNCH_TRAIL] = { "LAUNCH_TRAIL", 1, { { F_END, 0 } } },
 };
 
 static const struct spec *spec_of(unsigned type)

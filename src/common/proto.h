@@ -43,6 +43,7 @@ enum cc_msg_type {
 	CC_MSG_EXEC_VIA_END,  /* how the runtime's exec ended (the worker's report) */
 	CC_MSG_EXEC_VIA_END_OK,
 	CC_MSG_LAUNCH_END,    /* broker -> launcher: the session is over (hang-up): end its processes now */
+	CC_MSG_LAUNCH_TRAIL,  /* launcher -> broker, fd: the exec trail's seccomp listener (before the tool starts) */
 	CC_MSG_TYPE_MAX
 };
 
@@ -57,6 +58,7 @@ enum cc_action {
 #define CC_MOUNT_PERSISTENT 0x1u /* -m: stays mounted after the session */
 #define CC_EXEC_PTY 0x1u         /* EXEC: give the tool a pseudo-terminal of its own */
 #define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
+#define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {

@@ -5,6 +5,8 @@
 #include "seccomp.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -134,6 +136,43 @@ int cc_seccomp_load(enum cc_filter which, cc_error *err)
 	if (r < 0)
 		return cc_fail(err, -r, "cannot load the %s seccomp filter: %s", cc_sc_lists[which].tag, strerror(-r));
 	return 0;
+}
+
+int cc_seccomp_exec_trail(int *listener, cc_error *err)
+{
+	static const char *const calls[] = { "execve", "execveat" };
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	*listener = -1;
+	if (!ctx)
+		return cc_fail(err, ENOMEM, "cannot create the exec trail filter");
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (r == 0)
+		r = add_compat_arches(ctx);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(calls); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, seccomp_syscall_resolve_name(calls[i]), 0);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	if (r == 0) {
+		r = seccomp_notify_fd(ctx);
+		if (r >= 0) {
+			*listener = r;
+			r = 0;
+		}
+	}
+	seccomp_release(ctx);
+	if (r < 0)
+		return cc_fail(err, -r, "cannot load the exec trail filter (SECCOMP_RET_USER_NOTIF, Linux 5.0): %s",
+			       strerror(-r));
+	return 0;
+}
+
+void cc_seccomp_syscall_name(uint32_t arch, int nr, char *buf, size_t len)
+{
+	char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+	snprintf(buf, len, "%s", name ? name : "?");
+	free(name);
 }
 
 int cc_seccomp_export_pfc(enum cc_filter which, int fd, cc_error *err)

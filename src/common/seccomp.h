@@ -7,6 +7,9 @@
  *   TOOL    loaded in the tool's process after no_new_privs, just before
  *           execve: what a debugging session never needs is refused */
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+
 #include "util.h"
 
 enum cc_filter {
@@ -16,6 +19,16 @@ enum cc_filter {
 };
 
 int cc_seccomp_load(enum cc_filter which, cc_error *err);
+/* The exec trail (session recording): a filter that allows everything but
+ * hands every execve/execveat, in every ABI, to a supervisor
+ * (SECCOMP_RET_USER_NOTIF); *listener gets the supervisor's fd. Loaded in
+ * the launcher before it forks the session: the tool and everything it
+ * starts inherit it. Without a supervisor (its fd closed) exec fails with
+ * ENOSYS: fail closed. */
+int cc_seccomp_exec_trail(int *listener, cc_error *err);
+/* The name of syscall nr in the ABI arch (AUDIT_ARCH_*), as libseccomp
+ * knows it, into buf ("?" if unknown). */
+void cc_seccomp_syscall_name(uint32_t arch, int nr, char *buf, size_t len);
 /* Writes the filter in libseccomp's readable PFC form to fd. */
 int cc_seccomp_export_pfc(enum cc_filter which, int fd, cc_error *err);
 /* "worker", "broker", "tool" (NULL for anything else). */

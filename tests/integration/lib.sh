@@ -21,6 +21,7 @@ CTDIR=$CC_T/ct
 HBIN=$CC_T/bin
 BROKER=$P/libexec/crashcart-broker
 AUDIT=$P/var/log/crashcart/audit.log
+SESSIONS=$P/var/log/crashcart/sessions
 CC_BIN=$P/bin/crashcart
 OPS_GROUP=ccops
 OP_USER=ccop
@@ -119,7 +120,7 @@ build_install() {
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
-			-Daudit_log="$AUDIT" &&
+			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {
@@ -137,10 +138,19 @@ write_test_policy() {
 	install -m 0644 /dev/stdin "$1/etc/crashcart/policy.conf" <<-EOF
 	[it-operators]
 	group = $OPS_GROUP
-	actions = mount, unmount, exec, exec-via
+	actions = mount, unmount, exec
 	image = $1/share/crashcart/crashcart.img
 	image = $IMGDIR/*
 	target = *
+
+	# -e runs through the runtime's own exec, which crashcart cannot record
+	[it-exec-via]
+	group = $OPS_GROUP
+	actions = exec-via
+	image = $1/share/crashcart/crashcart.img
+	image = $IMGDIR/*
+	target = *
+	record = none
 
 	[audit]
 	sink = file
@@ -158,6 +168,8 @@ verify_install() {
 		case $caps in *"$c"*) ;; *) echo "broker lacks $c (getcap: '${caps:-none}')"; bad=1 ;; esac
 	done
 	case $caps in *=p|*+p) ;; *) echo "broker caps are not permitted-only (=p): '${caps:-none}'"; bad=1 ;; esac
+	st=$(stat -c '%U:%G %a' "$SESSIONS" 2>/dev/null)
+	[ "$st" = "root:$OPS_GROUP 1730" ] || { echo "session dir is '$st', want root:$OPS_GROUP 1730"; bad=1; }
 	if [ -f "$AUDIT" ]; then
 		st=$(stat -c '%U:%G %a' "$AUDIT")
 		[ "$st" = "root:$OPS_GROUP 660" ] || { echo "audit log is $st, want root:$OPS_GROUP 660"; bad=1; }

@@ -164,6 +164,7 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 	case CC_MSG_EXEC_VIA_OK:
 	case CC_MSG_EXEC_VIA_END_OK:
 	case CC_MSG_LAUNCH_END:
+	case CC_MSG_LAUNCH_TRAIL:
 		break;
 	case CC_MSG_EXEC_DONE:
 	case CC_MSG_EXEC_VIA_END:
@@ -252,6 +253,7 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 	case CC_MSG_EXEC_VIA_OK:
 	case CC_MSG_EXEC_VIA_END_OK:
 	case CC_MSG_LAUNCH_END:
+	case CC_MSG_LAUNCH_TRAIL:
 		break;
 	case CC_MSG_EXEC_DONE:
 	case CC_MSG_LAUNCH_DONE:
@@ -427,7 +429,7 @@ START_TEST(test_names_and_nfds)
 	ck_assert_str_eq(cc_msg_name(0xffffffffu), "UNKNOWN");
 	for (unsigned t = CC_MSG_NONE + 1; t < CC_MSG_TYPE_MAX; t++) {
 		ck_assert_str_ne(cc_msg_name(t), "UNKNOWN");
-		size_t want = t == CC_MSG_EXEC ? 3 : t == CC_MSG_LAUNCH ? 4 : 0;
+		size_t want = t == CC_MSG_EXEC ? 3 : t == CC_MSG_LAUNCH ? 4 : t == CC_MSG_LAUNCH_TRAIL ? 1 : 0;
 		ck_assert_uint_eq(cc_msg_nfds(t), want);
 		ck_assert_uint_le(cc_msg_nfds(t), CC_FDS_MAX);
 	}

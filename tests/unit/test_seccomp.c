@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include "seccomp.h"
 
@@ -313,6 +314,69 @@ static int tool_refused(void)
 	return OK;
 }
 
+/* ---- the exec trail ---- */
+
+/* With the supervisor gone (its listener closed), exec fails: fail closed. */
+START_TEST(test_exec_trail_fails_closed)
+{
+	pid_t pid = fork();
+	int status;
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cc_error err;
+		int fd;
+		if (cc_seccomp_exec_trail(&fd, &err) < 0)
+			_exit(LOAD_FAILED);
+		close(fd);
+		char *argv[] = { "true", NULL }, *envp[] = { NULL };
+		execve("/bin/true", argv, envp);
+		_exit(errno == ENOSYS ? OK : UNEXPECTED);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	assert_exited_ok(status);
+}
+END_TEST
+
+/* With a supervisor: the exec waits for it, names its path, and goes on
+ * once answered with FLAG_CONTINUE. */
+START_TEST(test_exec_trail_notifies)
+{
+	pid_t pid = fork();
+	int status;
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cc_error err;
+		int fd, st;
+		if (cc_seccomp_exec_trail(&fd, &err) < 0)
+			_exit(LOAD_FAILED);
+		pid_t child = fork();
+		if (child == 0) {
+			close(fd);
+			char *argv[] = { "true", NULL }, *envp[] = { NULL };
+			execve("/bin/true", argv, envp);
+			_exit(99);
+		}
+		struct seccomp_notif req;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0 || (pid_t)req.pid != child)
+			_exit(1);
+		char path[64] = "", mem[64];
+		snprintf(mem, sizeof(mem), "/proc/%d/mem", child);
+		int m = open(mem, O_RDONLY);
+		if (m < 0 || pread(m, path, sizeof(path) - 1, (off_t)req.data.args[0]) <= 0 || strcmp(path, "/bin/true"))
+			_exit(2);
+		struct seccomp_notif_resp resp = { .id = req.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0)
+			_exit(3);
+		if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			_exit(4);
+		_exit(OK);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	assert_exited_ok(status);
+}
+END_TEST
+
 START_TEST(test_tool_refuses)
 {
 	assert_exited_ok(run_filtered(CC_FILTER_TOOL, tool_refused));
@@ -387,6 +451,8 @@ static Suite *seccomp_suite(void)
 
 	tc = tcase_create("tool");
 	tcase_add_test(tc, test_tool_refuses);
+	tcase_add_test(tc, test_exec_trail_fails_closed);
+	tcase_add_test(tc, test_exec_trail_notifies);
 	tcase_add_test(tc, test_tool_debugging_works);
 	suite_add_tcase(s, tc);
 	return s;
