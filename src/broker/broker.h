@@ -12,6 +12,7 @@
  *   relay.c     the tool's pty or pipes, and the copy to the operator's stdio
  *   record.c    the session recording (asciicast v2) and its digest
  *   exectrail.c every exec of a recorded session, from its seccomp listener
+ *   trace.c     the container's mounts and /dev before and after: no trace left
  *   audit.c     the audit sink */
 #pragma once
 #include <stdbool.h>
@@ -102,8 +103,10 @@ struct cc_mount_state {
 	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
 };
 /* Before anything is recorded or attached: is the container's /dev its own
- * tmpfs (checked again, on the fd used, when mounting)? */
-int cc_mount_check_target(const struct cc_pin *p, cc_error *err);
+ * tmpfs (checked again, on the fd used, when mounting)? Returns that /dev,
+ * opened (O_RDONLY|O_DIRECTORY) through the container's root without
+ * following symlinks, for the caller to close. */
+int cc_mount_dev_open(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
 /* explicit: -u (lazy, always); otherwise session end (only a non-persistent
@@ -131,3 +134,17 @@ const char *cc_audit_session(void);
  * the record is not on record as the policy requires, and the operation
  * must not happen. */
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);
+
+/* trace.c */
+struct cc_json;
+struct cc_trace {
+	bool taken;
+	char sha256[65];
+	char *text;          /* one line per mount (ids left out) and /dev entry */
+};
+/* The container's mount table and /dev now (devfd: from cc_mount_dev_open);
+ * best effort: t->taken says whether it could be read. */
+void cc_trace_take(const struct cc_pin *p, int devfd, struct cc_trace *t);
+/* "trace": {before, after, identical, and the lines that differ} */
+void cc_trace_json(struct cc_json *j, const struct cc_trace *before, const struct cc_trace *after);
+void cc_trace_free(struct cc_trace *t);

@@ -130,17 +130,13 @@ static int open_dev_checked(const struct cc_pin *p, const struct cc_host_mounts 
 	return r;
 }
 
-int cc_mount_check_target(const struct cc_pin *p, cc_error *err)
+int cc_mount_dev_open(const struct cc_pin *p, cc_error *err)
 {
 	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	int r = cc_host_mounts_read(&hm, err);
 	if (r < 0)
 		return r;
-	r = open_dev_checked(p, &hm, err);
-	if (r < 0)
-		return r;
-	(void)close(r);
-	return 0;
+	return open_dev_checked(p, &hm, err);
 }
 
 /* open_dev_checked, locked (flock, released when the fd closes): two

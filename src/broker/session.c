@@ -400,8 +400,11 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	/* Before anything is attached: /dev must be the container's own tmpfs
 	 * (mount.c checks again on the fd it writes through). */
-	if (cc_mount_check_target(&s->pin, err) < 0)
+	int devfd = cc_mount_dev_open(&s->pin, err);
+	if (devfd < 0)
 		return refuse(s, "mount", err);
+	cc_trace_take(&s->pin, devfd, &s->trace_before);
+	(void)close(devfd);
 	/* Fail closed: a session the policy wants recorded starts only once
 	 * its recording exists, before anything is attached or mounted. */
 	if (s->action != CC_ACT_MOUNT && s->rule->record != CC_RECORD_NONE) {
@@ -434,6 +437,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	 * autoclear frees it as we close our fd). */
 	cc_loop_release(&lo);
 
+	if (r == 0 && s->ms.was_mounted)
+		cc_trace_free(&s->trace_before); /* not the first mount: no "before" of ours */
 	rec_start(s, &rc, "mount", "end");
 	if (r == 0) {
 		s->mounted = true;
@@ -468,6 +473,19 @@ static int unmount_record(struct session *s, bool explicit_request, bool *unmoun
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
+	if (r == 0 && s->trace_before.taken) {
+		/* this session mounted first and is the last to leave: what is
+		 * left of it, on record */
+		struct cc_trace after = { 0 };
+		cc_error ignored;
+		int devfd = cc_mount_dev_open(&s->pin, &ignored);
+		if (devfd >= 0) {
+			cc_trace_take(&s->pin, devfd, &after);
+			(void)close(devfd);
+		}
+		cc_trace_json(&rc.j, &s->trace_before, &after);
+		cc_trace_free(&after);
+	}
 	return rec_end(&rc, r, err);
 }
 

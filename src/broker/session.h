@@ -40,6 +40,7 @@ struct session {
 	bool exec_via_started;
 	struct cc_mount_state ms;
 	struct cc_rec rec;       /* the session's recording (exec), fd -1: none */
+	struct cc_trace trace_before; /* the container before this session's first mount */
 	char source[128];
 };
 

@@ -700,7 +700,7 @@ t_audit_syslog_journald_sinks() {
 	log "  syslog: $(head -n 2 "$sl")"
 	[ "$(wc -l < "$sl")" = 6 ] || fail "syslog received $(wc -l < "$sl") messages, want 6"
 	jq -se --argjson uid "$uid" '
-		all(.[]; .uid == $uid and (.msg | test("^<8[45]>1 [0-9T:.-]+Z [^ ]+ crashcart-broker [0-9]+ (mount|exec|unmount) \\[crashcart@32473 session=\"[0-9a-f]{32}\" event=\"[a-z]+\" phase=\"(begin|end)\" result=\"(ok|)\" uid=\"[0-9]+\"\\] \\{")))
+		all(.[]; .uid == $uid and (.msg | test("^<8[45]>1 [0-9T:.-]+Z [^ ]+ crashcart-broker [0-9]+ (mount|exec|unmount) \\[crashcart@32473 session=\"[0-9a-f]{32}\" event=\"[a-z]+\" phase=\"(begin|end)\" result=\"(ok|)\" uid=\"[0-9]+\"( recording_sha256=\"[0-9a-f]{64}\")?\\] \\{")))
 		and all(.[]; (.msg | capture(" crashcart-broker (?<p>[0-9]+) ").p | tonumber) == .pid)' "$sl" >/dev/null ||
 		fail "syslog messages are not RFC 5424 from uid $uid with PROCID == the kernel-stamped pid"
 	# the record in each message is the file's (without "prev"), in order
@@ -725,6 +725,15 @@ t_audit_syslog_journald_sinks() {
 		soft_fail "_EXE is not $SP/libexec/crashcart-broker on every entry: $(printf '%s\n' "$j" | jq -r '._EXE // "(none)"' | sort | uniq -c | tr '\n' ' ')"
 	diff <(printf '%s\n' "$j" | jq -r .CRASHCART_RECORD | jq -c .) <(printf '%s\n' "$recs" | jq -c 'del(.prev)') >/dev/null ||
 		fail "journald records differ from the file's"
+	# the session's recording digest: in the file's exec end record, and in
+	# the copies the operator cannot erase
+	local dig
+	dig=$(printf '%s\n' "$recs" | jq -r 'select(.event == "exec" and .phase == "end") | .recording.sha256')
+	[ "${#dig}" = 64 ] || fail "no recording digest in the exec end record"
+	jq -se --arg d "$dig" 'any(.[]; .msg | contains("recording_sha256=\"" + $d + "\""))' "$sl" >/dev/null ||
+		fail "syslog's exec end message lacks recording_sha256=$dig"
+	printf '%s\n' "$j" | jq -se --arg d "$dig" 'any(.[]; .CRASHCART_RECORDING_SHA256 == $d)' >/dev/null ||
+		fail "journald lacks CRASHCART_RECORDING_SHA256=$dig"
 	run as_op "$SP/bin/crashcart" audit verify "$SP/audit.log"
 	expect_rc 0 "verify the second install's log"
 

@@ -13,6 +13,7 @@ TESTS+=(
 	t_record_policy_tty_and_none
 	t_record_max_session
 	t_record_broker_killed
+	t_record_no_trace_left
 )
 
 # last_exec_end: the last exec end record since audit_mark
@@ -209,4 +210,30 @@ t_record_broker_killed() {
 	grep -q BEFORE-KILL "$f" || fail "the output before the kill is not in the recording"
 	audit_new | jq -se --arg s "$sess" 'any(.[]; .session == $s and .event == "exec" and .phase == "end") | not' >/dev/null ||
 		fail "an end record for a session whose broker was killed"
+}
+
+# "We left nothing behind", on record: the last unmount's end record
+# compares the container's mounts and /dev with what they were before the
+# first mount; what changed meanwhile is listed.
+t_record_no_trace_left() {
+	local rec
+	start_ct cc-trace
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0
+	rec=$(audit_new | jq -sc '[.[] | select(.event == "unmount" and .phase == "end")] | last')
+	log "  unmount end: $(printf '%s' "$rec" | jq -c .trace)"
+	printf '%s' "$rec" | jq -e '.trace.identical == true and (.trace.before_sha256 | test("^[0-9a-f]{64}$"))' >/dev/null ||
+		fail "no trace record saying the container is as it was: $rec"
+	# the container changes its /dev during a session: the record says so
+	audit_mark
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 2 </dev/null >/dev/null 2>&1 &
+	local bg=$!
+	wait_until 10 is_mounted_in "$PID" || fail "the session did not mount"
+	touch "/proc/$PID/root/dev/planted-by-the-container"
+	wait "$bg"
+	rec=$(audit_new | jq -sc '[.[] | select(.event == "unmount" and .phase == "end")] | last')
+	log "  unmount end: $(printf '%s' "$rec" | jq -c .trace)"
+	printf '%s' "$rec" | jq -e '.trace.identical == false and any(.trace.diff[]; startswith("+ dev planted-by-the-container "))' >/dev/null ||
+		fail "the trace record does not show what changed: $rec"
 }
