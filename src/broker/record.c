@@ -159,39 +159,82 @@ static size_t unfinished_tail(const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* A JSON string of n bytes at p (p[n] is readable: a NUL), written at out
+ * (room: 6 * n + 3): the one hot loop of the recorder, so by hand rather
+ * than through json.c's general writer, with the same rules: valid UTF-8
+ * copied, controls, DEL, C1 and stray bytes as \u00XX, quote and backslash
+ * escaped. Returns the length written. */
+static size_t json_string(const unsigned char *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *end = p + n;
+	char *o = out;
+
+	*o++ = '"';
+	while (p < end) {
+		unsigned char c = *p;
+		size_t len;
+		if (c >= 0x20 && c < 0x7f) {
+			if (c == '"' || c == '\\')
+				*o++ = '\\';
+			*o++ = (char)c;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && !(c == 0xc2 && p + 1 < end && p[1] < 0xa0) &&
+		    (len = cc_utf8_len((const char *)p)) > 1 && len <= (size_t)(end - p)) {
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+			continue;
+		}
+		if (c == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] < 0xa0) {
+			c = p[1]; /* a C1 control: the character, as \u0080..\u009f */
+			p++;
+		}
+		memcpy(o, "\\u00", 4);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 15];
+		o += 6;
+		p++;
+	}
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
 void cc_rec_text(struct cc_rec *r, char code, const char *data, size_t n, struct cc_rec_carry *carry)
 {
-	char head[64];
-	struct cc_json j;
-	size_t have = carry ? carry->len : 0, total = have + n, keep;
-	char *text;
+	static char text[2 * 4096 + 8];
+	static char line[64 + 6 * sizeof(text) + 8];
+	size_t have = carry ? carry->len : 0, total, keep, o;
 
-	if (r->fd < 0 || r->failed || !total)
+	if (r->fd < 0 || r->failed || (!n && !have))
 		return;
-	text = malloc(total + 1);
-	if (!text) {
-		r->failed = true;
-		snprintf(r->error, sizeof(r->error), "out of memory for the recording");
-		return;
+	while (n) {
+		/* the held-back start of a sequence, then (a part of) this chunk */
+		size_t take = n < sizeof(text) - 8 - have ? n : sizeof(text) - 8 - have;
+		if (have)
+			memcpy(text, carry->buf, have);
+		memcpy(text + have, data, take);
+		total = have + take;
+		data += take;
+		n -= take;
+		/* the end of the chunk is held back if a sequence is cut there */
+		keep = carry && !n ? unfinished_tail((const unsigned char *)text, total) : 0;
+		if (carry) {
+			memcpy(carry->buf, text + total - keep, keep);
+			carry->len = keep;
+		}
+		have = 0;
+		total -= keep;
+		memset(text + total, 0, 4); /* cc_utf8_len may look past the end */
+		if (!total)
+			continue;
+		o = (size_t)snprintf(line, 64, "[%.6f, \"%c\", ", elapsed(r), code);
+		o += json_string((const unsigned char *)text, total, line + o);
+		memcpy(line + o, "]\n", 2);
+		emit(r, line, o + 2);
 	}
-	if (have)
-		memcpy(text, carry->buf, have);
-	memcpy(text + have, data, n);
-	keep = carry ? unfinished_tail((const unsigned char *)text, total) : 0;
-	if (carry) {
-		memcpy(carry->buf, text + total - keep, keep);
-		carry->len = keep;
-	}
-	total -= keep;
-	text[total] = '\0';
-	if (total) {
-		event_head(r, code, head, sizeof(head));
-		cc_json_init(&j);
-		cc_json_strn(&j, NULL, text, total);
-		emit_json(r, head, &j, "]\n");
-		cc_json_free(&j);
-	}
-	free(text);
 }
 
 void cc_rec_marker(struct cc_rec *r, const char *text)
