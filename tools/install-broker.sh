@@ -3,8 +3,9 @@
 # operators group only, and give it its file capabilities (permitted set
 # only: the broker raises each one around the call that needs it).
 # Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write
+#       SESSION_DIR
 set -eu
-broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7
+broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8
 CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod,cap_dac_override
 [ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
 CAPS=$CAPS+p
@@ -12,6 +13,7 @@ CAPS=$CAPS+p
 if [ "$(id -u)" != 0 ]; then
 	echo "crashcart: not root: the broker was installed without its group and capabilities."
 	echo "  as root: chgrp $group $broker && chmod 0750 $broker && setcap $CAPS $broker"
+	echo "  and: mkdir -p $sessions && chown root:$group $sessions && chmod 1730 $sessions"
 	exit 0
 fi
 if [ "$mode" != setcap ]; then
@@ -50,3 +52,11 @@ fi
 chown "root:$group" "$audit"
 chmod 0660 "$audit"
 echo "crashcart: audit log $audit (root:$group 0660)"
+
+# Session recordings: 1730 root:GROUP. Members can create files (the broker
+# runs as the operator) and open one by its name, but not list the directory
+# (no r) nor delete or rename another operator's recording (sticky bit).
+mkdir -p "$sessions"
+chown "root:$group" "$sessions"
+chmod 1730 "$sessions"
+echo "crashcart: session recordings in $sessions (root:$group 1730)"

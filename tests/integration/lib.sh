@@ -21,6 +21,7 @@ CTDIR=$CC_T/ct
 HBIN=$CC_T/bin
 BROKER=$P/libexec/crashcart-broker
 AUDIT=$P/var/log/crashcart/audit.log
+SESSIONS=$P/var/log/crashcart/sessions
 CC_BIN=$P/bin/crashcart
 OPS_GROUP=ccops
 OP_USER=ccop
@@ -119,7 +120,7 @@ build_install() {
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
-			-Daudit_log="$AUDIT" &&
+			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {
@@ -165,6 +166,12 @@ verify_install() {
 		[ "$st" = "root:root 755" ] || { echo "audit log dir is $st, want root:root 755"; bad=1; }
 	else
 		echo "audit log $AUDIT was not created by the install script"; bad=1
+	fi
+	if [ -d "$SESSIONS" ]; then
+		st=$(stat -c '%U:%G %a' "$SESSIONS")
+		[ "$st" = "root:$OPS_GROUP 1730" ] || { echo "session directory is $st, want root:$OPS_GROUP 1730"; bad=1; }
+	else
+		echo "session directory $SESSIONS was not created by the install script"; bad=1
 	fi
 	[ "$bad" = 0 ] || return 1
 	getcap "$BROKER" | sed 's/^[^ ]* //' > "$CC_T/caps.orig"

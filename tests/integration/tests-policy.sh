@@ -622,7 +622,7 @@ sinks_install() {
 	mkdir -p "$SP" "$CC_T/sinks" && chmod 755 "$SP" "$CC_T/sinks"
 	local aw=false
 	pkg-config --exists audit && aw=true
-	{ meson setup "$SB" "$CC_SRC" -Dprefix="$SP" -Dops_group="$OPS_GROUP" -Daudit_log="$SP/audit.log" \
+	{ meson setup "$SB" "$CC_SRC" -Dprefix="$SP" -Dops_group="$OPS_GROUP" -Daudit_log="$SP/audit.log" -Dsession_dir="$SP/sessions" \
 		-Dsyslog_socket="$SYSLOG_SOCK" -Djournald_socket="$JOURNAL_SOCK" -Daudit_write=$aw &&
 		meson compile -C "$SB" && meson install -C "$SB"; } >"$CC_T/sinks.log" 2>&1 ||
 		fail "sinks build failed: $(tail -n 20 "$CC_T/sinks.log")"

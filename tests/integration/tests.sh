@@ -78,7 +78,7 @@ expect_mounted() {
 t_legacy_mount() {
 	local lp=$CC_T/prefix-legacy lb=$CC_T/build-legacy before after
 	mkdir -p "$lp" && chmod 755 "$lp"
-	{ meson setup "$lb" "$CC_SRC" -Dprefix="$lp" -Dops_group="$OPS_GROUP" -Daudit_log="$lp/audit.log" \
+	{ meson setup "$lb" "$CC_SRC" -Dprefix="$lp" -Dops_group="$OPS_GROUP" -Daudit_log="$lp/audit.log" -Dsession_dir="$lp/sessions" \
 		-Dmount_api=legacy && meson compile -C "$lb" && meson install -C "$lb"; } >"$CC_T/legacy.log" 2>&1 ||
 		fail "legacy build failed: $(tail -n 20 "$CC_T/legacy.log")"
 	write_test_policy "$lp"
