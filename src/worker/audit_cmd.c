@@ -269,7 +269,7 @@ static int replay(const struct cc_args *a, cc_error *err)
 	const char *arg = a->target;
 	size_t len = strlen(arg), end_no = 0;
 	bool by_id = !strchr(arg, '/') && !(len > 5 && strcmp(arg + len - 5, ".cast") == 0);
-	char name[CC_SESSION_ID_MAX + 8], why[1024], id[CC_SESSION_ID_MAX + 1];
+	char name[CC_SESSION_ID_MAX + 8], why[1024], id[CC_SESSION_ID_MAX + 1], shown[4096];
 	const char *path = arg;
 	struct cc_digest d;
 	struct cc_cast c;
@@ -285,6 +285,7 @@ static int replay(const struct cc_args *a, cc_error *err)
 			return cc_failx(err, errno, "cannot open the session directory %s", a->sessions);
 		path = name;
 	}
+	snprintf(shown, sizeof(shown), "%s%s%s", by_id ? a->sessions : "", by_id ? "/" : "", path);
 	fd = cc_recording_open(dirfd, path, err);
 	if (dirfd >= 0)
 		(void)close(dirfd);
@@ -293,19 +294,22 @@ static int replay(const struct cc_args *a, cc_error *err)
 	if (fd < 0)
 		return fd;
 	/* The digest and the replay read the same open file. */
-	if (cc_digest_fd(fd, &d, err) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+	r = cc_digest_fd(fd, &d, err);
+	if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+		r = cc_failx(err, errno, "cannot read %s", shown);
+	if (r < 0) {
 		(void)close(fd);
-		return err->code ? -err->code : cc_failx(err, errno, "cannot read %s", path);
+		return r;
 	}
 	FILE *f = fdopen(fd, "r");
 	if (!f) {
 		(void)close(fd);
-		return cc_failx(err, errno, "cannot read %s", path);
+		return cc_failx(err, errno, "cannot read %s", shown);
 	}
 	r = cc_cast_open(&c, f, err);
 	if (r < 0) {
 		fclose(f);
-		cc_error_prefix(err, "%s", path);
+		cc_error_prefix(err, "%s", shown);
 		return r;
 	}
 	snprintf(id, sizeof(id), "%s", by_id ? arg : c.h.session);
@@ -326,7 +330,7 @@ static int replay(const struct cc_args *a, cc_error *err)
 	else
 		say("session %s: recording verified against end record %zu of %s (%" PRIu64 " bytes)", id, end_no, a->log,
 		    d.bytes);
-	r = play(&c, a, path, err);
+	r = play(&c, a, shown, err);
 	cc_cast_close(&c);
 	fclose(f);
 	return r < 0 ? r : 0;
