@@ -24,7 +24,6 @@ void cc_usage(FILE *f)
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"\n"
 		"       crashcart audit verify FILE [--sessions DIR]\n"
 		"       crashcart audit show FILE [--sessions DIR]\n"
 		"       crashcart audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR]\n"
