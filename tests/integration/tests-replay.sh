@@ -11,6 +11,7 @@ TESTS+=(
 	t_replay_verify_show_replay
 	t_replay_tampered_recordings
 	t_replay_hostile_casts
+	t_replay_timing_on_a_terminal
 )
 
 RP_ID=0123456789abcdef0123456789abcdef    # a recorded session that ended
@@ -256,4 +257,31 @@ t_replay_hostile_casts() {
 	printf '%s\n' "$OUT" | grep -qF "session $RP_ID: $RP_ID.cast is not a regular file" || fail "FIFO: $OUT"
 	run as_op cc audit replay "$RP_ID" --sessions "$RPD/sessions" --log "$RPL" --force
 	expect_rc 125 "replay of a FIFO"
+}
+
+# On a terminal, output keeps its timing: RP_ID's outputs come at 0.1, 0.7
+# and 31.3 s, so pauses of 0.1 + 0.6 + 2 (30.6 s capped) = 2.7 s at speed 1,
+# half of that at --speed 2, none at --speed 0.
+rp_pty_replay() { # rp_pty_replay ARGS...: sets RP_SECS, output in $CC_TT/pty.out
+	local py
+	py=$(command -v /usr/bin/python3 python3 | head -n1)
+	[ -n "$py" ] || skip "no python3 for ptyrun.py"
+	"$py" "$CC_IT_DIR/ptyrun.py" --timeout 20 -- \
+		setpriv --reuid="$(id -u "$OP_USER")" --regid="$(id -g "$OP_USER")" --init-groups -- \
+		"$CC_BIN" audit replay "$RP_ID" --sessions "$RPD/sessions" --log "$RPL" "$@" \
+		>"$CC_TT/pty.out" 2>"$CC_TT/pty.err"
+	RC=$?
+	RP_SECS=$(sed -n 's/^elapsed=//p' "$CC_TT/pty.err")
+	log "  replay $* on a terminal: rc=$RC ${RP_SECS}s"
+	[ "$RC" = 0 ] || fail "replay $* on a terminal exited $RC: $(cat "$CC_TT/pty.out")"
+	grep -q 'b' "$CC_TT/pty.out" || fail "replay $* on a terminal printed no output"
+}
+t_replay_timing_on_a_terminal() {
+	rp_setup
+	rp_pty_replay
+	awk -v s="$RP_SECS" 'BEGIN { exit !(s >= 2.6 && s < 6) }' || fail "speed 1 took ${RP_SECS}s, want 2.7 s"
+	rp_pty_replay --speed 2
+	awk -v s="$RP_SECS" 'BEGIN { exit !(s >= 1.3 && s < 2.6) }' || fail "speed 2 took ${RP_SECS}s, want 1.35 s"
+	rp_pty_replay --speed 0
+	awk -v s="$RP_SECS" 'BEGIN { exit !(s < 1.3) }' || fail "speed 0 took ${RP_SECS}s, want no pauses"
 }
