@@ -12,6 +12,7 @@ CAPS=$CAPS+p
 if [ "$(id -u)" != 0 ]; then
 	echo "crashcart: not root: the broker was installed without its group and capabilities."
 	echo "  as root: chgrp $group $broker && chmod 0750 $broker && setcap $CAPS $broker"
+	echo "  and: mkdir -p $sessions && chown root:$group $sessions && chmod 1730 $sessions"
 	exit 0
 fi
 if [ "$mode" != setcap ]; then

@@ -24,12 +24,115 @@ void cc_usage(FILE *f)
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"       crashcart audit verify|show FILE\n"
+		"       crashcart audit verify FILE [--sessions DIR]\n"
+		"       crashcart audit show FILE [--sessions DIR]\n"
+		"       crashcart audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR]\n"
+		"verify checks the audit log's hash chain and every session recording against its\n"
+		"end record; show lists the records and the exec sessions. replay writes what the\n"
+		"session's container printed to this terminal, escape sequences included, as\n"
+		"asciinema does (--commands: the programs the session ran, escaped), after\n"
+		"checking the recording against the audit log (--force: even if it does not match).\n"
+		"SESSION is a session id (a file in DIR, default %s) or a .cast path.\n"
+		"\n"
 		"ID is a PID or pid://PID, a container id or unique prefix, a name (see README).\n"
 		"Options end at the first non-option.\n"
 		"Exit status: CMD's own (128+N if killed by signal N); 125 crashcart failed;\n"
 		"126 CMD not executable; 127 CMD not found.\n",
-		CRASHCART_DEFAULT_IMAGE);
+		CRASHCART_DEFAULT_IMAGE, CRASHCART_SESSION_DIR);
+}
+
+/* --speed: a plain decimal (no sign, exponent, hex, inf or nan), 0..1000. */
+static int parse_speed(const char *s, double *out)
+{
+	size_t digits = 0, dots = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.')
+			dots++;
+		else if (*p >= '0' && *p <= '9')
+			digits++;
+		else
+			return -EINVAL;
+	}
+	if (!digits || dots > 1 || strlen(s) > 16)
+		return -EINVAL;
+	*out = strtod(s, NULL);
+	return *out <= 1000 ? 0 : -ERANGE;
+}
+
+/* audit SUB ARG... (argv[i] is SUB): one positional argument and the
+ * options SUB takes, in any order; "--" ends the options. */
+static int parse_audit(int argc, char **argv, int i, struct cc_args *a, cc_error *err)
+{
+	static const struct {
+		const char *name;
+		enum cc_mode mode;
+	} subs[] = {
+		{ "verify", CC_MODE_AUDIT_VERIFY },
+		{ "show", CC_MODE_AUDIT_SHOW },
+		{ "replay", CC_MODE_AUDIT_REPLAY },
+	};
+	const char *sub = i < argc ? argv[i] : "";
+	bool only_positional = false;
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(subs) && strcmp(sub, subs[k].name) != 0; k++)
+		;
+	if (k == ARRAY_SIZE(subs))
+		return cc_fail(err, EINVAL, "usage: crashcart audit verify|show FILE, crashcart audit replay SESSION "
+					    "(see crashcart --help)");
+	a->mode = subs[k].mode;
+	bool replay = a->mode == CC_MODE_AUDIT_REPLAY;
+	for (i++; i < argc; i++) {
+		const char *arg = argv[i], *eq, *val = NULL;
+		char name[32];
+		if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+			if (a->target)
+				return cc_fail(err, EINVAL, "audit %s takes one %s, got '%s' too", sub,
+					       replay ? "SESSION" : "FILE", arg);
+			if (!*arg)
+				return cc_fail(err, EINVAL, "audit %s: empty %s", sub, replay ? "SESSION" : "FILE");
+			a->target = arg;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_positional = true;
+			continue;
+		}
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		bool takes_value = !strcmp(name, "--sessions") || (replay && (!strcmp(name, "--log") || !strcmp(name, "--speed")));
+		bool is_flag = replay && (!strcmp(name, "--commands") || !strcmp(name, "--force"));
+		if (!takes_value && !is_flag)
+			return cc_fail(err, EINVAL, "audit %s: unknown option %s (see crashcart --help)", sub, arg);
+		if (is_flag && eq)
+			return cc_fail(err, EINVAL, "audit %s: %s takes no value", sub, name);
+		if (takes_value) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return cc_fail(err, EINVAL, "option %s needs an argument", name);
+			if (!*val)
+				return cc_fail(err, EINVAL, "audit %s: %s needs a value", sub, name);
+		}
+		if (!strcmp(name, "--sessions")) {
+			a->sessions = val;
+		} else if (!strcmp(name, "--log")) {
+			a->log = val;
+			a->log_given = true;
+		} else if (!strcmp(name, "--speed")) {
+			if (parse_speed(val, &a->speed) < 0)
+				return cc_fail(err, EINVAL, "--speed wants a number from 0 to 1000 (0: no delays), got '%s'", val);
+		} else if (!strcmp(name, "--commands")) {
+			a->commands = true;
+		} else {
+			a->force = true;
+		}
+	}
+	if (!a->target)
+		return cc_fail(err, EINVAL, "usage: crashcart audit %s %s", sub, replay ? "SESSION" : "FILE");
+	return 0;
 }
 
 static int set_mode(struct cc_args *a, enum cc_mode m, cc_error *err)
@@ -61,6 +164,9 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 
 	memset(a, 0, sizeof(*a));
 	a->image = CRASHCART_DEFAULT_IMAGE;
+	a->sessions = CRASHCART_SESSION_DIR;
+	a->log = CRASHCART_AUDIT_LOG;
+	a->speed = 1;
 	a->tty = -1;
 	optind = 0; /* full re-initialisation (glibc), so parsing can be repeated */
 	opterr = 0;
@@ -102,13 +208,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 	}
 	/* "audit verify FILE": a container literally named "audit" is reached
 	 * with a runtime prefix (docker://audit). */
-	if (a->mode == CC_MODE_EXEC && optind < argc && strcmp(argv[optind], "audit") == 0) {
-		if (optind + 3 != argc || (strcmp(argv[optind + 1], "verify") && strcmp(argv[optind + 1], "show")))
-			return cc_fail(err, EINVAL, "usage: crashcart audit verify|show FILE");
-		a->mode = argv[optind + 1][0] == 'v' ? CC_MODE_AUDIT_VERIFY : CC_MODE_AUDIT_SHOW;
-		a->target = argv[optind + 2];
-		return 0;
-	}
+	if (a->mode == CC_MODE_EXEC && optind < argc && strcmp(argv[optind], "audit") == 0)
+		return parse_audit(argc, argv, optind + 1, a, err);
 	if (optind >= argc)
 		return cc_fail(err, EINVAL, "no container given (see crashcart --help)");
 	a->target = argv[optind];

@@ -14,8 +14,9 @@ enum cc_mode {
 	CC_MODE_VERSION,
 	CC_MODE_LIST,          /* --list [--json]: the containers the resolver sees */
 	CC_MODE_CHECK_POLICY,  /* --check-policy [FILE] */
-	CC_MODE_AUDIT_VERIFY,  /* audit verify FILE */
-	CC_MODE_AUDIT_SHOW,    /* audit show FILE */
+	CC_MODE_AUDIT_VERIFY,  /* audit verify FILE [--sessions DIR] */
+	CC_MODE_AUDIT_SHOW,    /* audit show FILE [--sessions DIR] */
+	CC_MODE_AUDIT_REPLAY,  /* audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR] */
 };
 
 struct cc_args {
@@ -25,8 +26,15 @@ struct cc_args {
 	bool exec_via;      /* -e: through the runtime's own exec */
 	bool json;          /* --json (with --list) */
 	int tty;            /* -t: 1 (a pty even without a terminal), -T: 0 (never), else -1: when stdin is a terminal */
-	const char *target; /* ID; the FILE of --check-policy and audit */
+	const char *target; /* ID; the FILE of --check-policy and audit; audit replay's SESSION */
 	char **cmd;         /* CMD ARG... (points into argv; NULL-terminated; may be empty) */
+	/* audit */
+	const char *sessions; /* --sessions DIR, or the build-time session directory */
+	const char *log;      /* replay --log FILE, or the build-time audit log */
+	bool log_given;
+	double speed;         /* replay --speed N (default 1; 0: no delays) */
+	bool commands;        /* replay --commands */
+	bool force;           /* replay --force */
 };
 
 int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err);

@@ -12,7 +12,7 @@
 #include <syslog.h>
 
 #include "args.h"
-#include "auditlog.h"
+#include "audit_cmd.h"
 #include "broker_client.h"
 #include "config.h"
 #include "exec_via.h"
@@ -232,30 +232,10 @@ static int local_command(const struct cc_args *a)
 		return 0;
 	}
 	case CC_MODE_AUDIT_VERIFY:
-	case CC_MODE_AUDIT_SHOW: {
-		FILE *f = fopen(a->target, "re");
-		size_t records = 0;
-		if (!f) {
-			cc_failx(&err, errno, "cannot open %s", a->target);
-			return fail(&err);
-		}
-		if (a->mode == CC_MODE_AUDIT_SHOW) {
-			r = cc_audit_show(f, stdout, &err);
-			fclose(f);
-			return r < 0 ? fail(&err) : 0;
-		}
-		r = cc_chain_verify(f, stdout, &records, &err);
-		fclose(f);
-		if (r < 0)
-			return fail(&err);
-		if (r > 0) {
-			say("%s: %d of %zu records break the chain", a->target, r, records);
-			return 1;
-		}
-		(void)cc_fputs_escaped(a->target, stdout);
-		printf(": %zu records, chain intact\n", records);
-		return 0;
-	}
+	case CC_MODE_AUDIT_SHOW:
+	case CC_MODE_AUDIT_REPLAY:
+		r = cc_audit_command(a, &err);
+		return r < 0 ? fail(&err) : r;
 	case CC_MODE_EXEC:
 	case CC_MODE_MOUNT:
 	case CC_MODE_UNMOUNT:

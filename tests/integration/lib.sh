@@ -178,6 +178,12 @@ verify_install() {
 	else
 		echo "audit log $AUDIT was not created by the install script"; bad=1
 	fi
+	if [ -d "$SESSIONS" ]; then
+		st=$(stat -c '%U:%G %a' "$SESSIONS")
+		[ "$st" = "root:$OPS_GROUP 1730" ] || { echo "session directory is $st, want root:$OPS_GROUP 1730"; bad=1; }
+	else
+		echo "session directory $SESSIONS was not created by the install script"; bad=1
+	fi
 	[ "$bad" = 0 ] || return 1
 	getcap "$BROKER" | sed 's/^[^ ]* //' > "$CC_T/caps.orig"
 }

@@ -104,6 +104,77 @@ START_TEST(help_and_version_win)
 }
 END_TEST
 
+START_TEST(audit_subcommands)
+{
+	struct cc_args a;
+	cc_error err = { 0 };
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "verify", "/log"), 0);
+	ck_assert_int_eq(a.mode, CC_MODE_AUDIT_VERIFY);
+	ck_assert_str_eq(a.target, "/log");
+	ck_assert_str_eq(a.sessions, CRASHCART_SESSION_DIR);
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "show", "--sessions", "/s", "/log"), 0);
+	ck_assert_int_eq(a.mode, CC_MODE_AUDIT_SHOW);
+	ck_assert_str_eq(a.sessions, "/s");
+	ck_assert_str_eq(a.target, "/log");
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "replay", "abc"), 0);
+	ck_assert_int_eq(a.mode, CC_MODE_AUDIT_REPLAY);
+	ck_assert_str_eq(a.log, CRASHCART_AUDIT_LOG);
+	ck_assert(!a.log_given && !a.commands && !a.force);
+	ck_assert_double_eq(a.speed, 1);
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "replay", "--speed=2.5", "abc", "--commands", "--force", "--log", "/l",
+			       "--sessions=/d"), 0);
+	ck_assert_double_eq(a.speed, 2.5);
+	ck_assert(a.commands && a.force && a.log_given);
+	ck_assert_str_eq(a.log, "/l");
+	ck_assert_str_eq(a.sessions, "/d");
+	ck_assert_str_eq(a.target, "abc");
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "replay", "--speed", "0", "--", "--odd.cast"), 0);
+	ck_assert_double_eq(a.speed, 0);
+	ck_assert_str_eq(a.target, "--odd.cast");
+}
+END_TEST
+
+START_TEST(audit_misuse)
+{
+	static const struct {
+		const char *args[4], *msg;
+	} bad[] = {
+		{ { "audit" }, "usage: crashcart audit verify|show FILE, crashcart audit replay SESSION (see crashcart --help)" },
+		{ { "audit", "play", "x" }, "usage: crashcart audit verify|show FILE" },
+		{ { "audit", "verify" }, "usage: crashcart audit verify FILE" },
+		{ { "audit", "replay" }, "usage: crashcart audit replay SESSION" },
+		{ { "audit", "verify", "a", "b" }, "audit verify takes one FILE, got 'b' too" },
+		{ { "audit", "verify", "--speed", "2" }, "audit verify: unknown option --speed (see crashcart --help)" },
+		{ { "audit", "show", "--force", "f" }, "audit show: unknown option --force" },
+		{ { "audit", "replay", "x", "--sessions" }, "option --sessions needs an argument" },
+		{ { "audit", "replay", "x", "--log=" }, "audit replay: --log needs a value" },
+		{ { "audit", "replay", "x", "--force=yes" }, "audit replay: --force takes no value" },
+		{ { "audit", "replay", "x", "-f" }, "audit replay: unknown option -f" },
+		{ { "audit", "replay", "", }, "audit replay: empty SESSION" },
+	};
+	static const char *const speeds[] = { "-1", "1e3", "inf", "nan", "0x10", "1.2.3", ".", "", "1001", " 1", "2x" };
+	struct cc_args a;
+	cc_error err = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[8] = { "crashcart" };
+		int argc = 1;
+		for (int k = 0; k < 4 && bad[i].args[k]; k++)
+			argv[argc++] = (char *)bad[i].args[k];
+		memset(&err, 0, sizeof(err));
+		ck_assert_msg(cc_parse_args(argc, argv, &a, &err) == -EINVAL, "case %zu accepted", i);
+		ck_assert_msg(strncmp(err.msg, bad[i].msg, strlen(bad[i].msg)) == 0, "case %zu: '%s', want '%s'", i,
+			      err.msg, bad[i].msg);
+	}
+	for (size_t i = 0; i < sizeof(speeds) / sizeof(speeds[0]); i++) {
+		char *argv[] = { "crashcart", "audit", "replay", "x", "--speed", (char *)speeds[i], NULL };
+		ck_assert_msg(cc_parse_args(6, argv, &a, &err) == -EINVAL, "--speed '%s' accepted", speeds[i]);
+		if (speeds[i][0])
+			ck_assert_ptr_nonnull(strstr(err.msg, "--speed wants a number from 0 to 1000"));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("args");
@@ -117,6 +188,8 @@ int main(void)
 	tcase_add_test(tc, mount_and_unmount);
 	tcase_add_test(tc, misuse_is_one_clear_error);
 	tcase_add_test(tc, help_and_version_win);
+	tcase_add_test(tc, audit_subcommands);
+	tcase_add_test(tc, audit_misuse);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
