@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -130,16 +131,40 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A procfs of the reaper's own PID namespace (the container's), made by
+ * the reaper itself and never attached anywhere: the container's /proc is
+ * the container's to fake, and the host's must not be held by a process in
+ * the container (the ptrace profile's tool could take it from its parent
+ * with pidfd_getfd). subset=pid: only the processes. */
+static int own_procfs(void)
+{
+	int fs, mnt = -1, r = -1;
+
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), {
+		fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+		if (fs >= 0) {
+			(void)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "subset", "pid", 0);
+			r = (int)syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+			if (r == 0)
+				mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+						   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		}
+	});
+	if (fs >= 0)
+		(void)close(fs);
+	return mnt;
+}
+
 /* SIGKILL to every direct child. Their PIDs cannot be reused while we have
  * not reaped them, so the list read here names exactly those processes.
- * The list comes from the host's /proc (procfd, opened before entering the
- * container: the container's /proc is the container's to fake), where
- * thread-self is the reaper itself; a /proc/PID directory fd is a pidfd to
+ * The list comes from own_procfs(); a /proc/PID directory fd is a pidfd to
  * pidfd_send_signal. */
 static void kill_children(int procfd)
 {
-	char buf[8192];
-	int fd = openat(procfd, "thread-self/children", O_RDONLY | O_CLOEXEC);
+	char buf[8192], self[48];
+	/* our PID in our own PID namespace, which is the procfs's */
+	snprintf(self, sizeof(self), "%d/task/%d/children", (int)getpid(), (int)getpid());
+	int fd = openat(procfd, self, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -211,8 +236,9 @@ void cc_launcher_set_title(char *argv0)
 
 /* The reaper, in the container's namespaces (its PID namespace included:
  * it is the first process of the session there). Never returns. */
-static void reaper_main(const struct cc_launch *l, int *stdio, int ctl, int procfd)
+static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 {
+	int procfd;
 	int errpipe[2], sigfd, tool_status = 0, e = 0;
 	bool tool_done = false, ending = false, exec_known = false;
 	struct report rep = { 0 };
@@ -221,7 +247,15 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl, int proc
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		_exit(1);
+	/* The container may stop us (SIGSTOP: the launcher resumes us) but
+	 * not the job-control way. */
+	(void)signal(SIGTSTP, SIG_IGN);
+	(void)signal(SIGTTIN, SIG_IGN);
+	(void)signal(SIGTTOU, SIG_IGN);
 	(void)prctl(PR_SET_NAME, "crashcart-reap", 0, 0, 0);
+	procfd = own_procfs();
+	if (procfd < 0)
+		_exit(1);
 	if (title && title_len) {
 		static const char name[] = "crashcart-reaper";
 		memset(title, 0, title_len);
@@ -298,7 +332,6 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 {
 	const struct cc_launch *l = &m->u.launch;
 	int pidfd = m->fds[0], ctl[2], r;
-	_cleanup_close_ int procfd = -1;
 	pid_t reaper;
 
 	if (!l->argv || !l->argv[0])
@@ -318,10 +351,6 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 		if (r < 0)
 			return -e.code;
 	}
-	/* The host's /proc, for the reaper: opened before entering. */
-	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
 		return -errno;
 	/* One call enters every namespace at once (kernel >= 5.8); the PID
@@ -337,7 +366,7 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 		(void)close(ctl[0]);
 		(void)close(sock);
 		(void)close(pidfd);
-		reaper_main(l, &m->fds[1], ctl[1], procfd);
+		reaper_main(l, &m->fds[1], ctl[1]);
 	}
 	(void)close(ctl[1]);
 	for (int i = 1; i < 4; i++) {
@@ -345,15 +374,49 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 		m->fds[i] = -1;
 	}
 
+	/* Waiting for the reaper, which lives in the container: the container
+	 * can stop it (SIGSTOP; Docker grants CAP_KILL), and a stopped reaper
+	 * would hold the session, and the broker, forever. A stop is answered
+	 * with SIGCONT at once; once the session is to end, the reaper gets
+	 * END_MS and a little more, then SIGKILL (its tool dies with it:
+	 * pdeathsig; what else it held is reported lost). */
 	struct report rep;
-	bool told = false;
+	sigset_t chld;
+	bool told = false, reaped = false;
+	int64_t deadline = 0;
 	ssize_t n = -1;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)sigprocmask(SIG_BLOCK, &chld, NULL);
+	_cleanup_close_ int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = told ? -1 : sock, .events = POLLIN }, { .fd = ctl[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
+		struct pollfd p[3] = {
+			{ .fd = told ? -1 : sock, .events = POLLIN },
+			{ .fd = ctl[0], .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		int timeout = told ? (int)(deadline - now_ms()) : -1;
+		if (told && timeout <= 0) {
+			(void)kill(reaper, SIGKILL);
+			break;
+		}
+		if (poll(p, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+			int st;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+			pid_t w = waitpid(reaper, &st, WNOHANG | WUNTRACED);
+			if (w == reaper && WIFSTOPPED(st))
+				(void)kill(reaper, SIGCONT);
+			else if (w == reaper) {
+				reaped = true; /* gone without a word: its report, if any, is in ctl */
+				p[1].revents |= POLLIN;
+			}
 		}
 		if (p[0].revents) {
 			/* LAUNCH_END, anything else, or the broker gone: end it */
@@ -363,16 +426,19 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 				cc_msg_clear(&end);
 			(void)shutdown(ctl[0], SHUT_WR);
 			told = true;
+			deadline = now_ms() + END_MS + 2000;
 		}
 		if (p[1].revents) {
 			do
 				n = read(ctl[0], &rep, sizeof(rep));
 			while (n < 0 && errno == EINTR);
+			if (n < 0 && errno == EAGAIN)
+				continue;
 			break;
 		}
 	}
 	(void)close(ctl[0]);
-	while (waitpid(reaper, NULL, 0) < 0 && errno == EINTR)
+	while (!reaped && waitpid(reaper, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof(rep))
 		*out = (struct cc_exit){ rep.kind, rep.value, rep.ended };
@@ -440,10 +506,16 @@ int cc_launcher_start(pid_t *pid, int *sock, cc_error *err)
 		return cc_failx(err, errno, "cannot fork the launcher");
 	}
 	if (child == 0) {
-		(void)close(sv[0]);
-		/* The worker's socket is the broker's alone. */
-		(void)close(3);
-		launcher_main(sv[1]);
+		/* Nothing of the broker's but this socket: the launcher's
+		 * descendants live in the container, and an fd the reaper held
+		 * (the audit log, the host's mount namespace, the idmap user
+		 * namespace, the worker's socket) would be the container's to take
+		 * with pidfd_getfd() or /proc/PID/fd by anything holding
+		 * CAP_SYS_PTRACE there. */
+		if (sv[1] != 3 && dup2(sv[1], 3) < 0)
+			_exit(1);
+		(void)syscall(SYS_close_range, 4, ~0U, 0);
+		launcher_main(3);
 	}
 	(void)close(sv[1]);
 	*pid = child;

@@ -34,6 +34,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 
@@ -82,6 +84,32 @@ static int open_pty(struct cc_relay *r, int *slave, cc_error *err)
 	return 0;
 }
 
+/* The operator's fds get the tool's output written by the broker: a
+ * socket whose reader takes per-message credentials (SCM_CREDENTIALS:
+ * journald's and syslog's sockets do) would see them as the broker's, and
+ * the tool's text as a record from the broker's path. Only a terminal, a
+ * pipe, a file or a stream socket of another family will do. */
+static int check_stdio(int fd, int i, cc_error *err)
+{
+	static const char *const names[] = { "stdin", "stdout", "stderr" };
+	struct stat st;
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (fstat(fd, &st) < 0)
+		return cc_failx(err, errno, "cannot inspect the %s crashcart was given", names[i]);
+	if (!S_ISSOCK(st.st_mode))
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){ sizeof(int) }) < 0 ||
+	    domain == AF_UNIX || type != SOCK_STREAM)
+		return cc_fail(err, EINVAL,
+			       "%s is a %s socket: the broker relays the tool's I/O itself, and a socket's reader "
+			       "would take the broker's credentials for the tool's; give crashcart a terminal, a pipe or a file",
+			       names[i], domain == AF_UNIX ? "unix" : "datagram");
+	return 0;
+}
+
 int cc_relay_open(struct cc_relay *r, const int op[3], bool pty, int tool[3], bool *ctty, cc_error *err)
 {
 	_cleanup_close_ int slave = -1;
@@ -92,6 +120,11 @@ int cc_relay_open(struct cc_relay *r, const int op[3], bool pty, int tool[3], bo
 	for (int i = 0; i < 3; i++) {
 		r->op[i] = op[i];
 		r->pipe[i] = tool[i] = -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		e = check_stdio(op[i], i, err);
+		if (e < 0)
+			return e;
 	}
 	for (int i = 0; i < 3 && r->tty < 0; i++)
 		if (is_tty(op[i]))
@@ -356,6 +389,8 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 		for (int i = 0; i < CC_RELAY_NCHAN; i++) {
 			if (i == CC_CH_IN && (launcher_done || r->ended_by))
 				continue; /* no more input once the session ends */
+			if (r->ended_by && i != CC_CH_IN)
+				c[i].len = c[i].off = 0; /* ...and no more output to the operator (it is recorded) */
 			if (c[i].len)
 				p[np] = (struct pollfd){ .fd = c[i].dst, .events = POLLOUT };
 			else if (!c[i].eof)
@@ -392,8 +427,16 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 			int w = what[k];
 			if (w < CC_RELAY_NCHAN && c[w].len) {
 				if (chan_write(&c[w]) < 0) {
-					c[w].len = c[w].off = 0; /* the reader is gone: drop the rest */
+					/* The reader is gone: drop the rest, and let the
+					 * tool see it (EPIPE, SIGPIPE) rather than block. */
+					c[w].len = c[w].off = 0;
 					c[w].eof = true;
+					if (w == CC_CH_OUT || w == CC_CH_ERR) {
+						cc_closep(&r->pipe[w - CC_CH_OUT + 1]);
+						r->pipe[w - CC_CH_OUT + 1] = -1;
+					} else if (w == CC_CH_PTY) {
+						hang_up(r, launcher_sock, "terminal hang-up");
+					}
 				}
 			} else if (w < CC_RELAY_NCHAN) {
 				if (chan_read(r, (enum cc_relay_chan)w, &c[w]) < 0) {

@@ -16,6 +16,10 @@ TESTS+=(
 	t_attack_e_background_outlives_session
 	t_attack_e_terminal_hangup
 	t_attack_e_broker_killed
+	t_attack_reaper_holds_no_host_fd
+	t_attack_container_stops_reaper
+	t_attack_socket_as_stdio
+	t_attack_closed_output_pipe
 	t_tty_fresh_pty
 	t_tty_job_control
 	t_tty_ctrl_d
@@ -289,4 +293,89 @@ t_pipe_binary_exact() {
 	expect_rc 2
 	expect_out to-out
 	[ "$ERR" = to-err ] || fail "stderr is '$ERR', want 'to-err'"
+}
+
+# The reaper lives in the container: what it holds, anything with
+# CAP_SYS_PTRACE there (container root with --cap-add SYS_PTRACE, the
+# ptrace profile's tool through pidfd_getfd) can take. It held the
+# broker's fds (the audit log, the host's mount namespace, the idmap user
+# namespace) and the host's /proc (a way into every host process's root).
+t_attack_reaper_holds_no_host_fd() {
+	local hp reaper fd link hostproc bad=
+	start_ct cc-reaperfd
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 4 </dev/null >/dev/null 2>&1 &
+	local bg=$!
+	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	hostproc=$(stat -c %d /proc)
+	for fd in /proc/"$reaper"/fd/*; do
+		link=$(readlink "$fd") || continue
+		log "  reaper fd ${fd##*/}: $link"
+		case $link in
+		/dev/null|socket:*|pipe:*|anon_inode:*) ;;
+		*) if [ -d "$fd" ] && [ "$(stat -L -c %d "$fd")" != "$hostproc" ] && [ "$(stat -f -L -c %T "$fd")" = proc ]; then
+			:  # its own procfs, of the container's PID namespace
+		   else
+			bad="$bad $link"
+		   fi ;;
+		esac
+	done
+	wait "$bg"
+	[ -z "$bad" ] || fail "the session's reaper, in the container, holds:$bad"
+}
+
+# The container stops the reaper (SIGSTOP, CAP_KILL is Docker's default):
+# the session, and the broker, waited forever. Now the launcher resumes it.
+t_attack_container_stops_reaper() {
+	local hp reaper
+	start_ct cc-stopreaper
+	run_bg() { as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB sleep 2; exit 5" </dev/null >"$CC_TT/s.out" 2>"$CC_TT/s.err"; echo $? > "$CC_TT/s.rc"; }
+	run_bg &
+	local bg=$!
+	wait_until 15 ct_proc_running "$PID" 'busybox sleep 2 $' || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 2 $')
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")/status")
+	# the tool is sh's child; sh's parent is the reaper
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(pgrep -f "^$BB sh -c $BB sleep 2" | head -n1)/status")
+	log "  reaper: $reaper ($(cat "/proc/$reaper/comm" 2>/dev/null))"
+	local i
+	for i in $(seq 60); do kill -STOP "$reaper" 2>/dev/null; sleep 0.1; done
+	wait_until 10 test -s "$CC_TT/s.rc" || { kill -CONT "$reaper"; fail "crashcart hangs while the container stops the reaper"; }
+	wait "$bg"
+	[ "$(cat "$CC_TT/s.rc")" = 5 ] || fail "crashcart exited $(cat "$CC_TT/s.rc"), want the tool's 5: $(cat "$CC_TT/s.err")"
+	wait_until 5 not_mounted_in "$PID" || fail "still mounted"
+}
+
+# A hostile operator passes a datagram socket as stdout: the broker would
+# write the tool's text into it, and a reader that takes per-message
+# credentials (journald, syslog) would see them as the broker's.
+t_attack_socket_as_stdio() {
+	start_ct cc-sockstdio
+	audit_mark
+	run as_op python3 -c '
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+r = subprocess.run(sys.argv[1:], stdout=a.fileno(), stderr=subprocess.PIPE)
+sys.stderr.write(r.stderr.decode())
+sys.exit(r.returncode)' "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB echo 'MESSAGE=forged'
+	expect_rc 125 "a unix datagram socket as stdout"
+	expect_one_error_line
+	case $ERR in *"stdout is a unix socket"*) ;; *) fail "the error does not say why: $ERR" ;; esac
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	audit_new | jq -se 'any(.[]; .event == "exec" and .phase == "refused")' >/dev/null || fail "no refused exec record"
+}
+
+# `crashcart ID yes | head -1`: the reader of the output goes away; the
+# tool must see it (SIGPIPE), not block forever.
+t_attack_closed_output_pipe() {
+	start_ct cc-pipeclosed
+	log "\$ as_op cc $PID yes | head -n1"
+	OUT=$(timeout 20 setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
+		sh -c '"$0" -i "$1" "$2" /dev/crashcart/bin/busybox yes | head -n1' "$CC_BIN" "$IMG_EXT4" "$PID")
+	RC=$?
+	[ "$RC" = 0 ] || fail "crashcart ... | head -n1 did not end ($RC)"
+	expect_out y
+	wait_until 5 ct_proc_gone "$PID" 'busybox yes' || fail "yes is still running"
+	wait_until 5 not_mounted_in "$PID" || fail "still mounted"
 }
