@@ -7,12 +7,12 @@
 
 #include <blkid.h>
 #include <fcntl.h>
-#include <sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "auditlog.h"
 #include "caps.h"
 
 #define DIGEST_XATTR "trusted.crashcart.sha256"
@@ -111,9 +111,8 @@ static void cache_key(const struct stat *st, char *out, size_t len)
 int cc_image_sha256(const struct cc_image *img, char out[65], cc_error *err)
 {
 	char key[96], cached[200];
-	uint8_t digest[SHA256_DIGEST_LENGTH];
 	struct stat st;
-	SHA2_CTX ctx;
+	struct cc_sha256 ctx;
 	off_t off = 0;
 	ssize_t n;
 
@@ -132,16 +131,14 @@ int cc_image_sha256(const struct cc_image *img, char out[65], cc_error *err)
 	_cleanup_free_ uint8_t *buf = malloc(1 << 20);
 	if (!buf)
 		return cc_fail(err, ENOMEM, "out of memory");
-	SHA256Init(&ctx);
+	cc_sha256_init(&ctx);
 	while ((n = pread(img->fd, buf, 1 << 20, off)) > 0) {
-		SHA256Update(&ctx, buf, (size_t)n);
+		cc_sha256_update(&ctx, buf, (size_t)n);
 		off += n;
 	}
 	if (n < 0)
 		return cc_failx(err, errno, "cannot read the image");
-	SHA256Final(digest, &ctx);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	cc_sha256_final_hex(&ctx, out);
 	snprintf(cached, sizeof(cached), "%s%s", key, out);
 	/* Best effort: a filesystem without trusted xattrs just hashes again. */
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), (void)fsetxattr(img->fd, DIGEST_XATTR, cached, strlen(cached), 0));

@@ -59,7 +59,7 @@ static void emit(struct cc_rec *r, const char *line, size_t len)
 		}
 		off += (size_t)n;
 	}
-	SHA256Update(&r->sha, (const uint8_t *)line, len);
+	cc_sha256_update(&r->sha, line, len);
 	r->bytes += len;
 }
 
@@ -105,7 +105,7 @@ int cc_rec_open(struct cc_rec *r, const char *session, cc_error *err)
 		return cc_failx(err, e, "the policy requires this session to be recorded, and %s/%s cannot be created",
 				CRASHCART_SESSION_DIR, r->file);
 	}
-	SHA256Init(&r->sha);
+	cc_sha256_init(&r->sha);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	return 0;
 }
@@ -286,8 +286,6 @@ void cc_rec_discard(struct cc_rec *r)
 
 int cc_rec_close(struct cc_rec *r, char sha256[65])
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t d[SHA256_DIGEST_LENGTH];
 	int ret = 0;
 
 	if (r->fd < 0)
@@ -303,12 +301,7 @@ int cc_rec_close(struct cc_rec *r, char sha256[65])
 	r->fd = -1;
 	cc_closep(&r->dir);
 	r->dir = -1;
-	SHA256Final(d, &r->sha);
-	for (size_t i = 0; i < sizeof(d); i++) {
-		sha256[2 * i] = hex[d[i] >> 4];
-		sha256[2 * i + 1] = hex[d[i] & 15];
-	}
-	sha256[64] = '\0';
+	cc_sha256_final_hex(&r->sha, sha256);
 	if (r->failed)
 		ret = -EIO;
 	return ret;

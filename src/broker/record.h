@@ -2,9 +2,9 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include <sha2.h>
 #include <time.h>
 
+#include "auditlog.h"
 #include "util.h"
 
 struct cc_rec {
@@ -14,7 +14,7 @@ struct cc_rec {
 	char file[64];          /* SESSION.cast, in CRASHCART_SESSION_DIR */
 	char session[40];
 	struct timespec t0;
-	SHA2_CTX sha;           /* of every byte written */
+	struct cc_sha256 sha;   /* of every byte written */
 	uint64_t bytes;
 	uint64_t execs;
 	bool failed;            /* a write failed: the session must end */

@@ -635,6 +635,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	cc_relay_close(&relay);
 	if (r == 0)
 		rep->u.exit = (struct cc_exit){ done.u.exit.kind, done.u.exit.value, 0 };
+	bool violation = r == 0 && relay.violation;
 
 	rec_start(s, &rc, "exec", "end");
 	if (r == 0) {
@@ -662,16 +663,17 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 		cc_json_close(&rc.j);
 		rc.sum.recording_sha256 = rec_sha;
 	}
+	if (violation)
+		r = cc_fail(err, EPROTO, "a request came while the tool ran: the session was ended");
+	else if (r == 0 && s->rec.error[0])
+		r = cc_fail(err, EIO, "%s", s->rec.error); /* fail closed: the session was ended */
 	/* The tool has run: a missing end record cannot undo that, and the
-	 * begin record is there; the worker still gets the exit status. */
+	 * begin record is there; the worker still gets the exit status (but
+	 * for a violation or a broken recording, the error). */
 	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);
-	if (relay.violation) {
-		cc_fail(err, EPROTO, "a request came while the tool ran");
-		return -EPROTO;
-	}
 	return r;
 }
 

@@ -1,22 +1,40 @@
 #include "auditlog.h"
 
 #include <json-c/json.h>
-#include <sha2.h>
 #include <string.h>
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define MAX_LINE (1 << 20)
 
+void cc_sha256_init(struct cc_sha256 *h)
+{
+	sha256_init(&h->ctx);
+}
+
+void cc_sha256_update(struct cc_sha256 *h, const void *data, size_t len)
+{
+	sha256_update(&h->ctx, len, data);
+}
+
+void cc_sha256_final_hex(struct cc_sha256 *h, char out[CC_SHA256_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t digest[SHA256_DIGEST_SIZE];
+
+	sha256_digest(&h->ctx, sizeof(digest), digest);
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[2 * SHA256_DIGEST_SIZE] = '\0';
+}
+
 void cc_sha256_hex(const void *data, size_t len, char out[CC_SHA256_HEX])
 {
-	SHA2_CTX ctx;
-	uint8_t digest[SHA256_DIGEST_LENGTH];
-
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, data, len);
-	SHA256Final(digest, &ctx);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	struct cc_sha256 h;
+	cc_sha256_init(&h);
+	cc_sha256_update(&h, data, len);
+	cc_sha256_final_hex(&h, out);
 }
 
 char *cc_chain_link(const char *record, const char *prev_line)

@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <sha2.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -323,11 +322,10 @@ void cc_cast_close(struct cc_cast *c)
 
 int cc_digest_fd(int fd, struct cc_digest *d, cc_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t buf[65536], digest[SHA256_DIGEST_LENGTH];
-	SHA2_CTX ctx;
+	uint8_t buf[65536];
+	struct cc_sha256 ctx;
 
-	SHA256Init(&ctx);
+	cc_sha256_init(&ctx);
 	d->bytes = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -337,15 +335,10 @@ int cc_digest_fd(int fd, struct cc_digest *d, cc_error *err)
 			return cc_failx(err, errno, "cannot read the recording");
 		if (n == 0)
 			break;
-		SHA256Update(&ctx, buf, (size_t)n);
+		cc_sha256_update(&ctx, buf, (size_t)n);
 		d->bytes += (uint64_t)n;
 	}
-	SHA256Final(digest, &ctx);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		d->sha256[2 * i] = hex[digest[i] >> 4];
-		d->sha256[2 * i + 1] = hex[digest[i] & 0xf];
-	}
-	d->sha256[CC_SHA256_HEX - 1] = '\0';
+	cc_sha256_final_hex(&ctx, d->sha256);
 	return 0;
 }
 
