@@ -10,9 +10,11 @@
 # word breaks is never put on the operator's command line.
 _crashcart_containers() {
 	local json re='[{,]"(id|name)":"([A-Za-z0-9_.@+/-]+)"'
+	local -A seen=() # an LXC container's id is its name: offered once
 	json=$("$1" --list --json 2>/dev/null </dev/null) || return 0
 	while [[ $json =~ $re ]]; do
-		printf '%s\n' "${BASH_REMATCH[2]}"
+		[[ -n ${seen[${BASH_REMATCH[2]}]:-} ]] || printf '%s\n' "${BASH_REMATCH[2]}"
+		seen[${BASH_REMATCH[2]}]=1
 		json=${json#*"${BASH_REMATCH[0]}"}
 	done
 }
