@@ -145,7 +145,10 @@ t_audit_every_action_recorded() {
 	n=$(wc -l < "$AUDIT")
 	# (the summary is the last line: a session of another test that has no
 	# end record is a warning line before it)
-	[ "$(printf '%s\n' "$OUT" | tail -n 1)" = "$AUDIT: $n records, chain intact" ] || fail "verify says: $OUT"
+	case "$(printf '%s\n' "$OUT" | tail -n 1)" in
+	"$AUDIT: $n records, chain intact"|"$AUDIT: $n records, chain intact, "*" recordings verified") ;;
+	*) fail "verify says: $OUT" ;;
+	esac
 	run as_op cc audit show "$AUDIT"
 	expect_rc 0 "audit show"
 	# the records, then (after an empty line) the exec sessions

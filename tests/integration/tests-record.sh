@@ -14,6 +14,7 @@ TESTS+=(
 	t_record_max_session
 	t_record_broker_killed
 	t_record_no_trace_left
+	t_record_verify_and_replay
 )
 
 # last_exec_end: the last exec end record since audit_mark
@@ -236,4 +237,47 @@ t_record_no_trace_left() {
 	log "  unmount end: $(printf '%s' "$rec" | jq -c .trace)"
 	printf '%s' "$rec" | jq -e '.trace.identical == false and any(.trace.diff[]; startswith("+ dev planted-by-the-container "))' >/dev/null ||
 		fail "the trace record does not show what changed: $rec"
+}
+
+# A real recorded session, end to end through the reading side: verify
+# holds, replay shows what was shown, --commands lists what ran; one edited
+# byte, a cut, a deleted recording each make verify fail and name the
+# session.
+t_record_verify_and_replay() {
+	local rec f sess copy
+	start_ct cc-recver
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c "echo SHOWN-IN-REPLAY; $BB true"
+	expect_rc 0
+	rec=$(last_exec_end)
+	sess=$(printf '%s' "$rec" | jq -r .session)
+	f=$(cast_of "$rec")
+	copy=$CC_TT/orig.cast
+	cp "$f" "$copy"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	expect_rc 0 "verify with an intact recording"
+	run as_op cc audit replay "$sess" --sessions "$SESSIONS" --log "$AUDIT" --speed 0
+	expect_rc 0 "replay"
+	printf '%s\n' "$OUT" | grep -q SHOWN-IN-REPLAY || fail "replay does not show the session's output"
+	run as_op cc audit replay "$sess" --sessions "$SESSIONS" --log "$AUDIT" --commands
+	expect_rc 0 "replay --commands"
+	printf '%s\n' "$OUT" | grep -q "$BB true" || fail "--commands does not list the exec of true"
+	# the operator owns the file and edits one byte
+	as_op sh -c 'printf X | dd of="$0" bs=1 seek=100 conv=notrunc 2>/dev/null' "$f"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	[ "$RC" = 1 ] || fail "verify passed an edited recording (rc $RC)"
+	printf '%s\n%s\n' "$OUT" "$ERR" | grep -q "$sess" || fail "verify does not name the session"
+	run as_op cc audit replay "$sess" --sessions "$SESSIONS" --log "$AUDIT" --speed 0
+	[ "$RC" = 1 ] || fail "replay played an edited recording without --force (rc $RC)"
+	cat "$copy" > "$f"
+	as_op truncate -s -10 "$f"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	[ "$RC" = 1 ] || fail "verify passed a cut recording"
+	cat "$copy" > "$f"
+	as_op rm -f "$f"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	[ "$RC" = 1 ] || fail "verify passed a deleted recording"
+	cp "$copy" "$f" && chown "$OP_USER:$OP_USER" "$f" && chmod 640 "$f"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	expect_rc 0 "verify once restored"
 }
