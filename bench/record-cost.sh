@@ -9,20 +9,8 @@
 # Run as root. usage: bench/record-cost.sh [N]   (default 200 keystrokes)
 set -eu
 N=${1:-200}
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-CC_T=$(mktemp -d /var/tmp/crashcart-bench.XXXXXX)
-chmod 755 "$CC_T"
-export CC_T CC_IT_DIR=$SRC/tests/integration
-# shellcheck source=../tests/integration/lib.sh
-. "$SRC/tests/integration/lib.sh"
-cleanup() { ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; }
-trap cleanup EXIT
-
-ensure_users >/dev/null
-build_helpers >/dev/null
-build_install "$SRC" >/dev/null || { echo "build failed" >&2; exit 1; }
-build_images >/dev/null
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 PID=$(runc_start bench-rec)
 K=$SRC/bench/keystroke.py
 POLICY=$P/etc/crashcart/policy.conf

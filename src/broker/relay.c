@@ -305,12 +305,8 @@ static int launcher_reply(struct cc_relay *r, int launcher_sock, struct cc_msg *
 		cc_msg_clear(done);
 		return 0;
 	}
-	if (done->type == CC_MSG_ERROR) {
-		int code = done->u.error.code > 0 && done->u.error.code < 4096 ? (int)done->u.error.code : EIO;
-		cc_fail(err, code, "%s", done->u.error.message);
-		cc_msg_clear(done);
-		return -code;
-	}
+	if (done->type == CC_MSG_ERROR)
+		return cc_msg_take_error(done, err);
 	if (done->type != CC_MSG_LAUNCH_DONE) {
 		unsigned t = done->type;
 		cc_msg_clear(done);

@@ -373,18 +373,22 @@ int cc_call(int sock, struct cc_msg *req, uint16_t expect, struct cc_msg *reply,
 		cc_msg_clear(reply);
 		return cc_fail(err, EPROTO, "reply numbered %u to request %u", reply->seq, req->seq);
 	}
-	if (reply->type == CC_MSG_ERROR) {
-		int code = reply->u.error.code > 0 && reply->u.error.code < 4096 ? (int)reply->u.error.code : EIO;
-		cc_fail(err, code, "%s", reply->u.error.message);
-		cc_msg_clear(reply);
-		return -code;
-	}
+	if (reply->type == CC_MSG_ERROR)
+		return cc_msg_take_error(reply, err);
 	if (reply->type != expect) {
 		unsigned got = reply->type;
 		cc_msg_clear(reply);
 		return cc_fail(err, EPROTO, "expected %s, got %s", cc_msg_name(expect), cc_msg_name(got));
 	}
 	return 0;
+}
+
+int cc_msg_take_error(struct cc_msg *reply, cc_error *err)
+{
+	int code = reply->u.error.code > 0 && reply->u.error.code < 4096 ? (int)reply->u.error.code : EIO;
+	cc_fail(err, code, "%s", reply->u.error.message);
+	cc_msg_clear(reply);
+	return -code;
 }
 
 int cc_reply_error(int sock, uint32_t seq, const cc_error *e, cc_error *err)

@@ -132,5 +132,9 @@ int cc_msg_recv(int sock, struct cc_msg *m, cc_error *err);
  * the broker's message in err). Any other reply is a protocol violation. */
 int cc_call(int sock, struct cc_msg *req, uint16_t expect, struct cc_msg *reply, cc_error *err);
 
+/* An ERROR reply into err (its code bounded to an errno); clears reply.
+ * Returns the negative code. */
+int cc_msg_take_error(struct cc_msg *reply, cc_error *err);
+
 /* Reply helpers for the serving side. */
 int cc_reply_error(int sock, uint32_t seq, const cc_error *e, cc_error *err);

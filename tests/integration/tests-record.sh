@@ -17,6 +17,12 @@ TESTS+=(
 	t_record_verify_and_replay
 )
 
+# rule_with LINE: the policy is one rule for the operators, with LINE added
+rule_with() {
+	printf '[rec]\ngroup = %s\nactions = mount, unmount, exec\nimage = %s/*\ntarget = *\n%s\n' \
+		"$OPS_GROUP" "$IMGDIR" "$1" | set_policy
+}
+
 # last_exec_end: the last exec end record since audit_mark
 last_exec_end() { audit_new | jq -sc '[.[] | select(.event == "exec" and .phase == "end")] | last'; }
 # cast_of RECORD: the recording file an end record names
@@ -134,14 +140,7 @@ t_record_policy_tty_and_none() {
 	local n0 n1
 	pol_trap
 	start_ct cc-recpol
-	set_policy <<-EOF
-	[rec-tty]
-	group = $OPS_GROUP
-	actions = mount, unmount, exec
-	image = $IMGDIR/*
-	target = *
-	record = tty
-	EOF
+	rule_with "record = tty"
 	n0=$(find "$SESSIONS" -name '*.cast' | wc -l)
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 0
@@ -150,14 +149,7 @@ t_record_policy_tty_and_none() {
 	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo TTY-SESSION'
 	n1=$(find "$SESSIONS" -name '*.cast' | wc -l)
 	[ "$n1" = $((n0 + 1)) ] || fail "record = tty did not record a terminal session"
-	set_policy <<-EOF
-	[rec-none]
-	group = $OPS_GROUP
-	actions = mount, unmount, exec
-	image = $IMGDIR/*
-	target = *
-	record = none
-	EOF
+	rule_with "record = none"
 	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo TTY-SESSION'
 	[ "$(find "$SESSIONS" -name '*.cast' | wc -l)" = $((n0 + 1)) ] || fail "record = none recorded"
 	run as_op cc --check-policy
@@ -169,14 +161,7 @@ t_record_max_session() {
 	local rec f
 	pol_trap
 	start_ct cc-recmax
-	set_policy <<-EOF
-	[rec-max]
-	group = $OPS_GROUP
-	actions = mount, unmount, exec
-	image = $IMGDIR/*
-	target = *
-	max_session = 2s
-	EOF
+	rule_with "max_session = 2s"
 	audit_mark
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB sleep 30
 	expect_rc 137 "a session past its max_session (the tool killed)"
