@@ -80,6 +80,11 @@ t_record_interactive_session() {
 	[ "$(stat -c '%U %a' "$f")" = "$OP_USER 640" ] || fail "the recording is $(stat -c '%U %a' "$f")"
 	expect_valid_cast "$f"
 	expect_digest_matches "$rec"
+	# asciinema itself plays it (on a terminal: it wants /dev/tty)
+	command -v asciinema >/dev/null || fail "asciinema is not installed (tests/integration/install-runtimes)"
+	"$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 -- asciinema play -s 100 "$f" 2>"$CC_TT/asciinema.err" |
+		tr -d '\r' | grep -q '^RECORDED-42$' ||
+		fail "asciinema play does not replay the session's output: $(cat "$CC_TT/asciinema.err")"
 	python3 - "$f" "$BB" <<-'EOF' || fail "the recording does not hold the session (see above)"
 	import json, sys
 	lines = open(sys.argv[1]).read().splitlines()
@@ -196,6 +201,9 @@ t_record_broker_killed() {
 	grep -q BEFORE-KILL "$f" || fail "the output before the kill is not in the recording"
 	audit_new | jq -se --arg s "$sess" 'any(.[]; .session == $s and .event == "exec" and .phase == "end") | not' >/dev/null ||
 		fail "an end record for a session whose broker was killed"
+	run as_op cc audit verify "$AUDIT" --sessions "$SESSIONS"
+	printf '%s\n%s\n' "$OUT" "$ERR" | grep -q "session $sess: no end record (ended abnormally)" ||
+		fail "audit verify does not say the session ended abnormally"
 }
 
 # "We left nothing behind", on record: the last unmount's end record
