@@ -85,28 +85,29 @@ static int open_pty(struct cc_relay *r, int *slave, cc_error *err)
 }
 
 /* The operator's fds get the tool's output written by the broker: a
- * socket whose reader takes per-message credentials (SCM_CREDENTIALS:
- * journald's and syslog's sockets do) would see them as the broker's, and
- * the tool's text as a record from the broker's path. Only a terminal, a
- * pipe, a file or a stream socket of another family will do. */
+ * message socket whose reader takes per-message credentials
+ * (SCM_CREDENTIALS: journald's native socket, /dev/log) would see them as
+ * the broker's, and the tool's text as a record from the broker's path.
+ * Only a terminal, a pipe, a file or a stream socket will do (those
+ * receivers are datagram sockets, which a stream socket cannot reach; a
+ * stream's peer credentials are its connector's: `ssh host crashcart ...`
+ * and systemd's StandardOutput=journal keep working). */
 static int check_stdio(int fd, int i, cc_error *err)
 {
 	static const char *const names[] = { "stdin", "stdout", "stderr" };
 	struct stat st;
-	int domain = 0, type = 0;
-	socklen_t len = sizeof(int);
+	int type = 0;
+	socklen_t len = sizeof(type);
 
 	if (fstat(fd, &st) < 0)
 		return cc_failx(err, errno, "cannot inspect the %s crashcart was given", names[i]);
 	if (!S_ISSOCK(st.st_mode))
 		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){ sizeof(int) }) < 0 ||
-	    domain == AF_UNIX || type != SOCK_STREAM)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
 		return cc_fail(err, EINVAL,
-			       "%s is a %s socket: the broker relays the tool's I/O itself, and a socket's reader "
+			       "%s is a %s socket: the broker relays the tool's I/O itself, and a message socket's reader "
 			       "would take the broker's credentials for the tool's; give crashcart a terminal, a pipe or a file",
-			       names[i], domain == AF_UNIX ? "unix" : "datagram");
+			       names[i], type == SOCK_DGRAM ? "datagram" : type == SOCK_SEQPACKET ? "seqpacket" : "message");
 	return 0;
 }
 

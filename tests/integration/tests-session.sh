@@ -361,9 +361,19 @@ sys.stderr.write(r.stderr.decode())
 sys.exit(r.returncode)' "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB echo 'MESSAGE=forged'
 	expect_rc 125 "a unix datagram socket as stdout"
 	expect_one_error_line
-	case $ERR in *"stdout is a unix socket"*) ;; *) fail "the error does not say why: $ERR" ;; esac
+	case $ERR in *"stdout is a datagram socket"*) ;; *) fail "the error does not say why: $ERR" ;; esac
 	expect_nothing_mounted "$PID" "$IMG_EXT4"
 	audit_new | jq -se 'any(.[]; .event == "exec" and .phase == "refused")' >/dev/null || fail "no refused exec record"
+	# a stream socket (ssh's and systemd's stdio may be one) is fine
+	run as_op python3 -c '
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+r = subprocess.run(sys.argv[1:], stdout=a.fileno())
+a.close()
+sys.stdout.write(b.recv(100).decode())
+sys.exit(r.returncode)' "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB echo through-a-stream
+	expect_rc 0 "a unix stream socket as stdout"
+	expect_out through-a-stream
 }
 
 # `crashcart ID yes | head -1`: the reader of the output goes away; the
