@@ -10,7 +10,8 @@ chmod 755 "$CC_T"
 export CC_T CC_IT_DIR=$SRC/tests/integration
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
-bench_cleanup() { ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; }
+# (set -e would end the trap at its first false test and leave the rest)
+bench_cleanup() { local rc=$?; set +e; ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; exit "$rc"; }
 trap bench_cleanup EXIT
 
 ensure_users >/dev/null
