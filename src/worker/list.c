@@ -28,16 +28,12 @@ static bool line_is_crashcart(const char *line, size_t len)
 	return end - i == sizeof(want) - 1 && memcmp(line + i, want, sizeof(want) - 1) == 0;
 }
 
-int cc_proc_has_crashcart(int procfd, uint32_t pid)
+int cc_mountinfo_has_crashcart(int fd)
 {
-	char path[32], buf[8192];
+	char buf[8192];
 	size_t have = 0, total = 0;
 	bool skipping = false; /* inside a line longer than buf */
 
-	snprintf(path, sizeof(path), "%u/mountinfo", pid);
-	_cleanup_close_ int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
 		if (n < 0) {
@@ -67,6 +63,17 @@ int cc_proc_has_crashcart(int procfd, uint32_t pid)
 			have = 0;
 		}
 	}
+}
+
+int cc_proc_has_crashcart(int procfd, uint32_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "%u/mountinfo", pid);
+	_cleanup_close_ int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	return cc_mountinfo_has_crashcart(fd);
 }
 
 static int cmp_container(const void *a, const void *b)

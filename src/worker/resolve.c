@@ -228,7 +228,8 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 			nexact += v[i].match == CC_MATCH_EXACT;
 	}
 
-	qsort(v, nv, sizeof(*v), cmp_found);
+	if (nv > 1) /* v is NULL when nothing was found: qsort's pointer must not be */
+		qsort(v, nv, sizeof(*v), cmp_found);
 	if (nexact > 0) {
 		size_t j = 0;
 		for (size_t i = 0; i < nv; i++)

@@ -82,6 +82,35 @@ void cc_short_id(const char *id, char out[13]);
  * negative errno when it cannot be read. */
 int cc_proc_has_crashcart(int procfd, uint32_t pid);
 
+/* What /proc and the cgroup tree say, parsed (resolve_cgroup.c, list.c).
+ * The text is container-controlled (a process writes its own comm; a
+ * delegated cgroup names its children): these parse from memory or an fd,
+ * apart from the reads, so that tests/fuzz/ can give them anything. */
+
+/* The NSpid: line of /proc/PID/status (not its first line): the last PID
+ * (the one in the innermost namespace) and the number of levels. -ENOENT:
+ * no NSpid line; -EINVAL: a malformed one. */
+int cc_parse_status_nspid(const char *status, uint64_t *last, int *levels);
+/* Field 4 (ppid) of /proc/PID/stat text, read after the last ')'. */
+int cc_parse_stat_ppid(const char *stat, uint32_t *ppid);
+/* 1 when the mountinfo read from fd (to its end, at most 16 MiB) has a
+ * mount at /dev/crashcart, 0 when not, negative errno on a read error or
+ * a larger file. Lines longer than 8 KiB are not ours and are skipped. */
+int cc_mountinfo_has_crashcart(int fd);
+
+/* What container, if any, a cgroup directory is, from its name (base), its
+ * parent's name, its depth (1 = child of the hierarchy root) and its path
+ * relative to that root. */
+struct cc_cgroup_class {
+	unsigned rt;            /* one CC_RT_* */
+	const char *runtime;    /* "docker", ... (static) */
+	char id[160];
+	char name[256];
+	bool need_shim; /* "/<namespace>/<id>": only a containerd shim's child proves it */
+	bool generic;   /* unrecognised cgroup named like the spec (runc/crun cgroupfs) */
+};
+bool cc_cgroup_classify(const char *base, const char *parent, int depth, const char *path, struct cc_cgroup_class *c);
+
 /* The cgroup walker (resolve_cgroup.c). A query selects which containers to
  * keep before their members are read, so that resolution reads only the
  * cgroups that match. */

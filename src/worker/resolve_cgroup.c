@@ -81,16 +81,7 @@ static void unescape_unit(const char *s, size_t n, char *out, size_t max)
 	out[o] = '\0';
 }
 
-struct cls {
-	unsigned rt;
-	const char *runtime;
-	char id[160];
-	char name[256];
-	bool need_shim; /* "/<namespace>/<id>": only a containerd shim's child proves it */
-	bool generic;   /* unrecognised cgroup named like the spec (runc/crun cgroupfs) */
-};
-
-static bool set_id(struct cls *c, unsigned rt, const char *runtime, const char *id, size_t n)
+static bool set_id(struct cc_cgroup_class *c, unsigned rt, const char *runtime, const char *id, size_t n)
 {
 	if (n == 0 || n >= sizeof(c->id))
 		return false;
@@ -101,9 +92,7 @@ static bool set_id(struct cls *c, unsigned rt, const char *runtime, const char *
 	return true;
 }
 
-/* What container, if any, a cgroup directory is, from its name, its parent's
- * name, its depth (1 = child of the hierarchy root) and its path. */
-static bool classify(const char *base, const char *parent, int depth, const char *path, struct cls *c)
+bool cc_cgroup_classify(const char *base, const char *parent, int depth, const char *path, struct cc_cgroup_class *c)
 {
 	size_t n = strlen(base);
 
@@ -169,7 +158,7 @@ static bool classify(const char *base, const char *parent, int depth, const char
 	return false;
 }
 
-static int match_query(const struct cc_query *q, const struct cls *c)
+static int match_query(const struct cc_query *q, const struct cc_cgroup_class *c)
 {
 	if (q->runtimes && !(q->runtimes & c->rt))
 		return CC_MATCH_NONE;
@@ -223,21 +212,14 @@ static int read_lines_at(int dirfd, const char *path, char *buf, size_t max)
 	return (int)len;
 }
 
-/* Last NSpid field and how many levels there are. -ENOENT: gone/unreadable. */
-static int read_nspid(int procfd, uint32_t pid, uint64_t *last, int *levels)
+int cc_parse_status_nspid(const char *status, uint64_t *last, int *levels)
 {
-	char path[32], buf[STATUS_MAX_BYTES];
-	int r;
+	const char *p = strstr(status, "\nNSpid:");
 
-	snprintf(path, sizeof(path), "%u/status", pid);
-	r = read_lines_at(procfd, path, buf, sizeof(buf));
-	if (r < 0)
-		return r;
-	const char *p = strstr(buf, "\nNSpid:");
+	*levels = 0;
 	if (!p)
 		return -ENOENT;
 	p += 7;
-	*levels = 0;
 	for (;;) {
 		while (*p == '\t' || *p == ' ')
 			p++;
@@ -258,6 +240,30 @@ static int read_nspid(int procfd, uint32_t pid, uint64_t *last, int *levels)
 	return *levels > 0 ? 0 : -EINVAL;
 }
 
+int cc_parse_stat_ppid(const char *stat, uint32_t *ppid)
+{
+	const char *p = strrchr(stat, ')');
+	unsigned long v;
+
+	if (!p || sscanf(p + 1, " %*c %lu", &v) != 1 || v > UINT32_MAX)
+		return -EINVAL;
+	*ppid = (uint32_t)v;
+	return 0;
+}
+
+/* Last NSpid field and how many levels there are. -ENOENT: gone/unreadable. */
+static int read_nspid(int procfd, uint32_t pid, uint64_t *last, int *levels)
+{
+	char path[32], buf[STATUS_MAX_BYTES];
+	int r;
+
+	snprintf(path, sizeof(path), "%u/status", pid);
+	r = read_lines_at(procfd, path, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	return cc_parse_status_nspid(buf, last, levels);
+}
+
 /* Start time and parent PID from /proc/PID/stat. */
 static int read_stat(int procfd, uint32_t pid, uint64_t *start, uint32_t *ppid)
 {
@@ -270,13 +276,8 @@ static int read_stat(int procfd, uint32_t pid, uint64_t *start, uint32_t *ppid)
 		return r;
 	if (cc_parse_stat_start_time(buf, start) < 0)
 		return -EINVAL;
-	if (ppid) {
-		const char *p = strrchr(buf, ')');
-		unsigned long v;
-		if (!p || sscanf(p + 1, " %*c %lu", &v) != 1 || v > UINT32_MAX)
-			return -EINVAL;
-		*ppid = (uint32_t)v;
-	}
+	if (ppid && cc_parse_stat_ppid(buf, ppid) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -387,7 +388,7 @@ struct walk {
 
 /* The same container met in an earlier hierarchy: same names and the same
  * cgroup path (pid 0: not known yet) or the same chosen process. */
-static bool seen(struct walk *w, const struct cls *c, const char *cgroup, uint32_t pid)
+static bool seen(struct walk *w, const struct cc_cgroup_class *c, const char *cgroup, uint32_t pid)
 {
 	for (size_t i = 0; i < *w->nv; i++) {
 		const struct cc_found *o = &(*w->v)[i];
@@ -401,7 +402,7 @@ static bool seen(struct walk *w, const struct cls *c, const char *cgroup, uint32
 }
 
 /* Adds the container if it has a live process; returns whether it did. */
-static bool consider(struct walk *w, int parentfd, const char *base, const char *path, const struct cls *c, int m)
+static bool consider(struct walk *w, int parentfd, const char *base, const char *path, const struct cc_cgroup_class *c, int m)
 {
 	_cleanup_close_ int cgfd = openat(parentfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct pick k = { .procfd = w->procfd, .procs = w->procs };
@@ -498,8 +499,8 @@ static void walk_dir(struct walk *w, int dfd, char *path, size_t plen, const cha
 			path[plen] = '/';
 		memcpy(path + (plen ? plen + 1 : 0), e->d_name, n + 1);
 
-		struct cls c;
-		bool known = classify(e->d_name, base, depth + 1, path, &c), added = false;
+		struct cc_cgroup_class c;
+		bool known = cc_cgroup_classify(e->d_name, base, depth + 1, path, &c), added = false;
 		int m = known ? match_query(w->q, &c) : CC_MATCH_NONE;
 		char cg[sizeof(((struct cc_container *)0)->cgroup)];
 		snprintf(cg, sizeof(cg), "/%s", path);

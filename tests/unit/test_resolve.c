@@ -547,6 +547,38 @@ START_TEST(hostile_contents)
 }
 END_TEST
 
+/* The parsers the walker reads /proc and cgroup names with, from memory
+ * (tests/fuzz/fuzz_proc.c gives them anything; these pin what they say). */
+START_TEST(proc_text_parsers)
+{
+	struct cc_cgroup_class c;
+	uint64_t last;
+	uint32_t ppid;
+	int levels;
+
+	ck_assert_int_eq(cc_parse_status_nspid("Name:\tsh\nNSpid:\t4242\t17\t1\nNSpgid:\t1\n", &last, &levels), 0);
+	ck_assert_int_eq(levels, 3);
+	ck_assert_uint_eq(last, 1);
+	ck_assert_int_eq(cc_parse_status_nspid("NSpid:\t12\n", &last, &levels), -ENOENT); /* not a line start of ours */
+	ck_assert_int_eq(cc_parse_status_nspid("Name:\tx\nNSpid:\t\n", &last, &levels), -EINVAL);
+	ck_assert_int_eq(cc_parse_status_nspid("Name:\tx\nNSpid:\t4294967296\n", &last, &levels), -EINVAL);
+
+	ck_assert_int_eq(cc_parse_stat_ppid("7 (a) b) S 4242 7 7 0", &ppid), 0);
+	ck_assert_uint_eq(ppid, 4242);
+	ck_assert_int_eq(cc_parse_stat_ppid("7 (a) S -1 7", &ppid), -EINVAL);
+	ck_assert_int_eq(cc_parse_stat_ppid("7 (a S 1 7", &ppid), -EINVAL);
+
+	ck_assert(cc_cgroup_classify("docker-" ID_A ".scope", "system.slice", 2, "system.slice/docker-" ID_A ".scope", &c));
+	ck_assert_uint_eq(c.rt, CC_RT_DOCKER);
+	ck_assert_str_eq(c.id, ID_A);
+	ck_assert(!cc_cgroup_classify("docker-abc.scope", "system.slice", 2, "system.slice/docker-abc.scope", &c));
+	ck_assert(cc_cgroup_classify("machine-my\\x2dvm.scope", "machine.slice", 2, "machine.slice/machine-my\\x2dvm.scope", &c));
+	ck_assert_str_eq(c.name, "my-vm");
+	ck_assert(cc_cgroup_classify("redis", "default", 2, "default/redis", &c));
+	ck_assert(c.need_shim);
+}
+END_TEST
+
 START_TEST(hostile_mountinfo)
 {
 	char p[600];
@@ -691,6 +723,7 @@ int main(void)
 	tcase_add_test(tc, numeric_id_prefix);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, hostile_contents);
+	tcase_add_test(tc, proc_text_parsers);
 	tcase_add_test(tc, hostile_mountinfo);
 	tcase_add_test(tc, listing);
 	tcase_add_test(tc, missing_roots);
