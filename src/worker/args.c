@@ -13,7 +13,8 @@ void cc_usage(FILE *f)
 		"and run CMD from it inside the container (default: a shell from the image).\n"
 		"\n"
 		"  -m, --mount        only mount the image (it stays until -u)\n"
-		"  -u, --unmount      unmount the image\n"
+		"  -u, --unmount      unmount the image (refused while a session uses it)\n"
+		"      --force        with -u: detach it even while in use\n"
 		"  -i, --image PATH   toolbox image (default: %s)\n"
 		"  -e, --exec-via     run CMD through the container runtime's own exec (docker exec, ...)\n"
 		"  -t, --tty          give CMD a pseudo-terminal even when stdin is not a terminal\n"
@@ -158,6 +159,7 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		{ "list", no_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "check-policy", no_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r;
@@ -187,6 +189,7 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		case 'V': a->mode = CC_MODE_VERSION; return 0;
 		case 'L': r = set_mode(a, CC_MODE_LIST, err); if (r < 0) return r; break;
 		case 'J': a->json = true; break;
+		case 'F': a->force = true; break;
 		case 'P': r = set_mode(a, CC_MODE_CHECK_POLICY, err); if (r < 0) return r; break;
 		case 'h': a->mode = CC_MODE_HELP; return 0;
 		case ':':
@@ -199,6 +202,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 	}
 	if (a->json && a->mode != CC_MODE_LIST)
 		return cc_fail(err, EINVAL, "--json goes with --list");
+	if (a->force && a->mode != CC_MODE_UNMOUNT)
+		return cc_fail(err, EINVAL, "--force goes with -u");
 	if (a->mode == CC_MODE_LIST || a->mode == CC_MODE_CHECK_POLICY) {
 		if (a->mode == CC_MODE_CHECK_POLICY && optind < argc)
 			a->target = argv[optind++];

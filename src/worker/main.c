@@ -143,7 +143,7 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 		return fail(&err);
 
 	if (a->mode == CC_MODE_UNMOUNT) {
-		r = cc_broker_unmount(b, &was_mounted, &err);
+		r = cc_broker_unmount(b, a->force, &was_mounted, &err);
 		if (r < 0)
 			return fail(&err);
 		info(was_mounted ? "unmounted /dev/crashcart" : "/dev/crashcart was not mounted");
