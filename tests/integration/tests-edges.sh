@@ -6,6 +6,7 @@
 
 TESTS+=(
 	t_edges_unmount_in_use_needs_force
+	t_edges_noop_says_so
 )
 
 # the last record of EVENT/PHASE since audit_mark
@@ -63,5 +64,27 @@ t_edges_unmount_in_use_needs_force() {
 	expect_one_error_line
 	[ "$ERR" = "crashcart: --force goes with -u" ] || fail "--force with -m says '$ERR'"
 	not_mounted_in "$PID" || fail "--force -m mounted"
+	return 0
+}
+
+# -u with nothing mounted and -m over a mount: 0, and one line saying so
+t_edges_noop_says_so() {
+	start_ct cc-edg-noop
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u with nothing mounted"
+	[ "$ERR" = "crashcart: /dev/crashcart was not mounted in PID $PID: nothing to do" ] ||
+		fail "-u with nothing mounted says '$ERR'"
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "-m"
+	[ -z "$ERR" ] || fail "the first -m says '$ERR', want nothing"
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "-m over the mount"
+	[ "$ERR" = "crashcart: /dev/crashcart was already mounted in PID $PID; it stays until -u" ] ||
+		fail "-m over a mount says '$ERR'"
+	expect_mounted "$PID" ext4
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u"
+	[ -z "$ERR" ] || fail "-u of a mount says '$ERR', want nothing"
+	not_mounted_in "$PID" || fail "still mounted after -u"
 	return 0
 }
