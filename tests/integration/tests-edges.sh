@@ -7,6 +7,8 @@
 TESTS+=(
 	t_edges_unmount_in_use_needs_force
 	t_edges_noop_says_so
+	t_edges_help_lines
+	t_edges_audit_verify_broken_is_1
 )
 
 # the last record of EVENT/PHASE since audit_mark
@@ -86,5 +88,63 @@ t_edges_noop_says_so() {
 	expect_rc 0 "-u"
 	[ -z "$ERR" ] || fail "-u of a mount says '$ERR', want nothing"
 	not_mounted_in "$PID" || fail "still mounted after -u"
+	return 0
+}
+
+# --help: --json is an option line, and every indented line is a usage, an
+# option or an audit line (or continues one): no dangling usage line
+t_edges_help_lines() {
+	local line bad=''
+	run as_op cc --help
+	expect_rc 0 "--help"
+	printf '%s\n' "$OUT" | grep -Eq '^      --json +with --list' || fail "--help does not list --json as an option"
+	printf '%s\n' "$OUT" | grep -Eq '^  or:  crashcart --list \[--json\]$' || fail "--help has no usage line for --list --json"
+	while IFS= read -r line; do
+		case $line in
+		'' | 'Usage: crashcart '* | '  or:  crashcart '* | '  -'[a-zA-Z]', --'[a-z]* | '      --'[a-z]* | '  audit '*) ;;
+		'                           '[!\ ]*) ;;
+		' '*) bad+="[$line] " ;;
+		*crashcart\ audit* | *crashcart\ -* | *crashcart\ ID*) bad+="[$line] " ;;
+		esac
+	done <<< "$OUT"
+	[ -z "$bad" ] || fail "--help lines that are neither usage nor option lines: $bad"
+	printf '%s\n' "$OUT" | grep -q 'audit verify: 0 intact, 1 chain broken' || fail "--help does not give audit verify's exit status"
+	return 0
+}
+
+# audit verify: 1 for a broken chain whatever broke it (an edited record
+# that became overlong gave 125), 125 only for a log it cannot read
+t_edges_audit_verify_broken_is_1() {
+	local n mid copy=$CC_TT/audit.edges
+	start_ct cc-edg-verify
+	for i in 1 2; do
+		run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+		expect_rc 0 "session $i"
+	done
+	n=$(wc -l < "$AUDIT"); mid=$((n / 2))
+	[ "$n" -ge 8 ] || fail "only $n records"
+	broken() { # broken WHAT: verify of $copy exits 1 with the summary
+		chmod 644 "$copy"
+		run as_op cc audit verify "$copy"
+		expect_rc 1 "verify of a log with $1"
+		case $ERR in *"records break the chain"*) ;; *) fail "no summary on stderr for $1: $ERR" ;; esac
+	}
+	sed "${mid}s/\"user\":\"ccop\"/\"user\":\"root\"/" "$AUDIT" > "$copy"
+	cmp -s "$copy" "$AUDIT" && fail "sed did not change record $mid"
+	broken "an edited record"
+	sed "${mid}d" "$AUDIT" > "$copy"
+	broken "a deleted record"
+	python3 -c 'import sys
+m = int(sys.argv[1])
+for i, l in enumerate(open(sys.argv[2]), 1):
+    sys.stdout.write(l[:-2] + ",\"pad\":\"" + "x" * 1100000 + "\"}\n" if i == m else l)' "$mid" "$AUDIT" > "$copy"
+	[ "$(sed -n "${mid}p" "$copy" | wc -c)" -gt 1048576 ] || fail "python3 did not make record $mid overlong"
+	broken "an edited record made overlong"
+	printf '%s\n' "$OUT" | grep -q "^record $mid: longer than 1048576 bytes" || fail "want 'record $mid: longer than': $OUT"
+	printf '%s\n' "$OUT" | grep -q "^record $((mid + 1)): chain broken" || fail "the records after the overlong one were not checked: $OUT"
+	# a log it cannot read: 125, one line
+	run as_op cc audit verify "$CC_TT/no-such-log"
+	expect_rc 125 "verify of a missing log"
+	expect_one_error_line
 	return 0
 }
