@@ -21,7 +21,7 @@ edges_last() {
 t_edges_unmount_in_use_needs_force() {
 	local rec
 	start_ct cc-edg-busy
-	run_bg busy as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+	run_bg busy as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
 		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy
 	is_mounted_in "$PID" || { wait_bg busy; fail "the session never mounted"; }
@@ -44,7 +44,7 @@ t_edges_unmount_in_use_needs_force() {
 	not_mounted_in "$PID" || fail "mount left after the session: $(mounted_in "$PID")"
 
 	# --force: detached under the running session
-	run_bg busy2 as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+	run_bg busy2 as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
 		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy2
 	is_mounted_in "$PID" || { wait_bg busy2; fail "the second session never mounted"; }
@@ -118,7 +118,7 @@ t_edges_audit_verify_broken_is_1() {
 	local n mid copy=$CC_TT/audit.edges
 	start_ct cc-edg-verify
 	for i in 1 2; do
-		run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+		run as_op cc -i "$IMG_EXT4" "$PID" "$BB" true
 		expect_rc 0 "session $i"
 	done
 	n=$(wc -l < "$AUDIT"); mid=$((n / 2))
