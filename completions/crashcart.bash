@@ -32,7 +32,7 @@ _crashcart_words() {
 _crashcart() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev='' prev2='' cmd=${COMP_WORDS[0]} w i
 	local mode='' first='' firstidx=0 dashdash=''
-	local opts='-m --mount -u --unmount -i --image -e --exec-via -t --tty -T --no-tty
+	local opts='-m --mount -u --unmount --force -i --image -e --exec-via -t --tty -T --no-tty
 		-v --verbose --list --json --check-policy -V --version -h --help'
 	COMPREPLY=()
 	((COMP_CWORD >= 1)) && prev=${COMP_WORDS[COMP_CWORD - 1]}

@@ -109,9 +109,11 @@ struct cc_mount_state {
 int cc_mount_dev_open(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
-/* explicit: -u (lazy, always); otherwise session end (only a non-persistent
- * mount, and only if nobody uses it). *unmounted says whether it happened. */
-int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request,
+/* explicit: -u, not lazy: EBUSY (another session, or a process in the
+ * container, uses the mount) is an error, unless force (-u --force) detaches
+ * it lazily; otherwise session end (only a non-persistent mount, and only if
+ * nobody uses it). *unmounted says whether it happened. */
+int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool force,
 		    bool *unmounted, cc_error *err);
 /* For the default shell: does the image hold `rel` (e.g. "bin/bash")? */
 bool cc_image_has(int pinfd, const char *rel);

@@ -367,7 +367,7 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 /* ---- unmount ---- */
 
 static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, bool explicit_request,
-			 bool *unmounted, cc_error *err)
+			 bool force, bool *unmounted, cc_error *err)
 {
 	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
@@ -394,15 +394,19 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 	if (!explicit_request && (!ds.known || ds.persistent))
 		return 0; /* -m's mount, or one we cannot tell: not the session's to remove */
 	/* Relative to the container's /dev, not following a symlink: what we
-	 * inspected is what we unmount. A session end is not lazy: if another
-	 * session still uses the tools (EBUSY), the mount stays for it. */
+	 * inspected is what we unmount. Only --force is lazy: if another
+	 * session still uses the tools (its pin makes this EBUSY), a session
+	 * end leaves the mount to it and -u refuses, saying so. */
 	if (fchdir(devfd) < 0)
 		return cc_failx(err, errno, "cannot enter the container's /dev");
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN),
-		  r = umount2(CC_MOUNT_DIR, UMOUNT_NOFOLLOW | (explicit_request ? MNT_DETACH : 0)));
+		  r = umount2(CC_MOUNT_DIR, UMOUNT_NOFOLLOW | (explicit_request && force ? MNT_DETACH : 0)));
 	if (r < 0) {
 		if (errno == EBUSY && !explicit_request)
 			return 0;
+		if (errno == EBUSY)
+			return cc_fail(err, EBUSY, "/dev/crashcart is in use by another crashcart session "
+						   "(or a process in the container): use -u --force to detach it anyway");
 		return cc_failx(err, errno, "cannot unmount the container's /dev/crashcart");
 	}
 	*unmounted = true;
@@ -412,7 +416,8 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 	return 0;
 }
 
-int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool *unmounted, cc_error *err)
+int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool force, bool *unmounted,
+		    cc_error *err)
 {
 	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	int r;
@@ -424,7 +429,7 @@ int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_req
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = unmount_in_ns(p, &hm, explicit_request, unmounted, err);
+	r = unmount_in_ns(p, &hm, explicit_request, force, unmounted, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }

@@ -460,17 +460,19 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	return 0;
 }
 
-static int unmount_record(struct session *s, bool explicit_request, bool *unmounted, cc_error *err)
+static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, cc_error *err)
 {
 	struct record rc;
 	int r;
 
 	rec_start(s, &rc, "unmount", "begin");
 	cc_json_str(&rc.j, "reason", explicit_request ? "request" : "session end");
+	if (explicit_request)
+		cc_json_bool(&rc.j, "force", force);
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, unmounted, err);
+	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
 	if (r == 0 && s->trace_before.taken) {
@@ -494,10 +496,11 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 	bool unmounted = false;
 	int r;
 
-	(void)req;
+	if (req->u.unmount.flags & ~CC_UNMOUNT_FORCE)
+		return cc_fail(err, EINVAL, "unknown unmount flags %#x", req->u.unmount.flags);
 	if (allowed(s, CC_PERM_UNMOUNT, NO_IMAGE, err) < 0)
 		return refuse(s, "unmount", err);
-	r = unmount_record(s, true, &unmounted, err);
+	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, err);
 	if (r < 0)
 		return r;
 	rep->u.unmount_ok.was_mounted = unmounted;
@@ -745,7 +748,7 @@ void cc_session_end(struct session *s)
 	s->ms.pinfd = -1;
 	if (s->ms.persistent)
 		return;
-	(void)unmount_record(s, false, &unmounted, &err);
+	(void)unmount_record(s, false, false, &unmounted, &err);
 }
 
 /* Returns 1 to go on, 0 at the end of the session, negative when the

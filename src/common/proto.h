@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define CC_PROTO_VERSION 2
+#define CC_PROTO_VERSION 3
 #define CC_HDR_SIZE 12
 #define CC_MSG_MAX 65536   /* hard maximum frame size */
 #define CC_STR_MAX 4096    /* longest string field (PATH_MAX) */
@@ -56,6 +56,7 @@ enum cc_action {
 };
 
 #define CC_MOUNT_PERSISTENT 0x1u /* -m: stays mounted after the session */
+#define CC_UNMOUNT_FORCE 0x1u    /* UNMOUNT (-u --force): detach even while another session uses it */
 #define CC_EXEC_PTY 0x1u         /* EXEC: give the tool a pseudo-terminal of its own */
 #define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
 #define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
@@ -81,6 +82,7 @@ struct cc_target {
 struct cc_target_ok { uint32_t pid; uint64_t start_time; char *cgroup; };
 struct cc_mount { char *image; uint32_t flags; };
 struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; };
+struct cc_unmount { uint32_t flags; };
 struct cc_unmount_ok { uint32_t was_mounted; };
 struct cc_exec { char **argv; char *term; uint32_t flags; };
 /* ended (LAUNCH_DONE only): processes of the session still running when it
@@ -99,6 +101,7 @@ struct cc_msg {
 		struct cc_target_ok target_ok;
 		struct cc_mount mount;
 		struct cc_mount_ok mount_ok;
+		struct cc_unmount unmount;
 		struct cc_unmount_ok unmount_ok;
 		struct cc_exec exec;
 		struct cc_exit exit;       /* EXEC_DONE, LAUNCH_DONE */

@@ -9,35 +9,45 @@ void cc_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: crashcart [OPTION]... ID [CMD [ARG]...]\n"
+		"  or:  crashcart --list [--json]\n"
+		"  or:  crashcart --check-policy [FILE]\n"
+		"  or:  crashcart audit verify|show FILE [--sessions DIR]\n"
+		"  or:  crashcart audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR]\n"
 		"Side-load a read-only toolbox image into a running container at /dev/crashcart\n"
 		"and run CMD from it inside the container (default: a shell from the image).\n"
+		"ID is a PID or pid://PID, a container id or unique prefix, a name (see README).\n"
+		"Options end at the first non-option.\n"
 		"\n"
 		"  -m, --mount        only mount the image (it stays until -u)\n"
-		"  -u, --unmount      unmount the image\n"
+		"  -u, --unmount      unmount the image (refused while a session uses it)\n"
+		"      --force        with -u: detach it even while in use\n"
 		"  -i, --image PATH   toolbox image (default: %s)\n"
 		"  -e, --exec-via     run CMD through the container runtime's own exec (docker exec, ...)\n"
 		"  -t, --tty          give CMD a pseudo-terminal even when stdin is not a terminal\n"
 		"  -T, --no-tty       never give CMD a pseudo-terminal (default: one when stdin is a terminal)\n"
 		"  -v, --verbose      say what is being done\n"
-		"      --list         list the containers crashcart can see (--json: as JSON)\n"
+		"      --list         list the containers crashcart can see\n"
+		"      --json         with --list: as JSON\n"
 		"      --check-policy [FILE]  check a policy file and say what each group may do\n"
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"       crashcart audit verify FILE [--sessions DIR]\n"
-		"       crashcart audit show FILE [--sessions DIR]\n"
-		"       crashcart audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR]\n"
-		"verify checks the audit log's hash chain and every session recording against its\n"
-		"end record; show lists the records and the exec sessions. replay writes what the\n"
-		"session's container printed to this terminal, escape sequences included, as\n"
-		"asciinema does (--commands: the programs the session ran, escaped), after\n"
-		"checking the recording against the audit log (--force: even if it does not match).\n"
-		"SESSION is a session id (a file in DIR, default %s) or a .cast path.\n"
+		"  audit verify FILE        check the audit log's hash chain, and each session\n"
+		"                           recording against its end record\n"
+		"  audit show FILE          list the records and the exec sessions\n"
+		"  audit replay SESSION     write what the session's container printed, escape\n"
+		"                           sequences included, as asciinema does; SESSION is a\n"
+		"                           session id (a file in DIR) or a .cast path\n"
+		"  audit ... --sessions DIR the session recordings (default: %s)\n"
+		"  audit replay --speed N   N times as fast (0: no delays)\n"
+		"  audit replay --commands  the programs the session ran, escaped, not its output\n"
+		"  audit replay --log FILE  the audit log to check the recording against\n"
+		"  audit replay --force     even if the recording does not match the log\n"
 		"\n"
-		"ID is a PID or pid://PID, a container id or unique prefix, a name (see README).\n"
-		"Options end at the first non-option.\n"
 		"Exit status: CMD's own (128+N if killed by signal N); 125 crashcart failed;\n"
-		"126 CMD not executable; 127 CMD not found.\n",
+		"126 CMD not executable; 127 CMD not found. -u with nothing mounted and -m over\n"
+		"a mount: 0. audit verify: 0 intact, 1 chain broken (a record edited, deleted or\n"
+		"moved) or a recording damaged, 125 the log cannot be read.\n",
 		CRASHCART_DEFAULT_IMAGE, CRASHCART_SESSION_DIR);
 }
 
@@ -158,6 +168,7 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		{ "list", no_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "check-policy", no_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r;
@@ -187,6 +198,7 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 		case 'V': a->mode = CC_MODE_VERSION; return 0;
 		case 'L': r = set_mode(a, CC_MODE_LIST, err); if (r < 0) return r; break;
 		case 'J': a->json = true; break;
+		case 'F': a->force = true; break;
 		case 'P': r = set_mode(a, CC_MODE_CHECK_POLICY, err); if (r < 0) return r; break;
 		case 'h': a->mode = CC_MODE_HELP; return 0;
 		case ':':
@@ -199,6 +211,8 @@ int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err)
 	}
 	if (a->json && a->mode != CC_MODE_LIST)
 		return cc_fail(err, EINVAL, "--json goes with --list");
+	if (a->force && a->mode != CC_MODE_UNMOUNT)
+		return cc_fail(err, EINVAL, "--force goes with -u");
 	if (a->mode == CC_MODE_LIST || a->mode == CC_MODE_CHECK_POLICY) {
 		if (a->mode == CC_MODE_CHECK_POLICY && optind < argc)
 			a->target = argv[optind++];

@@ -34,7 +34,7 @@ struct cc_args {
 	bool log_given;
 	double speed;         /* replay --speed N (default 1; 0: no delays) */
 	bool commands;        /* replay --commands */
-	bool force;           /* replay --force */
+	bool force;           /* replay --force; -u --force: detach even while in use */
 };
 
 int cc_parse_args(int argc, char **argv, struct cc_args *a, cc_error *err);

@@ -115,9 +115,9 @@ int cc_broker_mount(struct cc_broker *b, const char *image, bool persistent,
 	return 0;
 }
 
-int cc_broker_unmount(struct cc_broker *b, bool *was_mounted, cc_error *err)
+int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, cc_error *err)
 {
-	struct cc_msg req = { .type = CC_MSG_UNMOUNT }, rep;
+	struct cc_msg req = { .type = CC_MSG_UNMOUNT, .u.unmount.flags = force ? CC_UNMOUNT_FORCE : 0 }, rep;
 	int r = cc_call(b->sock, &req, CC_MSG_UNMOUNT_OK, &rep, err);
 
 	if (r < 0)

@@ -28,7 +28,7 @@ int cc_broker_target(struct cc_broker *b, enum cc_action action, const char *spe
 		     const struct cc_claim *claim, const char *resolve_error, cc_error *err);
 int cc_broker_mount(struct cc_broker *b, const char *image, bool persistent,
 		    bool *was_mounted, char **source, char **fstype, cc_error *err);
-int cc_broker_unmount(struct cc_broker *b, bool *was_mounted, cc_error *err);
+int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, cc_error *err);
 /* -e: tells the broker what the runtime's exec will run (for the record),
  * then how it ended (after which the broker ends the session). */
 int cc_broker_exec_via(struct cc_broker *b, char **argv, cc_error *err);

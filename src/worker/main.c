@@ -143,10 +143,13 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 		return fail(&err);
 
 	if (a->mode == CC_MODE_UNMOUNT) {
-		r = cc_broker_unmount(b, &was_mounted, &err);
+		r = cc_broker_unmount(b, a->force, &was_mounted, &err);
 		if (r < 0)
 			return fail(&err);
-		info(was_mounted ? "unmounted /dev/crashcart" : "/dev/crashcart was not mounted");
+		if (was_mounted)
+			info("unmounted /dev/crashcart");
+		else
+			say("/dev/crashcart was not mounted in PID %u: nothing to do", claim.pid);
 		return 0;
 	}
 
@@ -155,8 +158,11 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 	if (r < 0)
 		return fail(&err);
 	info("%s %s (%s from %s) at /dev/crashcart", was_mounted ? "found" : "mounted", a->image, fstype, source);
-	if (a->mode == CC_MODE_MOUNT)
+	if (a->mode == CC_MODE_MOUNT) {
+		if (was_mounted)
+			say("/dev/crashcart was already mounted in PID %u; it stays until -u", claim.pid);
 		return 0;
+	}
 
 	struct cc_exit x;
 	if (a->exec_via) {

@@ -64,6 +64,14 @@ START_TEST(mount_and_unmount)
 	ck_assert_int_eq(PARSE(&a, &err, "-vv", "--image=/x", "-m", "7"), 0);
 	ck_assert_int_eq(a.verbose, 2);
 	ck_assert_str_eq(a.image, "/x");
+	ck_assert(!a.force);
+	ck_assert_int_eq(PARSE(&a, &err, "--force", "-u", "7"), 0);
+	ck_assert_int_eq(a.mode, CC_MODE_UNMOUNT);
+	ck_assert(a.force);
+	ck_assert_int_eq(PARSE(&a, &err, "-m", "--force", "7"), -EINVAL);
+	ck_assert_str_eq(err.msg, "--force goes with -u");
+	ck_assert_int_eq(PARSE(&a, &err, "--force", "7"), -EINVAL);
+	ck_assert_str_eq(err.msg, "--force goes with -u");
 }
 END_TEST
 

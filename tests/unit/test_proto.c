@@ -149,6 +149,7 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.mount_ok.fstype = ext ? "" : "squashfs";
 		break;
 	case CC_MSG_UNMOUNT:
+		m->u.unmount.flags = ext ? UINT32_MAX : CC_UNMOUNT_FORCE;
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		m->u.unmount_ok.was_mounted = u32;
@@ -238,6 +239,7 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		ck_assert_str_eq(a->u.mount_ok.fstype, b->u.mount_ok.fstype);
 		break;
 	case CC_MSG_UNMOUNT:
+		ck_assert_uint_eq(a->u.unmount.flags, b->u.unmount.flags);
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		ck_assert_uint_eq(a->u.unmount_ok.was_mounted, b->u.unmount_ok.was_mounted);
@@ -408,13 +410,15 @@ START_TEST(test_wire_layout)
 	ck_assert_uint_eq((size_t)n, R.len);
 	ck_assert_int_eq(memcmp(encbuf, R.b, R.len), 0);
 
-	/* UNMOUNT has no body: just the header. */
+	/* UNMOUNT: the header and its flags (u32 LE). */
 	memset(&m, 0, sizeof(m));
 	m.type = CC_MSG_UNMOUNT;
 	m.seq = 0xfeedbeef;
-	ck_assert_int_eq(cc_msg_encode(&m, encbuf, sizeof(encbuf)), CC_HDR_SIZE);
-	static const uint8_t hdr[CC_HDR_SIZE] = { 12, 0, 0, 0, CC_PROTO_VERSION, 0, CC_MSG_UNMOUNT, 0, 0xef, 0xbe, 0xed, 0xfe };
-	ck_assert_int_eq(memcmp(encbuf, hdr, sizeof(hdr)), 0);
+	m.u.unmount.flags = CC_UNMOUNT_FORCE;
+	ck_assert_int_eq(cc_msg_encode(&m, encbuf, sizeof(encbuf)), CC_HDR_SIZE + 4);
+	static const uint8_t unm[CC_HDR_SIZE + 4] = { 16, 0, 0, 0, CC_PROTO_VERSION, 0, CC_MSG_UNMOUNT, 0,
+						      0xef, 0xbe, 0xed, 0xfe, 1, 0, 0, 0 };
+	ck_assert_int_eq(memcmp(encbuf, unm, sizeof(unm)), 0);
 }
 END_TEST
 
