@@ -124,13 +124,6 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd, 
 	errno = first_err;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A procfs of the reaper's own PID namespace (the container's), made by
  * the reaper itself and never attached anywhere: the container's /proc is
  * the container's to fake, and the host's must not be held by a process in
@@ -207,10 +200,10 @@ static int reap(pid_t tool, int *tool_status, bool *tool_done, uint32_t *others)
 /* The session is over: end everything under the reaper. */
 static uint32_t end_session(int procfd, int sigfd, pid_t tool, int *tool_status, bool *tool_done)
 {
-	int64_t deadline = now_ms() + END_MS;
+	int64_t deadline = cc_now_ms() + END_MS;
 	uint32_t ended = 0;
 
-	while (now_ms() < deadline) {
+	while (cc_now_ms() < deadline) {
 		kill_children(procfd);
 		if (reap(tool, tool_status, tool_done, &ended) < 0)
 			break;
@@ -395,7 +388,7 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 			{ .fd = ctl[0], .events = POLLIN },
 			{ .fd = sigfd, .events = POLLIN },
 		};
-		int timeout = told ? (int)(deadline - now_ms()) : -1;
+		int timeout = told ? (int)(deadline - cc_now_ms()) : -1;
 		if (told && timeout <= 0) {
 			(void)kill(reaper, SIGKILL);
 			break;
@@ -426,7 +419,7 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 				cc_msg_clear(&end);
 			(void)shutdown(ctl[0], SHUT_WR);
 			told = true;
-			deadline = now_ms() + END_MS + 2000;
+			deadline = cc_now_ms() + END_MS + 2000;
 		}
 		if (p[1].revents) {
 			do

@@ -222,13 +222,6 @@ static void relay_bytes(struct cc_relay *r, enum cc_relay_chan ch, const char *b
 		cc_rec_text(r->rec, ch == CC_CH_IN ? 'i' : 'o', buf, n, &r->carry[ch]);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Fill a channel's buffer from its source. Returns -1 when the source is
  * done (EOF, or EIO: a pty whose slaves are all closed). */
 static int chan_read(struct cc_relay *r, enum cc_relay_chan ch, struct chan *c)
@@ -323,7 +316,7 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 	struct chan c[CC_RELAY_NCHAN];
 	int out_tty = r->op[1] == r->tty ? r->op[1] : r->tty >= 0 ? r->tty : r->op[1];
 	sigset_t winch;
-	int64_t deadline = 0, start = now_ms();
+	int64_t deadline = 0, start = cc_now_ms();
 	int64_t limit = r->limit_s ? start + (int64_t)r->limit_s * 1000 : 0;
 	int64_t warn = r->limit_s > 120 ? limit - 60000 : 0;
 	bool launcher_done = false, warned = false;
@@ -359,12 +352,12 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 			bool busy = false;
 			for (int i = CC_CH_PTY; i < CC_RELAY_NCHAN; i++)
 				busy |= !c[i].eof || c[i].len;
-			if (!busy || now_ms() >= deadline)
+			if (!busy || cc_now_ms() >= deadline)
 				break;
-			timeout = (int)(deadline - now_ms());
+			timeout = (int)(deadline - cc_now_ms());
 		} else if (limit && !r->ended_by) {
 			/* the policy's max_session: a warning a minute before, then the end */
-			int64_t now = now_ms();
+			int64_t now = cc_now_ms();
 			if (warn && !warned && now >= warn) {
 				warned = true;
 				tell_operator(r, "this session ends in 1 minute (the policy's max_session)");
@@ -458,7 +451,7 @@ int cc_relay_run(struct cc_relay *r, int worker_sock, int launcher_sock, struct 
 					continue;
 				ret = got < 0 ? got : 0;
 				launcher_done = true;
-				deadline = now_ms() + DRAIN_MS;
+				deadline = cc_now_ms() + DRAIN_MS;
 			} else if (w == W_TRAIL) {
 				cc_error te;
 				if (p[k].revents & (POLLHUP | POLLERR | POLLNVAL) && !(p[k].revents & POLLIN)) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int vfail(cc_error *err, int code, bool with_errno, const char *fmt, va_list ap)
 {
@@ -101,6 +102,13 @@ int cc_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int64_t cc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int cc_read_file_at(int dirfd, const char *path, char *buf, size_t max)

@@ -59,6 +59,8 @@ int cc_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Read at most max-1 bytes of dirfd/path into a NUL-terminated buffer.
  * -EFBIG when the file is larger: container-controlled files are bounded. */
 int cc_read_file_at(int dirfd, const char *path, char *buf, size_t max);
+/* CLOCK_MONOTONIC in milliseconds: for deadlines. */
+int64_t cc_now_ms(void);
 
 /* Start time (field 22 of /proc/PID/stat) from the stat text; the comm
  * field may hold spaces and parentheses, so parse after the last ')'. */
