@@ -90,16 +90,6 @@ static bool is_name(const char *s)
 	return true;
 }
 
-static bool is_hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* "a, b ,c" -> calls fn(word) for each word. */
 static int each_word(const char *list, int (*fn)(struct parse *, void *, const char *), struct parse *ps, void *arg)
 {
@@ -160,7 +150,7 @@ static int add_image(struct parse *ps, struct cc_rule *r, const char *v)
 	if (sp) {
 		*sp++ = '\0';
 		sp += strspn(sp, " \t");
-		if (strncmp(sp, "sha256=", 7) != 0 || !is_hex64(sp + 7))
+		if (strncmp(sp, "sha256=", 7) != 0 || !cc_is_hex64(sp + 7, strlen(sp + 7)))
 			return bad(ps, "image pin must be sha256=<64 lowercase hex digits>");
 		strcpy(im->sha256, sp + 7);
 	}

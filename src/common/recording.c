@@ -21,15 +21,6 @@ bool cc_session_id_valid(const char *id)
 	return n > 0;
 }
 
-static bool sha256_hex_valid(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == CC_SHA256_HEX - 1;
-}
-
 /* One line of at most max bytes into buf (NUL-terminated, without its
  * newline). Never reads more than max+1 bytes of a line into memory, so a
  * hostile file cannot make us allocate. 1: a line, 0: the end, -EFBIG: too
@@ -500,7 +491,7 @@ static void read_end(struct cc_session *ss, json_object *o, size_t no)
 		return;
 	}
 	s = string_of(member(rec, "sha256"));
-	if (s && sha256_hex_valid(s) && int_in(member(rec, "bytes"), 0, INT64_MAX, &v)) {
+	if (s && cc_is_hex64(s, strlen(s)) && int_in(member(rec, "bytes"), 0, INT64_MAX, &v)) {
 		ss->end_rec = CC_END_REC_DIGEST;
 		ss->bytes = (uint64_t)v;
 		memcpy(ss->sha256, s, CC_SHA256_HEX);

@@ -104,6 +104,16 @@ int cc_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+bool cc_is_hex64(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 int64_t cc_now_ms(void)
 {
 	struct timespec ts;

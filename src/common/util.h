@@ -59,6 +59,8 @@ int cc_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Read at most max-1 bytes of dirfd/path into a NUL-terminated buffer.
  * -EFBIG when the file is larger: container-controlled files are bounded. */
 int cc_read_file_at(int dirfd, const char *path, char *buf, size_t max);
+/* Exactly 64 lowercase hex digits in s[0..n) (a container id, a sha256). */
+bool cc_is_hex64(const char *s, size_t n);
 /* CLOCK_MONOTONIC in milliseconds: for deadlines. */
 int64_t cc_now_ms(void);
 

@@ -29,16 +29,6 @@
 #define STATUS_MAX_BYTES (16 * 1024)
 #define STAT_MAX_BYTES 2048
 
-static bool is_hex64(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static bool has_prefix(const char *s, const char *p)
 {
 	return strncmp(s, p, strlen(p)) == 0;
@@ -116,7 +106,7 @@ bool cc_cgroup_classify(const char *base, const char *parent, int depth, const c
 			size_t p = strlen(scopes[i].prefix);
 			if (m <= p || strncmp(base, scopes[i].prefix, p) != 0)
 				continue;
-			if (scopes[i].hex && !is_hex64(base + p, m - p))
+			if (scopes[i].hex && !cc_is_hex64(base + p, m - p))
 				return false;
 			return set_id(c, scopes[i].rt, scopes[i].runtime, base + p, m - p);
 		}
@@ -130,9 +120,9 @@ bool cc_cgroup_classify(const char *base, const char *parent, int depth, const c
 		snprintf(c->name, sizeof(c->name), "%s", base + 12);
 		return set_id(c, CC_RT_LXC, "lxc", base + 12, n - 12);
 	}
-	if (strcmp(parent, "docker") == 0 && is_hex64(base, n))
+	if (strcmp(parent, "docker") == 0 && cc_is_hex64(base, n))
 		return set_id(c, CC_RT_DOCKER, "docker", base, n);
-	if (strcmp(parent, "libpod_parent") == 0 && has_prefix(base, "libpod-") && is_hex64(base + 7, n - 7))
+	if (strcmp(parent, "libpod_parent") == 0 && has_prefix(base, "libpod-") && cc_is_hex64(base + 7, n - 7))
 		return set_id(c, CC_RT_PODMAN, "podman", base + 7, n - 7);
 	if (strcmp(parent, "lxc") == 0 && depth == 2) {
 		snprintf(c->name, sizeof(c->name), "%s", base);
@@ -140,9 +130,9 @@ bool cc_cgroup_classify(const char *base, const char *parent, int depth, const c
 	}
 	/* Kubernetes with the cgroupfs driver: /kubepods[/<qos>]/pod<uid>/<id>. */
 	if (has_prefix(parent, "pod") && has_prefix(path, "kubepods/")) {
-		if (has_prefix(base, "crio-") && is_hex64(base + 5, n - 5))
+		if (has_prefix(base, "crio-") && cc_is_hex64(base + 5, n - 5))
 			return set_id(c, CC_RT_CRIO, "cri-o", base + 5, n - 5);
-		if (is_hex64(base, n))
+		if (cc_is_hex64(base, n))
 			return set_id(c, CC_RT_CONTAINERD, "containerd", base, n);
 		return false;
 	}

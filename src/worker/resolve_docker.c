@@ -46,15 +46,6 @@ bool cc_runtime_name_ok(const char *s)
 	return true;
 }
 
-static bool is_hex64(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == 64;
-}
-
 static json_object *get(json_object *o, const char *key, json_type t)
 {
 	json_object *v = NULL;
@@ -107,7 +98,7 @@ int cc_inspect_parse(const char *buf, size_t len, bool array, struct cc_inspect 
 		goto out;
 	}
 	v = get(doc, "Id", json_type_string);
-	if (!v || !is_hex64(json_object_get_string(v))) {
+	if (!v || !cc_is_hex64(json_object_get_string(v), (size_t)json_object_get_string_len(v))) {
 		r = cc_fail(err, EINVAL, "reply has no Id of 64 hex digits");
 		goto out;
 	}

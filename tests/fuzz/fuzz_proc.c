@@ -23,16 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MOUNTINFO_LINE_MAX 8191 /* list.c's buffer, less the newline */
 
-static bool hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* The reference reading: the 5th space-separated field of a line is the
  * mount point; lines too long for list.c's buffer never count. */
 static int mountinfo_reference(const char *text, size_t len)
@@ -87,7 +77,7 @@ static void cgroup(const char *text, size_t len)
 		abort();
 	if (c.rt == 0 || (c.rt & (c.rt - 1)))
 		abort(); /* exactly one runtime */
-	if ((c.rt & (CC_RT_DOCKER | CC_RT_PODMAN | CC_RT_CRIO)) && !hex64(c.id))
+	if ((c.rt & (CC_RT_DOCKER | CC_RT_PODMAN | CC_RT_CRIO)) && !cc_is_hex64(c.id, strlen(c.id)))
 		abort(); /* these runtimes' ids are 64 hex digits, nothing else */
 }
 
