@@ -3,6 +3,7 @@
 #include "resolve.h"
 
 #include <fcntl.h>
+#include <libmount/libmount.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,59 +11,65 @@
 
 #define MOUNTINFO_MAX_BYTES (16u << 20) /* a container may have very many mounts */
 
-/* Is the 5th field (mount point) of this mountinfo line "/dev/crashcart"? */
-static bool line_is_crashcart(const char *line, size_t len)
+/* The mountinfo text comes through a stream that counts bytes and ends the
+ * file at MOUNTINFO_MAX_BYTES (a container may make a very large one); it
+ * has no fd of its own, so libmount reads only what we give it. */
+struct bounded {
+	int fd;
+	size_t total;
+	int err; /* first read error (positive errno), or EFBIG */
+};
+
+static ssize_t bounded_read(void *cookie, char *buf, size_t size)
 {
-	static const char want[] = "/dev/crashcart";
-	size_t i = 0;
-	for (int field = 1; field < 5; field++) {
-		while (i < len && line[i] != ' ')
-			i++;
-		if (i >= len)
-			return false;
-		i++;
+	struct bounded *b = cookie;
+	if (b->err)
+		return 0;
+	for (;;) {
+		ssize_t n = read(b->fd, buf, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			b->err = errno;
+			return 0;
+		}
+		b->total += (size_t)n;
+		if (b->total > MOUNTINFO_MAX_BYTES) {
+			b->err = EFBIG;
+			return 0;
+		}
+		return n;
 	}
-	size_t end = i;
-	while (end < len && line[end] != ' ')
-		end++;
-	return end - i == sizeof(want) - 1 && memcmp(line + i, want, sizeof(want) - 1) == 0;
 }
 
+/* libmount parses (fields, octal escapes, optional fields); lines it cannot
+ * parse are skipped. The file name given to it is "" on purpose: for a
+ * mountinfo, libmount realpath()s the name to learn the thread id, and ""
+ * is never looked up. The broker does not use libmount: see target.c. */
 int cc_mountinfo_has_crashcart(int fd)
 {
-	char buf[8192];
-	size_t have = 0, total = 0;
-	bool skipping = false; /* inside a line longer than buf */
+	struct bounded b = { .fd = fd };
+	cookie_io_functions_t io = { .read = bounded_read };
+	struct libmnt_table *tb = NULL;
+	FILE *f = fopencookie(&b, "r", io);
+	int r = -ENOMEM;
 
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return (have > 0 && !skipping && line_is_crashcart(buf, have)) ? 1 : 0;
-		total += (size_t)n;
-		if (total > MOUNTINFO_MAX_BYTES)
-			return -EFBIG;
-		have += (size_t)n;
-		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (!skipping && line_is_crashcart(buf + start, i - start))
-				return 1;
-			skipping = false;
-			start = i + 1;
-		}
-		memmove(buf, buf + start, have - start);
-		have -= start;
-		if (have == sizeof(buf)) { /* one line fills the buffer: not ours, skip it */
-			skipping = true;
-			have = 0;
-		}
-	}
+	if (!f)
+		return -ENOMEM;
+	tb = mnt_new_table();
+	if (!tb)
+		goto out;
+	r = mnt_table_parse_stream(tb, f, "");
+	if (b.err)
+		r = -b.err;
+	else if (r >= 0)
+		/* no cache set: target strings are compared as they are, nothing
+		 * is canonicalized on this host's file system */
+		r = mnt_table_find_target(tb, "/dev/crashcart", MNT_ITER_BACKWARD) != NULL;
+out:
+	mnt_unref_table(tb);
+	fclose(f);
+	return r;
 }
 
 int cc_proc_has_crashcart(int procfd, uint32_t pid)

@@ -95,7 +95,8 @@ int cc_parse_status_nspid(const char *status, uint64_t *last, int *levels);
 int cc_parse_stat_ppid(const char *stat, uint32_t *ppid);
 /* 1 when the mountinfo read from fd (to its end, at most 16 MiB) has a
  * mount at /dev/crashcart, 0 when not, negative errno on a read error or
- * a larger file. Lines longer than 8 KiB are not ours and are skipped. */
+ * a larger file. Parsed by libmount (src/common/mountinfo.c): lines it
+ * cannot parse are skipped, escaped mount points are compared unescaped. */
 int cc_mountinfo_has_crashcart(int fd);
 
 /* What container, if any, a cgroup directory is, from its name (base), its
