@@ -9,6 +9,7 @@ TESTS+=(
 	t_edges_noop_says_so
 	t_edges_help_lines
 	t_edges_audit_verify_broken_is_1
+	t_edges_prompt_names_operator_and_target
 )
 
 # the last record of EVENT/PHASE since audit_mark
@@ -146,5 +147,22 @@ for i, l in enumerate(open(sys.argv[2]), 1):
 	run as_op cc audit verify "$CC_TT/no-such-log"
 	expect_rc 125 "verify of a missing log"
 	expect_one_error_line
+	return 0
+}
+
+# The tool's environment names the operator (the container's /etc/passwd
+# does not: bash's \u printed "I have no name!") and the target as typed,
+# and holds the image's PATH once. What bash makes of it (.crashcartrc's
+# PS1) is checked by tests/image/run.sh with the real image.
+t_edges_prompt_names_operator_and_target() {
+	start_ct cc-edg-prompt
+	run as_op cc -i "$IMG_EXT4" "pid://$PID" "$BB" sh -c 'printf "%s\\n" "$CRASHCART_USER|$CRASHCART_TARGET|$PATH|$PS1"'
+	expect_rc 0 "a session printing its environment"
+	local want="$OP_USER|pid://$PID|/dev/crashcart/bin:/dev/crashcart/sbin|[crashcart $OP_USER@pid://$PID \\W]\\\$ "
+	[ "$OUT" = "$want" ] || fail "the tool's environment: '$OUT', want '$want'"
+	# what the target was typed as, also when it is a bare PID
+	run as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c 'echo "$CRASHCART_TARGET"'
+	expect_rc 0 "a session by bare PID"
+	[ "$OUT" = "$PID" ] || fail "CRASHCART_TARGET for a bare PID: '$OUT'"
 	return 0
 }
