@@ -175,7 +175,7 @@ t_edges_prompt_names_operator_and_target() {
 t_edges_install_leaves_another_installs_log() {
 	local d=$CC_TT/inst other=nogroup
 	mkdir -p "$d/log/sessions"
-	cp "$BB" "$d/broker" && chmod 0755 "$d/broker"
+	cp "$BUSYBOX" "$d/broker" && chmod 0755 "$d/broker" || fail "cannot copy $BUSYBOX"
 	printf 'first install\n' > "$d/log/audit.log"
 	chown "root:$other" "$d/log/audit.log" "$d/log/sessions"
 	chmod 0660 "$d/log/audit.log"; chmod 1730 "$d/log/sessions"
