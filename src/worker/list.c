@@ -111,6 +111,12 @@ int cc_list(const struct cc_resolve_ctx *ctx, struct cc_container **out, size_t 
 			c[i].mounted = r < 0 ? CC_MOUNTED_UNKNOWN : r ? CC_MOUNTED_YES : CC_MOUNTED_NO;
 		}
 	}
+	/* names only the runtimes know: podman's from conmon's command line,
+	 * Docker's from its API when the user may use its socket */
+	for (size_t i = 0; i < nv && procfd >= 0 && (ctx->podman_host || ctx->podman_bin); i++)
+		if (strcmp(c[i].runtime, "podman") == 0 && !c[i].name[0])
+			(void)cc_conmon_name(procfd, c[i].pid, c[i].id, c[i].name, sizeof(c[i].name));
+	(void)cc_docker_names(ctx, c, nv);
 	cc_k8s_name(ctx, c, nv);
 	qsort(c, nv, sizeof(*c), cmp_container);
 	*out = c;

@@ -209,7 +209,7 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 		char w[256];
 		if (names & CC_RT_DOCKER) {
 			w[0] = '\0';
-			r = cc_docker_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			r = cc_docker_find(ctx, bare, &v, &nv, w, sizeof(w), err);
 			if (r < 0)
 				return r;
 			if (w[0])
@@ -217,7 +217,7 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 		}
 		if (names & CC_RT_PODMAN) {
 			w[0] = '\0';
-			r = cc_podman_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			r = cc_podman_find(ctx, bare, &v, &nv, w, sizeof(w), err);
 			if (r < 0)
 				return r;
 			if (w[0])
