@@ -367,7 +367,7 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 	/* Through the spawner: the CLI must not run under the worker's filter. */
 	r = cc_spawn_bounded(ctx->podman_bin, argv, &out, &len, CC_INSPECT_MAX_BYTES, errbuf, sizeof(errbuf), &e);
 	if (r < 0) {
-		cc_set_why(why, whymax, "podman: %s", e.msg);
+		cc_set_why(why, whymax, "%s; %s; podman CLI: %s", apiwhy, conwhy, e.msg);
 		return 0;
 	}
 	if (r != 0) {
@@ -375,15 +375,16 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 		if (nl)
 			*nl = '\0';
 		snprintf(shown, sizeof(shown), "%s", errbuf); /* bounded; escaped where printed */
-		cc_set_why(why, whymax, "podman container inspect: exit %d%s%s", r, shown[0] ? ": " : "", shown);
+		cc_set_why(why, whymax, "%s; %s; podman container inspect: exit %d%s%s", apiwhy, conwhy, r,
+			   shown[0] ? ": " : "", shown);
 		return 0;
 	}
 	if (cc_inspect_parse(out, len, true, &in, &e) < 0) {
-		cc_set_why(why, whymax, "podman container inspect: %s", e.msg);
+		cc_set_why(why, whymax, "%s; %s; podman container inspect: %s", apiwhy, conwhy, e.msg);
 		return 0;
 	}
 	if (strcmp(in.name, name + (*name == '/')) != 0 && strcmp(in.id, name) != 0) {
-		cc_set_why(why, whymax, "podman: '%s' is not a container's name", name);
+		cc_set_why(why, whymax, "%s; %s; podman CLI: '%s' is not a container's name", apiwhy, conwhy, name);
 		return 0;
 	}
 	return cc_inspect_add(ctx, "podman", CC_RT_PODMAN, &in, v, nv, why, whymax, err);

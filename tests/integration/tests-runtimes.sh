@@ -185,7 +185,7 @@ t_runtime_docker() {
 	# a bare name says the same in its first message: what Docker needed
 	rt_unresolved "$name" DOCKER_HOST=unix:///nonexistent/docker.sock
 	case $ERR in
-	"crashcart: no container '$name' (searched: docker, podman,"*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory"*"; podman: "*) ;;
+	"crashcart: cannot resolve '$name': no container '$name' (searched: docker, podman,"*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory"*"; podman: "*) ;;
 	*) fail "a bare name without the Docker socket does not say what Docker needed: $ERR" ;;
 	esac
 	# a user who may not use the socket (not in ccops) gets no name either
