@@ -11,6 +11,7 @@ TESTS+=(
 	t_edges_audit_verify_broken_is_1
 	t_edges_prompt_names_operator_and_target
 	t_edges_install_leaves_another_installs_log
+	t_edges_bare_name_says_what_was_missing
 )
 
 # the last record of EVENT/PHASE since audit_mark
@@ -206,5 +207,27 @@ t_edges_install_leaves_another_installs_log() {
 	[ "$(cat "$d/log/audit.log")" = "first install" ] || fail "the existing log's contents changed"
 	[ "$(stat -c %G:%a "$d/log/audit.log")" = "$OPS_GROUP:640" ] || fail "the existing log's mode was changed: $(stat -c %G:%a "$d/log/audit.log")"
 	printf '%s\n' "$OUT" | grep -q "keeping the existing audit log" || fail "the install does not say it kept the log: $OUT"
+	return 0
+}
+
+# A bare name nobody knows: the first message says what Docker and podman,
+# which keep names to themselves, needed and lacked (it said only "searched:
+# docker, podman, ..."; docker://NAME explained "no socket")
+t_edges_bare_name_says_what_was_missing() {
+	run as_op env DOCKER_HOST=unix:///nonexistent/docker.sock CONTAINER_HOST=unix:///nonexistent/podman.sock \
+		"$CC_BIN" -i "$IMG_EXT4" no-such-web "$BB" true
+	expect_rc 125 "a bare name nobody knows"
+	expect_one_error_line
+	case $ERR in
+	"crashcart: cannot resolve 'no-such-web': no container 'no-such-web' (searched: docker, podman, "*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory; podman API: cannot use /nonexistent/podman.sock: No such file or directory; "*"conmon"*) ;;
+	*) fail "the bare name's message: '$ERR'" ;;
+	esac
+	# docker:// says the same of Docker, and only of Docker
+	run as_op env DOCKER_HOST=unix:///nonexistent/docker.sock "$CC_BIN" -i "$IMG_EXT4" docker://no-such-web "$BB" true
+	expect_rc 125 "docker://NAME nobody knows"
+	case $ERR in
+	*"(searched: docker; Docker API: cannot use /nonexistent/docker.sock: No such file or directory)") ;;
+	*) fail "docker://NAME's message: '$ERR'" ;;
+	esac
 	return 0
 }
