@@ -2,6 +2,7 @@
  * toolbox image is mounted in it now. */
 #include "resolve.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <libmount/libmount.h>
 #include <stdio.h>
@@ -42,6 +43,35 @@ static ssize_t bounded_read(void *cookie, char *buf, size_t size)
 	}
 }
 
+/* libmount costs every crashcart run 0.25 ms of loading (it brings
+ * libselinux and libpcre2), for --list only: load it then, like libcurl. */
+static struct {
+	struct libmnt_table *(*new_table)(void);
+	int (*parse_stream)(struct libmnt_table *, FILE *, const char *);
+	struct libmnt_fs *(*find_target)(struct libmnt_table *, const char *, int);
+	void (*unref_table)(struct libmnt_table *);
+} lm;
+
+static int load_libmount(void)
+{
+	static void *dl;
+	if (dl)
+		return 0;
+	dl = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return -ENOENT;
+	*(void **)&lm.new_table = dlsym(dl, "mnt_new_table");
+	*(void **)&lm.parse_stream = dlsym(dl, "mnt_table_parse_stream");
+	*(void **)&lm.find_target = dlsym(dl, "mnt_table_find_target");
+	*(void **)&lm.unref_table = dlsym(dl, "mnt_unref_table");
+	if (!lm.new_table || !lm.parse_stream || !lm.find_target || !lm.unref_table) {
+		dlclose(dl);
+		dl = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* libmount parses (fields, octal escapes, optional fields); lines it cannot
  * parse are skipped. The file name given to it is "" on purpose: for a
  * mountinfo, libmount realpath()s the name to learn the thread id, and ""
@@ -51,23 +81,27 @@ int cc_mountinfo_has_crashcart(int fd)
 	struct bounded b = { .fd = fd };
 	cookie_io_functions_t io = { .read = bounded_read };
 	struct libmnt_table *tb = NULL;
-	FILE *f = fopencookie(&b, "r", io);
-	int r = -ENOMEM;
+	FILE *f;
+	int r = load_libmount();
 
+	if (r < 0)
+		return r;
+	f = fopencookie(&b, "r", io);
 	if (!f)
 		return -ENOMEM;
-	tb = mnt_new_table();
+	r = -ENOMEM;
+	tb = lm.new_table();
 	if (!tb)
 		goto out;
-	r = mnt_table_parse_stream(tb, f, "");
+	r = lm.parse_stream(tb, f, "");
 	if (b.err)
 		r = -b.err;
 	else if (r >= 0)
 		/* no cache set: target strings are compared as they are, nothing
 		 * is canonicalized on this host's file system */
-		r = mnt_table_find_target(tb, "/dev/crashcart", MNT_ITER_BACKWARD) != NULL;
+		r = lm.find_target(tb, "/dev/crashcart", MNT_ITER_BACKWARD) != NULL;
 out:
-	mnt_unref_table(tb);
+	lm.unref_table(tb);
 	fclose(f);
 	return r;
 }
