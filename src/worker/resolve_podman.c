@@ -246,7 +246,14 @@ int cc_conmon_name(int procfd, uint32_t pid, const char *id, char *name, size_t 
 	_cleanup_close_ int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return 0;
-	len = read(fd, cmd, CMDLINE_MAX - 1);
+	len = 0;
+	for (ssize_t k; len < CMDLINE_MAX - 1; len += k) {
+		k = read(fd, cmd + len, (size_t)(CMDLINE_MAX - 1 - len));
+		if (k < 0 && errno == EINTR)
+			k = 0;
+		else if (k <= 0)
+			break;
+	}
 	if (len <= 0)
 		return 0;
 	cmd[len] = '\0';
