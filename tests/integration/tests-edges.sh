@@ -176,7 +176,7 @@ t_edges_prompt_names_operator_and_target() {
 t_edges_install_leaves_another_installs_log() {
 	local d=$CC_TT/inst other=nogroup
 	mkdir -p "$d/log/sessions"
-	cp "$BUSYBOX" "$d/broker" && chmod 0755 "$d/broker" || fail "cannot copy $BUSYBOX"
+	{ cp "$BUSYBOX" "$d/broker" && chmod 0755 "$d/broker"; } || fail "cannot copy $BUSYBOX"
 	printf 'first install\n' > "$d/log/audit.log"
 	chown "root:$other" "$d/log/audit.log" "$d/log/sessions"
 	chmod 0660 "$d/log/audit.log"; chmod 1730 "$d/log/sessions"
@@ -192,7 +192,7 @@ t_edges_install_leaves_another_installs_log() {
 	*) fail "the refusal says '$ERR'" ;;
 	esac
 	[ "$(stat -c %G:%a "$d/log/audit.log")" = "$other:660" ] || fail "the first install's log was changed: $(stat -c %G:%a "$d/log/audit.log")"
-	[ "$(stat -c %G "$d/broker")" = root ] && [ -z "$(getcap "$d/broker")" ] || fail "the broker was changed before the refusal"
+	{ [ "$(stat -c %G "$d/broker")" = root ] && [ -z "$(getcap "$d/broker")" ]; } || fail "the broker was changed before the refusal"
 	[ ! -e "$d/policy.conf" ] || fail "a policy was installed before the refusal"
 	# the log is free, the recordings directory is not: refused too
 	chown "root:$OPS_GROUP" "$d/log/audit.log"
