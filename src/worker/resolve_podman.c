@@ -353,9 +353,9 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 		return r;
 	char conwhy[160];
 	if (seen == 0)
-		snprintf(conwhy, sizeof(conwhy), "no podman container is running here");
+		snprintf(conwhy, sizeof(conwhy), "conmon: no podman container runs here");
 	else
-		snprintf(conwhy, sizeof(conwhy), "no conmon of the %zu running podman container%s names it", seen,
+		snprintf(conwhy, sizeof(conwhy), "conmon: none of the %zu running podman container%s has this name", seen,
 			 seen == 1 ? "" : "s");
 	if (done) { /* the service answered for its storage */
 		cc_set_why(why, whymax, "%s; %s", apiwhy, conwhy);

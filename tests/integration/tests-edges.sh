@@ -219,7 +219,7 @@ t_edges_bare_name_says_what_was_missing() {
 	expect_rc 125 "a bare name nobody knows"
 	expect_one_error_line
 	case $ERR in
-	"crashcart: cannot resolve 'no-such-web': no container 'no-such-web' (searched: docker, podman, "*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory; podman API: cannot use /nonexistent/podman.sock: No such file or directory; "*"conmon"*) ;;
+	"crashcart: cannot resolve 'no-such-web': no container 'no-such-web' (searched: docker, podman, "*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory; podman API: cannot use /nonexistent/podman.sock: No such file or directory; conmon: "*) ;;
 	*) fail "the bare name's message: '$ERR'" ;;
 	esac
 	# docker:// says the same of Docker, and only of Docker

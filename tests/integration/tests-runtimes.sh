@@ -311,7 +311,7 @@ t_runtime_podman() {
 		fail "--list --json does not name podman $name: $OUT"
 	# and a name no conmon has: one line saying what each way lacked
 	rt_unresolved "podman://no-such-$name"
-	case $ERR in *"podman: no API socket"*"; no conmon of the "*" running podman container"*" names it; "*) ;;
+	case $ERR in *"podman: no API socket"*"; conmon: none of the "*" running podman container"*" has this name; "*) ;;
 	*) fail "podman://no-such-$name does not say what was missing: $ERR" ;;
 	esac
 	note "podman: resolved by $RT_FORMS"

@@ -650,7 +650,7 @@ START_TEST(bare_name_says_what_each_runtime_lacked)
 	ck_assert_msg(strstr(e.msg, "; Docker API: cannot use /nonexistent/docker.sock: No such file or directory") != NULL,
 		      "%s", e.msg);
 	ck_assert_msg(strstr(e.msg, "; podman API: cannot use /nonexistent/podman.sock") != NULL, "%s", e.msg);
-	ck_assert_msg(strstr(e.msg, "no conmon of the 1 running podman container names it; no podman binary)") != NULL,
+	ck_assert_msg(strstr(e.msg, "conmon: none of the 1 running podman container has this name; no podman binary)") != NULL,
 		      "%s", e.msg);
 	unsetenv("CONTAINER_HOST");
 	unsetenv("DOCKER_HOST");
@@ -698,7 +698,7 @@ START_TEST(podman_name_through_conmon)
 	free(l);
 	ck_assert_msg(named, "--list does not name the podman container");
 	ck_assert_int_eq(resolve("pm2", &c, &e), -ENOENT);
-	ck_assert_msg(strstr(e.msg, "no conmon of the 1 running podman container names it") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "conmon: none of the 1 running podman container has this name") != NULL, "%s", e.msg);
 	/* a conmon naming another id, and a parent that is not conmon */
 	conmon(299, "/usr/bin/conmon", ID_DB, "pm1");
 	ck_assert_int_eq(resolve("podman://pm1", &c, &e), -ENOENT);
