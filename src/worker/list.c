@@ -75,7 +75,10 @@ static int load_libmount(void)
 /* libmount parses (fields, octal escapes, optional fields); lines it cannot
  * parse are skipped. The file name given to it is "" on purpose: for a
  * mountinfo, libmount realpath()s the name to learn the thread id, and ""
- * is never looked up. The broker does not use libmount: see target.c. */
+ * is never looked up. A mount whose source reads "/dev/root" still makes
+ * it look the device up in /sys/dev/block: harmless here (no privilege,
+ * no filter: --list runs before the worker loads one), and the reason the
+ * broker does not use libmount (target.c). */
 int cc_mountinfo_has_crashcart(int fd)
 {
 	struct bounded b = { .fd = fd };
