@@ -16,6 +16,7 @@ TESTS+=(
 	t_prof_caps_exact
 	t_prof_ptrace_root_target
 	t_prof_ptrace_user_target
+	t_prof_ptrace_nondumpable_target
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
@@ -48,7 +49,7 @@ prof_policy() {
 worker_pid() { # worker_pid INIT_PID: the victim's worker, once it runs
 	local w
 	w=$(awk '{print $1}' "/proc/$1/task/$1/children" 2>/dev/null)
-	[ -n "$w" ] && [ "$(tr '\0' ' ' < "/proc/$w/cmdline" 2>/dev/null)" = "/sleeper run " ] &&
+	[ -n "$w" ] && [[ "$(tr '\0' ' ' < "/proc/$w/cmdline" 2>/dev/null)" == "/sleeper run "* ]] &&
 		grep -q ':1E61 00000000:0000 0A' "/proc/$w/net/tcp" 2>/dev/null && echo "$w"
 }
 
@@ -255,6 +256,26 @@ t_prof_ptrace_user_target() {
 	else
 		note "ptrace, non-root target: gdb needed CAP_SYS_PTRACE here too: $(printf '%s' "$OUT$ERR" | tail -n 1)"
 	fi
+}
+
+# A non-root target that is not dumpable (its /proc/PID files are then
+# root's): strace attaches as its ids only with CAP_SYS_PTRACE (the second
+# reason the profile keeps it); gdb attaches but cannot read its memory,
+# /proc/PID/mem being root's 0600 file (SECURITY.md, a limit of the profile).
+t_prof_ptrace_nondumpable_target() {
+	need_toolbox
+	pol_trap
+	start_victim cc-prof-nodump "$VICTIM_UID nodump"
+	[ "$(stat -c %u "/proc/$WPID/mem")" = 0 ] || fail "the non-dumpable worker's /proc/PID/mem is not root's"
+	prof_policy ptrace
+	tool $TB/busybox timeout 2 $TB/strace -p "$W"
+	case $ERR in *"Process $W attached"*nanosleep*) ;; *) fail "strace -p $W did not trace the non-dumpable worker" ;; esac
+	tool /dropcaps $TB/busybox timeout 2 $TB/strace -p "$W"
+	case $ERR in *"Operation not permitted"*) ;;
+		*) fail "strace without CAP_SYS_PTRACE attached to a non-dumpable process: the capability would not be needed" ;; esac
+	tool $TB/gdb "${GDB_ARGS[@]}"
+	case "$OUT$ERR" in *"/mem"*"Permission denied"*) ;;
+		*) fail "gdb read the memory of a non-dumpable process through /proc/PID/mem: SECURITY.md says it cannot" ;; esac
 }
 
 # Under restricted (the operator's ids, no capability) each of these fails,
