@@ -34,6 +34,7 @@ CC_TIMEOUT=${CC_TIMEOUT:-30}
 REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod"
 # What the suite's install adds with -Dprofiles=ptrace,netadmin (a default
 # install has none of them: tests-profiles.sh).
+# shellcheck disable=SC2034  # read by tests.sh and tests-profiles.sh
 PROFILE_CAPS="cap_setuid cap_setgid cap_net_admin cap_net_raw"
 
 IMG_EXT4=$IMGDIR/tools.ext4
