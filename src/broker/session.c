@@ -289,6 +289,7 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 		.runtime = s->claim_verified ? s->claim_runtime : NULL,
 		.id = s->claim_verified ? s->claim_id : NULL,
 		.own_pidns = s->pin.own_pidns,
+		.own_netns = cc_pin_own_netns(&s->pin),
 	};
 	const struct cc_rule *rule = facts == IMAGE_PATH ? cc_policy_precheck(&s->policy, &f, why, sizeof(why))
 							 : cc_policy_match(&s->policy, &f, why, sizeof(why));
@@ -593,8 +594,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	}
 	tool_env(s, req->u.exec.term, envbuf, sizeof(envbuf), envp);
 
-	/* The profile comes from the rule that allowed this session's mount. */
-	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
+	/* The profile comes from the rule that allowed this session's exec
+	 * (profile.c: the tool's identity and capabilities). */
+	struct cc_profile_plan plan;
+	if (cc_profile_plan(s->rule ? s->rule->profile : CC_PROFILE_RESTRICTED, &s->pin, &plan, err) < 0)
+		return refuse(s, "exec", err);
 
 	/* The tool's stdio is ours (a pty or pipes), never the operator's. */
 	if (cc_relay_open(&relay, req->fds, pty, tool, &ctty, err) < 0)
@@ -609,7 +613,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	rec_start(s, &rc, "exec", "begin");
 	record_argv(&rc, argv);
-	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
+	cc_json_str(&rc.j, "profile", cc_profile_name(plan.profile));
+	char capnames[200];
+	cc_json_str(&rc.j, "tool_caps", cc_profile_tool_caps(&plan, capnames, sizeof(capnames)));
+	if (plan.creds[0])
+		cc_json_str(&rc.j, "tool_ids", plan.creds); /* ruid euid suid rgid egid sgid groups... */
 	cc_json_bool(&rc.j, "pty", pty);
 	if (s->rec.fd >= 0) {
 		cc_json_open(&rc.j, "recording");
@@ -629,10 +637,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	launch.u.launch = (struct cc_launch){
 		.nsflags = (uint32_t)s->pin.nsflags,
-		.keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0,
+		.keep_caps = plan.tool_caps,
 		.argv = argv,
 		.envp = envp,
-		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0),
+		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0) | plan.launch_flags,
+		.creds = plan.creds,
 	};
 	launch.fds[0] = s->pin.pidfd;
 	memcpy(&launch.fds[1], tool, sizeof(tool));
@@ -681,7 +690,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status (but
 	 * for a violation or a broken recording, the error). */
-	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
+	(void)rec_write(&rc, result_of(r, err), r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);
