@@ -271,6 +271,7 @@ minimal_root() {
 # rootless runtimes make theirs: host uid/gid USERNS_UID runs `unshare
 # --user --map-root-user` (its root is USERNS_UID, nothing else is mapped),
 # and every namespace and the tmpfs /dev belong to that user namespace.
+# shellcheck disable=SC2034  # read by tests-userns.sh
 CT_USERNS_UID=100000
 ct_start() {
 	local name=$1 d=$CTDIR/$1 g upid cpid i as=()
