@@ -15,6 +15,7 @@
 TESTS+=(
 	t_userns_session
 	t_userns_root_cannot_take_the_tool
+	t_userns_root_unmounts_the_image
 	t_userns_profile_refused
 	t_userns_operator_subordinate_ids
 )
@@ -137,6 +138,37 @@ except OSError as e:
 	kill -TERM "$tp"
 	wait_bg tool
 	expect_nothing_mounted "$PID" "$IMG_EXT4"
+}
+
+# The container's root holds CAP_SYS_ADMIN over its own mount namespace:
+# it can unmount the image, and re-mount its per-mount flags, but not make
+# the filesystem writable. Unmounted by the container, the directory
+# crashcart made shows, owned by the container's root; the next -u removes
+# it and nothing is left.
+t_userns_root_unmounts_the_image() {
+	local name=cc-userns-umount
+	start_userns_ct "$name"
+	{ cp "$BUSYBOX" "$CTDIR/$name/root/busybox" && chmod 755 "$CTDIR/$name/root/busybox"; } || fail "cannot put busybox in"
+	# the container's root: uid 0 of its user namespace, every capability there
+	local ctroot=(nsenter -t "$PID" -U -m -p -- /busybox)
+	run as_op cc -i "$IMG_EXT4" -m "$PID"
+	expect_rc 0 "-m"
+	run as_root "${ctroot[@]}" mount -o remount,bind,rw,suid,dev /dev/crashcart
+	expect_rc 0 "the container's root re-mounts /dev/crashcart rw,suid,dev"
+	run as_root "${ctroot[@]}" touch /dev/crashcart/by-the-container
+	[ "$RC" != 0 ] || fail "the container's root wrote into the image"
+	case $ERR in *"Read-only file system"*) ;; *) fail "not EROFS: $ERR" ;; esac
+	run as_root "${ctroot[@]}" mount -o remount,rw /dev/crashcart
+	[ "$RC" != 0 ] || fail "the container's root made the image's filesystem writable"
+	run as_root "${ctroot[@]}" umount /dev/crashcart
+	expect_rc 0 "the container's root unmounts the image"
+	not_mounted_in "$PID" || fail "still mounted: $(mounted_in "$PID")"
+	[ "$(stat -c '%u:%g %a' "/proc/$PID/root/dev/crashcart")" = "$CT_USERNS_UID:$CT_USERNS_UID 755" ] ||
+		fail "/dev/crashcart is $(stat -c '%u:%g %a' "/proc/$PID/root/dev/crashcart"), want the container's root's ($CT_USERNS_UID), 755"
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u after the container unmounted it"
+	expect_nothing_mounted "$PID" "$IMG_EXT4"
+	no_state_xattr "/proc/$PID/root/dev" || fail "trusted.crashcart left on the container's /dev"
 }
 
 # A profile with capabilities does not run in a user-namespaced container:
