@@ -81,6 +81,19 @@ t_userns_session() {
 		fail "tool gids: $(printf '%s\n' "$st" | grep '^Gid:'), want all $gid"
 	[ "$(printf '%s\n' "$st" | tail -n 1)" = "$(readlink /proc/self/ns/user)" ] ||
 		fail "the tool is in user namespace $(printf '%s\n' "$st" | tail -n 1), want the initial one $(readlink /proc/self/ns/user)"
+	# every namespace of the container's but its user namespace: entered
+	# from the initial user namespace, where the launcher's CAP_SYS_ADMIN
+	# covers namespaces that a child user namespace owns
+	local ns want got
+	for ns in mnt pid net uts ipc cgroup; do
+		want=$(readlink "/proc/$PID/ns/$ns")
+		[ "$want" != "$(readlink "/proc/self/ns/$ns")" ] || fail "the container shares the host's $ns namespace"
+		got="${got:+$got }$want"
+	done
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"for n in mnt pid net uts ipc cgroup; do $BB readlink /proc/self/ns/\$n; done | $BB tr '\n' ' '"
+	expect_rc 0 "the tool's namespaces"
+	[ "$OUT" = "$got " ] || fail "the tool's namespaces are '$OUT', want the container's '$got '"
 	# the shell the image gives (no command: its sh), reading a script
 	log "\$ as_op cc -i $IMG_EXT4 $PID  <<< 'echo in-shell; ...'"
 	OUT=$(printf 'echo in-shell $(%s id -u)\nexit 7\n' "$BB" |
