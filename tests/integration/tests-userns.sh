@@ -167,6 +167,12 @@ t_userns_root_unmounts_the_image() {
 	local ctroot=(nsenter -t "$PID" -U -m -p -- /busybox)
 	run as_op cc -i "$IMG_EXT4" -m "$PID"
 	expect_rc 0 "-m"
+	# the image's files in the container's eyes: the host root's, unmapped
+	# there (nobody), and readable
+	run as_root "${ctroot[@]}" stat -c '%u:%g' /dev/crashcart/etc/crashcart-test
+	expect_out "65534:65534"
+	run as_root "${ctroot[@]}" cat /dev/crashcart/etc/crashcart-test
+	expect_out "crashcart integration test image"
 	run as_root "${ctroot[@]}" mount -o remount,bind,rw,suid,dev /dev/crashcart
 	expect_rc 0 "the container's root re-mounts /dev/crashcart rw,suid,dev"
 	run as_root "${ctroot[@]}" touch /dev/crashcart/by-the-container
