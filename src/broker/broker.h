@@ -42,8 +42,9 @@ struct cc_pin {
 	int procfd;            /* /proc/PID, valid while the process lives */
 	uint64_t start_time;
 	uint64_t mntns;        /* inode of its mount namespace */
-	int nsflags;           /* CLONE_NEW* to enter for the tool */
+	int nsflags;           /* CLONE_NEW* to enter for the tool (never CLONE_NEWUSER) */
 	bool own_pidns;        /* its PID namespace is not the broker's */
+	bool own_userns;       /* its user namespace is not the broker's (never entered) */
 	struct { const char *name; uint64_t ino; } ns[8]; /* its namespace inodes */
 	int nns;
 	char cgroup[2048];     /* /proc/PID/cgroup, read by the broker */

@@ -22,7 +22,7 @@
  * set; the install-time opt-in (-Dprofiles=) gives the broker's file those,
  * and the broker keeps them in its launcher only (caps.h). A broker without
  * them refuses the profile and says how to enable it. Not for a container
- * in a user namespace of its own (SECURITY.md: not supported there yet).
+ * in a user namespace of its own (SECURITY.md: the tool stays in the initial user namespace).
  *
  * The tool never gains a capability on exec: no_new_privs (the kernel's
  * cap_bprm_creds_from_file then caps what an exec gives, uid 0 included, at
@@ -133,7 +133,7 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 	const struct profile *d = &profiles[prof];
 	if (prof == CC_PROFILE_RESTRICTED)
 		return 0;
-	if (p->nsflags & CLONE_NEWUSER)
+	if (p->own_userns) /* session.c refuses it earlier; kept as the last word */
 		return cc_fail(err, EOPNOTSUPP, "profile %s is not supported for a container in its own user "
 			       "namespace (PID %d): use profile = restricted", d->name, p->pid);
 	uint64_t missing = d->launcher & ~cc_caps_available();

@@ -292,24 +292,32 @@ minimal_root() {
 	if [ -n "${CT_UID:-}" ]; then echo "$CT_UID" > "$1/uid" || return 1; fi
 }
 
-# ct_start NAME: start a microcontainer, print the host PID of its init.
-# Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
+# ct_start NAME [USERNS_UID]: start a microcontainer, print the host PID of
+# its init. Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
 # /crashcart-it/NAME, tmpfs /dev (nosuid, mode 755), proc, ro sysfs,
 # hostname NAME. All set-up runs from the host filesystem before the
 # pivot (ct-setup.sh + ctpivot); then the sleeper is PID 1.
+# With USERNS_UID, a user-namespaced container made by hand the way
+# rootless runtimes make theirs: host uid/gid USERNS_UID runs `unshare
+# --user --map-root-user` (its root is USERNS_UID, nothing else is mapped),
+# and every namespace and the tmpfs /dev belong to that user namespace.
+# shellcheck disable=SC2034  # read by tests-userns.sh
+CT_USERNS_UID=100000
 ct_start() {
-	local name=$1 d=$CTDIR/$1 g upid cpid i
+	local name=$1 d=$CTDIR/$1 g upid cpid i as=()
 	[ -e "$d" ] && { echo "container $name exists" >&2; return 1; }
 	mkdir -p "$d" && echo micro > "$d/type" && minimal_root "$d/root" || return 1
 	for g in $(cg_dirs "$name"); do mkdir -p "$g" || return 1; done
+	[ -n "${2:-}" ] && as=(setpriv --reuid="$2" --regid="$2" --clear-groups -- unshare --user --map-root-user --)
 	# shellcheck disable=SC2046,SC2016
 	setsid bash -c '
-		name=$1 root=$2 setup=$3 pivot=$4; shift 4
+		name=$1 root=$2 setup=$3 pivot=$4 nas=$5; shift 5
+		as=("${@:1:nas}"); shift "$nas"
 		for g in "$@"; do echo $$ > "$g/cgroup.procs" || exit 1; done
-		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${as[@]}" \
 			unshare --mount --uts --ipc --net --pid --cgroup --fork --kill-child \
 			--propagation private -- /bin/sh "$setup" "$root" "$name" "$pivot"
-	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" $(cg_dirs "$name") \
+	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" "${#as[@]}" "${as[@]}" $(cg_dirs "$name") \
 		</dev/null >"$d/log" 2>&1 &
 	upid=$!
 	echo "$upid" > "$d/upid"
