@@ -382,16 +382,20 @@ userns_child() { # the sleep under unshare $up, once it runs
 	[ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ] && echo "$c"
 }
 
+in_own_userns() { [ "$(readlink "/proc/$1/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ]; }
+
 t_prof_userns_target_refused() {
 	local up cpid prof rec
 	pol_trap
-	unshare --user --mount --pid --net --fork --propagation private sh -c '
+	unshare --user --mount --pid --net --fork --kill-child --propagation private sh -c '
 		while ! grep -q 65536 /proc/self/uid_map; do sleep 0.05; done
 		mount -t tmpfs -o mode=755 tmpfs /dev && exec sleep 300' </dev/null >/dev/null 2>&1 &
 	up=$!
 	# shellcheck disable=SC2317  # called from pol_trap's trap
 	pol_extra_cleanup() { kill -KILL "$up" 2>/dev/null; }
-	wait_until 5 test -e "/proc/$up/uid_map" || fail "unshare did not start"
+	# uid_map exists from the fork on: wait until unshare(2) has given the
+	# process its own user namespace, or the write hits the initial one's
+	wait_until 5 in_own_userns "$up" || fail "unshare did not make its user namespace"
 	{ echo "0 0 65536" > "/proc/$up/uid_map" && echo "0 0 65536" > "/proc/$up/gid_map"; } || fail "cannot map the user namespace"
 	wait_until 5 userns_child >/dev/null || fail "the user-namespaced container did not start"
 	cpid=$(userns_child)
@@ -401,10 +405,10 @@ t_prof_userns_target_refused() {
 		audit_mark
 		run as_op cc -i "$IMG_EXT4" "$cpid" $BB id
 		refusal "$cpid" "$IMG_EXT4" "$prof in a user-namespaced container"
-		case $ERR in *"profile $prof is not supported for a container in its own user namespace (PID $cpid): use profile = restricted"*) ;;
+		case $ERR in *"PID $cpid is in a user-namespaced container, and rule [it-$prof] gives the tool a profile with capabilities: only profile = restricted runs there"*) ;;
 			*) fail "the refusal does not say why: $ERR" ;; esac
-		rec=$(last_refusal exec)
-		printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("own user namespace"))' >/dev/null ||
+		rec=$(last_refusal mount)   # refused before anything is attached
+		printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("user-namespaced container"))' >/dev/null ||
 			fail "no refused exec record: $rec"
 	done
 	prof_policy restricted
