@@ -71,7 +71,8 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap, bool *huge)
 {
 	ssize_t n = getline(buf, cap, in);
 	if (n < 0)
-		return ferror(in) ? -EIO : -1;
+		/* the stream's own errno where it set one (a damaged .gz: EBADMSG) */
+		return ferror(in) ? -(errno == EBADMSG ? EBADMSG : EIO) : -1;
 	if (huge)
 		*huge = n > MAX_LINE;
 	else if (n > MAX_LINE)
@@ -157,8 +158,8 @@ int cc_chain_scan(FILE *in, FILE *out, const char *label, struct cc_chain_ends *
 		memcpy(prev, line, (size_t)n + 1);
 		prevlen = (size_t)n;
 	}
-	if (n == -EIO)
-		return cc_failx(err, EIO, "cannot read the audit log");
+	if (n == -EIO || n == -EBADMSG)
+		return cc_failx(err, (int)-n, "cannot read the audit log");
 	if (prev)
 		cc_sha256_hex(prev, prevlen, e->last_hash);
 	return problems;

@@ -61,9 +61,13 @@ static ssize_t logs_read(void *c_, char *buf, size_t size)
 		int n = gzread(c->gz, buf, size > INT_MAX ? INT_MAX : (unsigned)size);
 		if (n > 0)
 			return n;
-		if (n < 0) {
-			/* a damaged or cut-short .gz: named, not taken for the end */
-			errno = EIO;
+		int zerr = Z_OK;
+		if (n == 0)
+			(void)gzerror(c->gz, &zerr);
+		if (n < 0 || zerr != Z_OK) {
+			/* a damaged or cut-short .gz (Z_BUF_ERROR at its end): an
+			 * error, not taken for the end of a short file */
+			errno = EBADMSG;
 			return -1;
 		}
 		(void)gzclose(c->gz);
@@ -264,6 +268,8 @@ static int verify(const struct cc_args *a, cc_error *err)
 			return -err->code;
 		c = cc_chain_scan(f, stdout, n > 1 ? files[i] : NULL, &e[i], err);
 		fclose(f);
+		if (c < 0 && err->code == EBADMSG)
+			return cc_fail(err, EBADMSG, "%s: damaged or cut short (not a whole gzip file)", files[i]);
 		if (c < 0) {
 			cc_error_prefix(err, "%s", files[i]);
 			return c;
