@@ -50,7 +50,7 @@ t_audit_logrotate_chain() {
 	log "# long session $id"
 	run as_root logrotate -f -s "$state" "$conf"
 	expect_rc 0 "logrotate (the package's rule)"
-	[ -f "$AUDIT.1" ] && [ -f "$AUDIT" ] || fail "logrotate did not rotate $AUDIT: $(ls -l "${AUDIT%/*}")"
+	{ [ -f "$AUDIT.1" ] && [ -f "$AUDIT" ]; } || fail "logrotate did not rotate $AUDIT: $(ls -l "${AUDIT%/*}")"
 	head -n1 "$AUDIT" | jq -e '.event == "rotate"' >/dev/null || fail "the new log does not start with a rotate record: $(head -n1 "$AUDIT")"
 	st=$(stat -c '%U:%G %a' "$AUDIT")
 	[ "$st" = "root:$OPS_GROUP 660" ] || fail "the new log is $st, want root:$OPS_GROUP 660 (the rotated file's)"
