@@ -726,6 +726,12 @@ static int link_log(const struct cc_args *a, cc_error *err)
 		goto out;
 	}
 	r = start_log(a, &rot, line, err);
+	/* No broker writes to ROTATED from here on (each one checks under this
+	 * lock and follows to the new file): nobody needs to, so nobody may
+	 * open it for writing again. (A descriptor opened before stays as it
+	 * was: see SECURITY.md.) */
+	if (r == 0 && fchmod(fd, rot.st_mode & 07555) < 0)
+		say("warning: cannot make %s read-only: %s", rotated, strerror(errno));
 	if (r == 0) {
 		(void)cc_fputs_escaped(a->log, stdout);
 		printf(": started, its first record chained to the last of ");

@@ -54,6 +54,11 @@ t_audit_logrotate_chain() {
 	head -n1 "$AUDIT" | jq -e '.event == "rotate"' >/dev/null || fail "the new log does not start with a rotate record: $(head -n1 "$AUDIT")"
 	st=$(stat -c '%U:%G %a' "$AUDIT")
 	[ "$st" = "root:$OPS_GROUP 660" ] || fail "the new log is $st, want root:$OPS_GROUP 660 (the rotated file's)"
+	# nobody writes to the rotated file any more: nobody may open it to write
+	st=$(stat -c '%U:%G %a' "$AUDIT.1")
+	[ "$st" = "root:$OPS_GROUP 440" ] || fail "the rotated file is $st, want root:$OPS_GROUP 440"
+	run as_op sh -c "echo '{}' >> '$AUDIT.1'"
+	[ "$RC" != 0 ] || fail "an operator could append to the rotated file"
 	run as_op cc -i "$IMG_EXT4" -T "$PID" $BB true
 	expect_rc 0 "a session after the rotation"
 	wait "$bg" || fail "the long session failed: $(cat "$CC_TT/bg.out")"
