@@ -288,6 +288,9 @@ static int verify(const struct cc_args *a, cc_error *err)
 		if (c < 0)
 			return cc_fail(err, -c, "out of memory");
 		chain += c;
+		for (size_t i = 0; i < n; i++)
+			if (!e[i].records)
+				out("%s: no records", files[i]);
 		for (size_t i = 0; i < norder; i++) {
 			sorted[i] = files[order[i]];
 			out("%s: %zu records", sorted[i], e[order[i]].records);
