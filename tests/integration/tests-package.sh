@@ -8,8 +8,8 @@
 #
 # t_package_install: the .deb that tools/build-deb made (CC_IT_DEB=FILE,
 # set by tools/test) installed on this host with apt, one session by a
-# member of the package's group against a real microcontainer, the shipped
-# logrotate rule run once, then purged; the host is left as it was (the
+# member of the package's group against a real microcontainer, an upgrade
+# over itself, the shipped logrotate rule run once, then purged; the host is left as it was (the
 # test refuses to run on a host with a crashcart of its own in /usr, /etc
 # or /var/log, and removes the group, the user and the kept logs it made).
 # shellcheck disable=SC2016,SC2034,SC2086,SC2154
@@ -177,6 +177,18 @@ t_package_install() {
 	# not a member: refused by the broker's mode
 	run as_other /usr/bin/crashcart -T "$PID" $BB true
 	expect_rc 125 "a session of a user outside the group"
+
+	# an upgrade (the same version again: prerm upgrade, a new broker
+	# unpacked, postinst configure) keeps the override and gives the new
+	# file its capabilities, and keeps an edited conffile
+	echo "# edited by the test" >> /etc/crashcart/policy.conf
+	run as_root dpkg --force-confold -i "$deb"
+	expect_rc 0 "dpkg -i (upgrade to the same package)"
+	st=$(stat -c '%U:%G %a' /usr/libexec/crashcart-broker)
+	[ "$st" = "root:crashcart 750" ] || fail "after the upgrade the broker is $st, want root:crashcart 750"
+	[ "$(getcap /usr/libexec/crashcart-broker | sed 's/^[^ ]* //')" = "$(cat "$CC_T/caps.orig")" ] ||
+		fail "after the upgrade the broker's capabilities are '$(getcap /usr/libexec/crashcart-broker)'"
+	grep -q "^# edited by the test" /etc/crashcart/policy.conf || fail "the upgrade replaced the edited policy"
 
 	# the shipped logrotate rule, as cron/systemd would run it
 	run as_root logrotate -f -s "$CC_TT/logrotate.state" /etc/logrotate.d/crashcart
