@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,9 +110,41 @@ static char *last_line(int fd, bool *torn)
 static int file_open(cc_error *err)
 {
 	/* No O_CREAT: the file is made at install time with its owner and
-	 * mode; a missing file is a broken install, not to be papered over. */
-	int fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	return fd >= 0 ? fd : cc_failx(err, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+	 * mode; a missing file is a broken install, not to be papered over.
+	 * Except for a moment at rotation: logrotate has moved it away and
+	 * `crashcart audit link` (postrotate) is about to put the new one in
+	 * place, so ENOENT is tried again for up to a second. */
+	for (int tries = 0;; tries++) {
+		int fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT || tries == 20)
+			return cc_failx(err, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/* The file at the audit log's path once logrotate moved ours away (its
+ * postrotate, `crashcart audit link`, makes the new file while holding the
+ * lock of the old one, which fd holds now): opened and locked, or -1 when
+ * fd is still the file at the path, or there is none yet (then the records
+ * go on in the old file, before the link record that will follow them). */
+static int rotated_to(int fd)
+{
+	struct stat here, there;
+	if (fstat(fd, &here) < 0 || stat(CRASHCART_AUDIT_LOG, &there) < 0)
+		return -1;
+	if (here.st_dev == there.st_dev && here.st_ino == there.st_ino)
+		return -1;
+	int nfd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (nfd < 0)
+		return -1;
+	if (flock(nfd, LOCK_EX) < 0) {
+		(void)close(nfd);
+		return -1;
+	}
+	return nfd;
 }
 
 static int file_write(int file_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
@@ -120,11 +153,24 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 	bool torn = false;
 	int r = 0;
 
+	/* The file logrotate's rotation moved us to (kept for the session's
+	 * later records; the one opened at start-up stays open and unused). */
+	static int followed = -1;
+
 	(void)s;
+	if (followed >= 0)
+		file_fd = followed;
 	/* One writer at a time across brokers: read the last record and append
 	 * the one chained to it without anyone slipping in between. */
 	if (flock(file_fd, LOCK_EX) < 0)
 		return cc_failx(err, errno, "cannot lock the audit log");
+	int nfd = rotated_to(file_fd);
+	if (nfd >= 0) {
+		(void)flock(file_fd, LOCK_UN);
+		if (followed >= 0)
+			(void)close(followed);
+		file_fd = followed = nfd;
+	}
 	prev = last_line(file_fd, &torn);
 	if (!prev) {
 		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);

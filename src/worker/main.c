@@ -240,6 +240,7 @@ static int local_command(const struct cc_args *a)
 	case CC_MODE_AUDIT_VERIFY:
 	case CC_MODE_AUDIT_SHOW:
 	case CC_MODE_AUDIT_REPLAY:
+	case CC_MODE_AUDIT_LINK:
 		r = cc_audit_command(a, &err);
 		return r < 0 ? fail(&err) : r;
 	case CC_MODE_EXEC:

@@ -115,6 +115,11 @@ as_op() {
 as_other() {
 	setpriv --reuid="$(id -u "$OTHER_USER")" --regid="$(id -g "$OTHER_USER")" --init-groups -- "$@"
 }
+# as_pkg: the member of the Debian package's group (tests-package.sh)
+PKG_USER=ccpkg
+as_pkg() {
+	setpriv --reuid="$(id -u "$PKG_USER")" --regid="$(id -g "$PKG_USER")" --init-groups -- "$@"
+}
 as_root() { "$@"; }
 cc() { "$CC_BIN" "$@"; }
 
