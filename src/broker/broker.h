@@ -128,6 +128,10 @@ struct cc_json;
 struct cc_audit_summary {
 	const char *event, *phase, *result; /* for the sinks' own fields */
 	const char *recording_sha256;       /* an exec end record's recording digest, or NULL */
+	/* Written now, fsynced with the next record that is not deferred (or
+	 * by cc_audit_sync): for records whose operation cannot outlive a
+	 * crash of the host by itself (session.c says which). */
+	bool defer_sync;
 };
 /* Opens the sinks (CC_SINK_* from the policy) before the seccomp filter. */
 int cc_audit_open(unsigned sinks, bool require_all, cc_error *err);
@@ -136,6 +140,8 @@ const char *cc_audit_session(void);
  * the record is not on record as the policy requires, and the operation
  * must not happen. */
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);
+/* fsyncs the file sink if a deferred record is not on the disk yet. */
+int cc_audit_sync(cc_error *err);
 
 /* trace.c */
 struct cc_json;

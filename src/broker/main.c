@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 		r = cc_session_step(&s);
 	while (r > 0);
 	cc_session_end(&s);
+	(void)cc_audit_sync(&(cc_error){ 0 }); /* whatever a hang-up left deferred */
 	if (s.launcher_sock >= 0)
 		(void)close(s.launcher_sock);
 	if (s.launcher_pid > 0)
