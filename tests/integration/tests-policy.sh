@@ -14,6 +14,7 @@ TESTS+=(
 	t_audit_unwritable_sink_refuses
 	t_audit_tamper_fails_verify
 	t_audit_concurrent_chain
+	t_audit_two_syncs
 	t_policy_ptrace_profile
 	t_audit_syslog_journald_sinks
 	t_audit_auditd_sink
@@ -369,6 +370,40 @@ t_policy_writable_refused() {
 }
 
 # ------------------------------------------------------------------ sinks
+
+# A session's six records reach the disk in two fsyncs, not six: the
+# first before the tool runs (it covers mount begin/end and exec begin), the
+# second with the last record; every record is written before what it
+# announces; the last record is found with a small tail read (no 256 KiB
+# pread per record). Watched from outside with strace (-y names the fds).
+t_audit_two_syncs() {
+	local st=$CC_T/two-syncs.strace n tool sync1 last big
+	command -v strace >/dev/null || skip "strace not installed (tools/install-deps)"
+	start_ct cc-aud-sync
+	audit_mark
+	run strace -f -y -qq -e trace=fsync,fdatasync,write,pread64,execve,umount2,move_mount -o "$st" \
+		setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
+		"$CC_BIN" -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "a session under strace"
+	[ "$(audit_new | jq -r '.event + "/" + .phase' | tr '\n' ' ')" = "mount/begin mount/end exec/begin exec/end unmount/begin unmount/end " ] ||
+		fail "want the six records of a session: $(audit_new | jq -r '.event + "/" + .phase' | tr '\n' ' ')"
+	n=$(grep -c "sync([0-9]*<$AUDIT>" "$st")
+	[ "$n" = 2 ] || fail "the session fsynced the audit log $n times, want 2"
+	# order: exec begin written, then synced, then the tool; the last
+	# record written before the second sync; the mount after its record
+	tool=$(grep -n "execve(\"$BB\"" "$st" | head -n1 | cut -d: -f1)
+	sync1=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)
+	last=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)
+	[ -n "$tool" ] && [ -n "$sync1" ] && [ "$sync1" -lt "$tool" ] || fail "the tool ran before its records were synced"
+	[ "$(grep -c "write([0-9]*<$AUDIT>" "$st")" = 6 ] || fail "want six writes to the audit log"
+	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)" -lt "$last" ] || fail "a record was written after the last sync"
+	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)" -lt "$(grep -n 'move_mount(' "$st" | head -n1 | cut -d: -f1)" ] ||
+		fail "mounted before the mount begin record was written"
+	big=$(grep "pread64([0-9]*<$AUDIT>" "$st" | sed -E 's/.*, ([0-9]+), [0-9]+\) += .*/\1/' | awk '$1 > 4096' | head -n1)
+	[ -z "$big" ] || fail "a tail read of more than 4 KiB: $big"
+	run as_op cc audit verify "$AUDIT"
+	expect_rc 0 "the chain after a session"
+}
 
 t_audit_unwritable_sink_refuses() {
 	local before
