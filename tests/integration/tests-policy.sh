@@ -381,7 +381,7 @@ t_audit_two_syncs() {
 	command -v strace >/dev/null || skip "strace not installed (tools/install-deps)"
 	start_ct cc-aud-sync
 	audit_mark
-	run strace -f -y -qq -e trace=fsync,fdatasync,write,pread64,execve,umount2,move_mount -o "$st" \
+	run as_root strace -f -y -qq -e trace=fsync,fdatasync,write,pread64,execve,umount2,move_mount -o "$st" \
 		setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
 		"$CC_BIN" -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 0 "a session under strace"
