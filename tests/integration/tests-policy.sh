@@ -15,6 +15,7 @@ TESTS+=(
 	t_audit_tamper_fails_verify
 	t_audit_concurrent_chain
 	t_audit_two_syncs
+	t_audit_long_record_chains
 	t_policy_ptrace_profile
 	t_audit_syslog_journald_sinks
 	t_audit_auditd_sink
@@ -403,6 +404,23 @@ t_audit_two_syncs() {
 	[ -z "$big" ] || fail "a tail read of more than 4 KiB: $big"
 	run as_op cc audit verify "$AUDIT"
 	expect_rc 0 "the chain after a session"
+}
+
+# The last record is read with a 4 KiB tail, and more only when no line
+# starts there: a record longer than that (a long argv, ~9 KiB) is still the
+# one the next record chains to, and the chain verifies.
+t_audit_long_record_chains() {
+	local args=() i len
+	start_ct cc-aud-long
+	for i in $(seq 40); do args+=("$(printf 'x%.0s' $(seq 200))"); done
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true "${args[@]}"
+	expect_rc 0 "a session with a long argv"
+	len=$(audit_new | jq -c 'select(.event == "exec" and .phase == "begin")' | wc -c)
+	[ "$len" -gt 4096 ] || fail "the exec begin record is only $len bytes: not longer than the first tail read"
+	[ "$(audit_new | wc -l)" = 6 ] || fail "want six records"
+	run as_op cc audit verify "$AUDIT"
+	expect_rc 0 "the chain across a record longer than 4 KiB"
 }
 
 t_audit_unwritable_sink_refuses() {
