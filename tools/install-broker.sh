@@ -23,6 +23,19 @@ if ! getent group "$group" >/dev/null; then
 	echo "crashcart: group '$group' does not exist: create it (groupadd $group) and install again" >&2
 	exit 1
 fi
+# The audit log and the recordings directory are outside the prefix (by
+# default /var/log/crashcart): another install, with another operators
+# group, may already use them. Regrouping them would cut that install's
+# operators off their own audit trail (their broker refuses every request
+# it cannot record) without a word. Checked before anything is changed.
+for shared in "$audit" "$sessions"; do
+	[ -e "$shared" ] || continue
+	owner=$(stat -c %U:%G "$shared")
+	if [ "$owner" != "root:$group" ]; then
+		echo "crashcart: $shared belongs to $owner, not root:$group: another crashcart install (or an administrator) uses it; nothing changed. Give this install its own (meson configure -Daudit_log=PATH -Dsession_dir=PATH), or, if that install is gone, chown root:$group $shared; then install again" >&2
+		exit 1
+	fi
+done
 chown "root:$group" "$broker"
 chmod 0750 "$broker"
 setcap "$CAPS" "$broker"
@@ -47,10 +60,14 @@ if [ ! -d "$auditdir" ]; then
 fi
 if [ ! -e "$audit" ]; then
 	: >"$audit"
+	chown "root:$group" "$audit"
+	chmod 0660 "$audit"
+	echo "crashcart: audit log $audit (root:$group 0660)"
+else
+	# already this group's (checked above); its mode is left as the
+	# administrator set it (chmod fails on a chattr +a file anyway)
+	echo "crashcart: keeping the existing audit log $audit ($(stat -c '%U:%G %a' "$audit"))"
 fi
-chown "root:$group" "$audit"
-chmod 0660 "$audit"
-echo "crashcart: audit log $audit (root:$group 0660)"
 
 # The session recordings: the broker (running as an operator) creates one
 # file per session. 1730 root:GROUP: members can create files, not list the

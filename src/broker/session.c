@@ -533,12 +533,17 @@ static const char *sane_term(const char *t)
 	return t;
 }
 
-static void prompt_name(const char *spec, char *out, size_t len)
+/* What the prompt shows: the target as the operator typed it (docker://web,
+ * ns/pod/ctr) and the operator's own name, which the container's
+ * /etc/passwd does not know (bash's \\u says "I have no name!"). Both go
+ * into PS1, which a shell expands: only characters that mean nothing there
+ * pass, the rest become '_'. */
+static void prompt_word(const char *in, char *out, size_t len)
 {
 	size_t n = 0;
-	for (const char *p = spec; *p && n + 1 < len && n < 32; p++)
+	for (const char *p = in ? in : ""; *p && n + 1 < len; p++)
 		out[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-				   *p == '-' || *p == '_' || *p == '.' || *p == ':' ? *p : '_';
+				   *p == '-' || *p == '_' || *p == '.' || *p == ':' || *p == '/' ? *p : '_';
 	out[n] = '\0';
 }
 
@@ -550,12 +555,14 @@ static void prompt_name(const char *spec, char *out, size_t len)
  * written into the container. */
 static void tool_env(struct session *s, const char *term, char *buf, size_t len, char **envp)
 {
-	char name[40];
+	char name[65], user[33];
 	size_t o = 0;
 	int n = 0;
 
-	prompt_name(s->spec, name, sizeof(name));
+	prompt_word(s->spec, name, sizeof(name));
+	prompt_word(s->caller.user, user, sizeof(user));
 #define ENV(...) do { envp[n++] = buf + o; o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__) + 1; } while (0)
+	/* one PATH, the image's; .crashcartrc keeps it as it is */
 	ENV("PATH=/dev/crashcart/bin:/dev/crashcart/sbin");
 	ENV("HOME=%s", cc_image_has(s->ms.pinfd, "home") ? "/dev/crashcart/home" : "/dev/crashcart");
 	ENV("INPUTRC=/dev/crashcart/etc/inputrc");
@@ -566,8 +573,9 @@ static void tool_env(struct session *s, const char *term, char *buf, size_t len,
 	ENV("OPENSSL_CONF=/dev/crashcart/usr/lib/ssl/openssl.cnf");
 	ENV("LOCPATH=/dev/crashcart/usr/lib/locale");
 	ENV("TERM=%s", sane_term(term));
-	ENV("PS1=crashcart[%s]:\\w\\$ ", name);
+	ENV("PS1=[crashcart %s@%s \\W]\\$ ", user, name);
 	ENV("CRASHCART_TARGET=%s", name);
+	ENV("CRASHCART_USER=%s", user);
 #undef ENV
 	envp[n] = NULL;
 }
@@ -577,7 +585,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	static char *bash_argv[] = { "/dev/crashcart/bin/bash", "--rcfile", "/dev/crashcart/.crashcartrc", "-i", NULL };
 	static char *sh_argv[] = { "/dev/crashcart/bin/sh", NULL };
 	char **argv = req->u.exec.argv;
-	char envbuf[768], *envp[16];
+	char envbuf[1024], *envp[20];
 	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done = { 0 };
 	struct cc_relay relay;
 	int tool[3];

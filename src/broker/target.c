@@ -90,7 +90,15 @@ static int read_all(int dirfd, const char *path, char **out, cc_error *err)
 	return 0;
 }
 
-/* "ID PARENT MAJ:MIN ..." */
+/* "ID PARENT MAJ:MIN ...": the first three fields only, by hand. Not
+ * libmount (which the worker's --list uses), because after parsing a line
+ * libmount realpath()s the file name and, for a mount whose source reads
+ * "/dev/root", looks the device up through /sys/dev/block (readlink) and
+ * /proc/cmdline: syscalls this process's filter kills (readlink, getcwd;
+ * policy/seccomp-broker.list), driven by text a container chooses (every
+ * bind of a host file shows "/dev/root" on hosts without an initramfs), and
+ * its filter callback that would drop entries before that is not exported
+ * (2.38). tests/unit/test_seccomp.c (test_broker_kills_libmount) shows it. */
 static bool parse_mountinfo_line(const char *line, uint64_t *id, uint64_t *dev)
 {
 	unsigned long long i, parent;

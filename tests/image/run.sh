@@ -203,6 +203,15 @@ expect "bash with .crashcartrc: PATH, prompt, TERMINFO, MANPATH" \
     nobody /dev/crashcart/profile/bin/bash --rcfile /dev/crashcart/.crashcartrc -i -c \
     'echo "$PATH|$PS1|$TERMINFO|$MANPATH"'
 expect "coreutils: ls /dev/crashcart" 'crashcartrc' nobody /dev/crashcart/bin/ls -a /dev/crashcart
+# the prompt names the operator and the target as the broker gives them (not
+# "I have no name!@<id>"), and PATH holds the image's directories once
+expect "prompt: operator and target as typed; PATH once" \
+    '^\[crashcart ccop@docker://web /\]\$ \|/dev/crashcart/bin:/dev/crashcart/sbin$' \
+    env -i PATH=/dev/crashcart/bin:/dev/crashcart/sbin HOME=/tmp TERM=xterm \
+    CRASHCART_USER=ccop CRASHCART_TARGET=docker://web \
+    "$NSENTER" -t "$CT" -m -u -i -n -p -r -w -S "$NOBODY" -G "$NOBODY" -- \
+    /dev/crashcart/profile/bin/bash --rcfile /dev/crashcart/.crashcartrc -i -c \
+    'echo "${PS1@P}|$PATH"'
 expect "busybox (static, as shipped)" 'BusyBox v' nobody /dev/crashcart/bin/busybox
 expect "busybox sh runs a script" '^42$' nobody /dev/crashcart/bin/busybox sh -c 'echo $((6*7))'
 expect "ip addr" '^1: lo:' nobody /dev/crashcart/bin/ip addr
@@ -335,7 +344,7 @@ sed -e "s|@NSENTER@|$NSENTER|" -e "s|@NOBODY@|$NOBODY|g" >"$work/as-broker" <<'E
 ct=$1; shift
 exec env -i PATH=/dev/crashcart/bin:/dev/crashcart/sbin HOME=/dev/crashcart/home \
     INPUTRC=/dev/crashcart/etc/inputrc HISTFILE= LESSHISTFILE=- TERM=xterm \
-    'PS1=[crashcart \u@\h \W]\$ ' CRASHCART_TARGET=crashcart-test \
+    'PS1=[crashcart ccop@crashcart-test \W]\$ ' CRASHCART_TARGET=crashcart-test CRASHCART_USER=ccop \
     @NSENTER@ -t "$ct" -m -u -i -n -p -r -w -S @NOBODY@ -G @NOBODY@ -- "$@"
 EOF
 chmod 755 "$work/as-broker"

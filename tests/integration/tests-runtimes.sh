@@ -182,6 +182,12 @@ t_runtime_docker() {
 	case $ERR in *"/nonexistent/docker.sock"*) ;; *) fail "the error does not name the socket: $ERR" ;; esac
 	rt_unresolved "docker://no-such-$name" "$DH"
 	case $ERR in *"no such container"*) ;; *) fail "the error does not say 'no such container': $ERR" ;; esac
+	# a bare name says the same in its first message: what Docker needed
+	rt_unresolved "$name" DOCKER_HOST=unix:///nonexistent/docker.sock
+	case $ERR in
+	"crashcart: cannot resolve '$name': no container '$name' (searched: docker, podman,"*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory"*"; podman: "*) ;;
+	*) fail "a bare name without the Docker socket does not say what Docker needed: $ERR" ;;
+	esac
 	# a user who may not use the socket (not in ccops) gets no name either
 	run as_other env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
 	[ "$RC" != 0 ] || fail "ccother resolved docker://$name"
@@ -196,6 +202,12 @@ t_runtime_docker() {
 		fail "--list --json does not show docker $id (PID $pid) as mounted: $OUT"
 	run as_op "$CC_BIN" --list
 	printf '%s' "$OUT" | grep -q "docker.*${id:0:12}" || fail "--list table lacks ${id:0:12}: $OUT"
+	# with the socket readable, --list names it (NAME was '-')
+	run as_op env "$DH" "$CC_BIN" --list
+	printf '%s' "$OUT" | grep -Eq "^docker +${id:0:12} +$name +$pid +yes$" || fail "--list with the socket does not name $name: $OUT"
+	run as_op env "$DH" "$CC_BIN" --list --json
+	printf '%s' "$OUT" | jq -e --arg id "$id" --arg name "$name" '.containers[] | select(.id == $id and .name == $name)' >/dev/null ||
+		fail "--list --json with the socket does not name $name: $OUT"
 	run as_op "$CC_BIN" -u "$id"
 	expect_rc 0 "-u by id"
 	# -e: through docker exec, with the operator's own access to the socket
@@ -290,8 +302,18 @@ t_runtime_podman() {
 		*) note "podman CLI path not exercised: root is refused by the broker here: $ERR" ;;
 		esac
 	fi
-	# an operator has no podman storage of their own: not found, one line
-	rt_unresolved "podman://$name"
+	# an operator with no socket and no podman storage of their own (the
+	# storage is root's): named through conmon's world-readable cmdline
+	rt_resolves "podman://$name" "$pid" "$name"
+	rt_resolves "$name" "$pid" "$name"
+	run as_op "$CC_BIN" --list --json
+	printf '%s' "$OUT" | jq -e --arg id "$id" --arg name "$name" '.containers[] | select(.id == $id and .runtime == "podman" and .name == $name)' >/dev/null ||
+		fail "--list --json does not name podman $name: $OUT"
+	# and a name no conmon has: one line saying what each way lacked
+	rt_unresolved "podman://no-such-$name"
+	case $ERR in *"podman: no API socket"*"; conmon: none of the "*" running podman container"*" has this name; "*) ;;
+	*) fail "podman://no-such-$name does not say what was missing: $ERR" ;;
+	esac
 	note "podman: resolved by $RT_FORMS"
 	rt_cleanup
 	rt_nothing_left "$d" "$pid"
