@@ -2,11 +2,16 @@
 # meson install script (skipped with DESTDIR): make the broker usable by the
 # operators group only, and give it its file capabilities (permitted set
 # only: the broker raises each one around the call that needs it).
-# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write SESSION_DIR
+# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write SESSION_DIR PROFILES
+# PROFILES (-Dprofiles=, comma-separated, may be empty): the tool profiles
+# beyond restricted this install supports; each adds the capabilities its
+# launcher needs (SECURITY.md, Profiles). Default: none.
 set -eu
-broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8
+broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8 profiles=${9:-}
 CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod
 [ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
+case ",$profiles," in *,ptrace,*) CAPS=$CAPS,cap_setuid,cap_setgid ;; esac
+case ",$profiles," in *,netadmin,*) CAPS=$CAPS,cap_net_admin,cap_net_raw ;; esac
 CAPS=$CAPS+p
 
 if [ "$(id -u)" != 0 ]; then

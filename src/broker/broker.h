@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "policy.h"
 #include "util.h"
 
 #define CC_MOUNT_DIR "crashcart"   /* under the container's /dev */
@@ -41,12 +42,30 @@ struct cc_pin {
 	int procfd;            /* /proc/PID, valid while the process lives */
 	uint64_t start_time;
 	uint64_t mntns;        /* inode of its mount namespace */
-	int nsflags;           /* CLONE_NEW* to enter for the tool */
+	int nsflags;           /* CLONE_NEW* to enter for the tool (never CLONE_NEWUSER) */
 	bool own_pidns;        /* its PID namespace is not the broker's */
+	bool own_userns;       /* its user namespace is not the broker's (never entered) */
 	struct { const char *name; uint64_t ino; } ns[8]; /* its namespace inodes */
 	int nns;
 	char cgroup[2048];     /* /proc/PID/cgroup, read by the broker */
 };
+
+/* profile.c: the tool's identity and capabilities under a policy profile */
+struct cc_profile_plan {
+	enum cc_profile profile;
+	uint64_t tool_caps;    /* the tool's capabilities */
+	char creds[1024];      /* "" (the operator's) or "RUID EUID SUID RGID EGID SGID [GROUP...]" */
+	uint32_t launch_flags; /* CC_LAUNCH_* the profile adds */
+};
+/* What the tool of `prof` gets for target p; refuses (EPERM, EOPNOTSUPP)
+ * a profile the broker was not installed for or the target cannot have. */
+int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_profile_plan *plan, cc_error *err);
+const char *cc_profile_tool_caps(const struct cc_profile_plan *plan, char *buf, size_t len);
+bool cc_pin_own_netns(const struct cc_pin *p);
+/* In the launcher: take plan->creds (-errno); check that the network
+ * namespace it is in has no link to another (netadmin). */
+int cc_profile_become(const char *creds);
+int cc_profile_net_alone(cc_error *err);
 
 /* target.c */
 /* Refuses anything that is not a container: a process in the host's mount

@@ -124,7 +124,11 @@ static int start(struct session *s, cc_error *err)
 		return cc_failx(err, errno, "cannot open the broker's mount namespace");
 	/* The launcher is forked before the filter: the tool descends from it,
 	 * never from a process under the broker's strict filter. */
-	return cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
+	r = cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
+	if (r < 0)
+		return r;
+	/* The profile capabilities (-Dprofiles=) are the launcher's alone. */
+	return cc_caps_keep_base(err);
 }
 
 int main(int argc, char **argv)

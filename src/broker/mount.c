@@ -318,11 +318,13 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 			return r;
 		}
-		/* Where does /dev/crashcart lead now? It must be our filesystem. */
-		if (inspect(devfd, &dev, err) != 1 || major(dev) != 7 || minor(dev) != lo->minor) {
-			fprintf(stderr, "crashcart-broker: the mount did not land on /dev/crashcart\n");
-			abort(); /* cannot happen with the fd-based move; never continue if it did */
-		}
+		/* Where does /dev/crashcart lead now? It must be our filesystem.
+		 * The fd-based move cannot miss, but the root of a user-namespaced
+		 * container holds CAP_SYS_ADMIN over its mount namespace and can
+		 * mount something over it right after: never use that. */
+		if (inspect(devfd, &dev, err) != 1 || major(dev) != 7 || minor(dev) != lo->minor)
+			return cc_fail(err, EBUSY, "something was mounted over the container's /dev/crashcart while the "
+				       "image was being mounted (the root of a user-namespaced container can): not using it");
 		ds = (struct dir_state){ .created = created || (ds.known && ds.created), .persistent = persistent };
 		if (write_state(devfd, &ds) < 0)
 			ds.known = false; /* no xattrs on this /dev: sessions then leave the directory */

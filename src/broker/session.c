@@ -298,6 +298,7 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 		.runtime = s->claim_verified ? s->claim_runtime : NULL,
 		.id = s->claim_verified ? s->claim_id : NULL,
 		.own_pidns = s->pin.own_pidns,
+		.own_netns = cc_pin_own_netns(&s->pin),
 	};
 	const struct cc_rule *rule = facts == IMAGE_PATH ? cc_policy_precheck(&s->policy, &f, why, sizeof(why))
 							 : cc_policy_match(&s->policy, &f, why, sizeof(why));
@@ -306,6 +307,19 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 	if (facts != IMAGE_PATH)
 		s->rule = rule;
 	return 0;
+}
+
+/* In a user-namespaced container the tool runs with profile = restricted
+ * only: it stays in the initial user namespace (target.c), where a
+ * profile's capability would be more than the container's own root holds
+ * over its processes. Refused before anything is attached. */
+static int profile_fits_target(const struct session *s, cc_error *err)
+{
+	if (s->action != CC_ACT_EXEC || !s->rule || s->rule->profile == CC_PROFILE_RESTRICTED || !s->pin.own_userns)
+		return 0;
+	return cc_fail(err, EPERM,
+		       "PID %d is in a user-namespaced container, and rule [%s] gives the tool a profile with "
+		       "capabilities: only profile = restricted runs there", s->pin.pid, s->rule->name);
 }
 
 /* ---- handlers ---- */
@@ -406,6 +420,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	if (cc_image_sha256(&s->img, s->image_sha256, err) < 0)
 		return refuse(s, "mount", err);
 	if (allowed(s, perm, IMAGE_DIGEST, err) < 0)
+		return refuse(s, "mount", err);
+	if (profile_fits_target(s, err) < 0)
 		return refuse(s, "mount", err);
 	/* Before anything is attached: /dev must be the container's own tmpfs
 	 * (mount.c checks again on the fd it writes through). */
@@ -607,8 +623,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	}
 	tool_env(s, req->u.exec.term, envbuf, sizeof(envbuf), envp);
 
-	/* The profile comes from the rule that allowed this session's mount. */
-	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
+	/* The profile comes from the rule that allowed this session's exec
+	 * (profile.c: the tool's identity and capabilities). */
+	struct cc_profile_plan plan;
+	if (cc_profile_plan(s->rule ? s->rule->profile : CC_PROFILE_RESTRICTED, &s->pin, &plan, err) < 0)
+		return refuse(s, "exec", err);
 
 	/* The tool's stdio is ours (a pty or pipes), never the operator's. */
 	if (cc_relay_open(&relay, req->fds, pty, tool, &ctty, err) < 0)
@@ -623,7 +642,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	rec_start(s, &rc, "exec", "begin");
 	record_argv(&rc, argv);
-	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
+	cc_json_str(&rc.j, "profile", cc_profile_name(plan.profile));
+	char capnames[200];
+	cc_json_str(&rc.j, "tool_caps", cc_profile_tool_caps(&plan, capnames, sizeof(capnames)));
+	if (plan.creds[0])
+		cc_json_str(&rc.j, "tool_ids", plan.creds); /* ruid euid suid rgid egid sgid groups... */
 	cc_json_bool(&rc.j, "pty", pty);
 	if (s->rec.fd >= 0) {
 		cc_json_open(&rc.j, "recording");
@@ -643,10 +666,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	launch.u.launch = (struct cc_launch){
 		.nsflags = (uint32_t)s->pin.nsflags,
-		.keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0,
+		.keep_caps = plan.tool_caps,
 		.argv = argv,
 		.envp = envp,
-		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0),
+		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0) | plan.launch_flags,
+		.creds = plan.creds,
 	};
 	launch.fds[0] = s->pin.pidfd;
 	memcpy(&launch.fds[1], tool, sizeof(tool));
@@ -696,7 +720,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	 * begin record is there; the worker still gets the exit status (but
 	 * for a violation or a broken recording, the error). */
 	rc.sum.defer_sync = true; /* synced with the unmount's end record, or below */
-	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
+	(void)rec_write(&rc, result_of(r, err), r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);

@@ -56,7 +56,7 @@ static const struct spec specs[CC_MSG_TYPE_MAX] = {
 	[CC_MSG_EXEC_DONE] = { "EXEC_DONE", 0, { U32(exit.kind), U32(exit.value) } },
 	[CC_MSG_LAUNCH] = { "LAUNCH", 4, {
 		U32(launch.nsflags), U64(launch.keep_caps), STRV(launch.argv), STRV(launch.envp),
-		U32(launch.flags) } },
+		U32(launch.flags), STR(launch.creds) } },
 	[CC_MSG_LAUNCH_DONE] = { "LAUNCH_DONE", 0, { U32(exit.kind), U32(exit.value), U32(exit.ended) } },
 	[CC_MSG_EXEC_VIA] = { "EXEC_VIA", 0, { STRV(exec_via.argv) } },
 	[CC_MSG_EXEC_VIA_OK] = { "EXEC_VIA_OK", 0, { { F_END, 0 } } },

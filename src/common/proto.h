@@ -60,6 +60,7 @@ enum cc_action {
 #define CC_EXEC_PTY 0x1u         /* EXEC: give the tool a pseudo-terminal of its own */
 #define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
 #define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
+#define CC_LAUNCH_NET_ALONE 0x4u /* LAUNCH: refuse unless the network namespace has no link to another (netadmin) */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {
@@ -88,7 +89,8 @@ struct cc_exec { char **argv; char *term; uint32_t flags; };
 /* ended (LAUNCH_DONE only): processes of the session still running when it
  * ended, which the launcher's reaper killed. */
 struct cc_exit { uint32_t kind; uint32_t value; uint32_t ended; };
-struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; uint32_t flags; };
+/* creds: "" (the operator's ids) or "RUID EUID SUID RGID EGID SGID [GROUP...]" (profile ptrace) */
+struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; uint32_t flags; char *creds; };
 struct cc_exec_via { char **argv; };
 
 struct cc_msg {

@@ -32,6 +32,10 @@ CC_TIMEOUT=${CC_TIMEOUT:-30}
 # The four of the design, and no CAP_DAC_OVERRIDE: /dev/crashcart is made in
 # the container's root-owned /dev through an idmapped clone (SECURITY.md).
 REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod"
+# What the suite's install adds with -Dprofiles=ptrace,netadmin (a default
+# install has none of them: tests-profiles.sh).
+# shellcheck disable=SC2034  # read by tests.sh and tests-profiles.sh
+PROFILE_CAPS="cap_setuid cap_setgid cap_net_admin cap_net_raw"
 
 IMG_EXT4=$IMGDIR/tools.ext4
 IMG_SQUASH=$IMGDIR/tools.squashfs
@@ -41,7 +45,10 @@ IMG_USER=$IMGDIR/owned-by-ccop.ext4
 IMG_LINK=$IMGDIR/symlink.ext4
 IMG_ZERO=$IMGDIR/zeros.img
 IMG_DEFAULT=$P/share/crashcart/crashcart.img
-ALL_IMAGES="$IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
+# gdb, strace, ss, tcpdump (image/build from toolbox.packages; absent when
+# the Debian archive cannot be reached)
+IMG_TOOLBOX=$IMGDIR/toolbox.ext4
+ALL_IMAGES="$IMG_TOOLBOX $IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
 
 # ---------------------------------------------------------------- reporting
 
@@ -120,7 +127,7 @@ build_install() {
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
-			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" &&
+			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" -Dprofiles=ptrace,netadmin &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {
@@ -208,7 +215,10 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/inj" "$CC_IT_DIR/inj.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/ptrace-inject" "$CC_IT_DIR/ptrace-inject.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
-	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile"
+	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
+		"$HBIN/victim" "$HBIN/dropcaps"
 }
 
 # ---------------------------------------------------------------- images
@@ -243,7 +253,24 @@ build_images() {
 	chmod 755 "$CC_T"
 	# default image (used when -i is not given)
 	mkdir -p "$P/share/crashcart" && cp "$IMG_EXT4" "$P/share/crashcart/crashcart.img" &&
-		chmod 644 "$P/share/crashcart/crashcart.img"
+		chmod 644 "$P/share/crashcart/crashcart.img" || return 1
+	build_toolbox
+}
+
+# build_toolbox: $IMG_TOOLBOX, the tools the profiles are for, built the way
+# the real image is (image/build; the package cache is shared with
+# tools/demo, one build at a time). Without the Debian archive there is
+# none, and the tests that need it skip.
+TOOLBOX_CACHE=/var/cache/crashcart-image
+build_toolbox() {
+	mkdir -p "$TOOLBOX_CACHE" "$CC_T/toolbox" || return 0
+	if flock "$TOOLBOX_CACHE/.lock" "$CC_SRC/image/build" --packages "$CC_IT_DIR/toolbox.packages" \
+		--out "$CC_T/toolbox" --cache "$TOOLBOX_CACHE" >"$CC_T/toolbox.log" 2>&1; then
+		install -o root -g root -m 0644 "$CC_T/toolbox/crashcart.img" "$IMG_TOOLBOX"
+	fi
+	tail -n 3 "$CC_T/toolbox.log"
+	rm -rf "$CC_T/toolbox"
+	return 0
 }
 
 # ---------------------------------------------------------------- containers
@@ -257,29 +284,40 @@ cg_dirs() { # cg_dirs NAME: the per-container cgroup in every hierarchy we use
 
 # minimal_root DIR: the whole container root: the static sleeper and empty
 # proc/ sys/ dev/ directories. No shell, no libc.
+# CT_INIT=PROG: another static init in its place (still named /sleeper);
+# CT_UID=N: written to /uid for it (victim.c takes it).
 minimal_root() {
-	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "$HBIN/sleeper" "$1/sleeper" &&
-		chmod 755 "$1" "$1/sleeper"
+	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "${CT_INIT:-$HBIN/sleeper}" "$1/sleeper" &&
+		chmod 755 "$1" "$1/sleeper" || return 1
+	if [ -n "${CT_UID:-}" ]; then echo "$CT_UID" > "$1/uid" || return 1; fi
 }
 
-# ct_start NAME: start a microcontainer, print the host PID of its init.
-# Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
+# ct_start NAME [USERNS_UID]: start a microcontainer, print the host PID of
+# its init. Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
 # /crashcart-it/NAME, tmpfs /dev (nosuid, mode 755), proc, ro sysfs,
 # hostname NAME. All set-up runs from the host filesystem before the
 # pivot (ct-setup.sh + ctpivot); then the sleeper is PID 1.
+# With USERNS_UID, a user-namespaced container made by hand the way
+# rootless runtimes make theirs: host uid/gid USERNS_UID runs `unshare
+# --user --map-root-user` (its root is USERNS_UID, nothing else is mapped),
+# and every namespace and the tmpfs /dev belong to that user namespace.
+# shellcheck disable=SC2034  # read by tests-userns.sh
+CT_USERNS_UID=100000
 ct_start() {
-	local name=$1 d=$CTDIR/$1 g upid cpid i
+	local name=$1 d=$CTDIR/$1 g upid cpid i as=()
 	[ -e "$d" ] && { echo "container $name exists" >&2; return 1; }
 	mkdir -p "$d" && echo micro > "$d/type" && minimal_root "$d/root" || return 1
 	for g in $(cg_dirs "$name"); do mkdir -p "$g" || return 1; done
+	[ -n "${2:-}" ] && as=(setpriv --reuid="$2" --regid="$2" --clear-groups -- unshare --user --map-root-user --)
 	# shellcheck disable=SC2046,SC2016
 	setsid bash -c '
-		name=$1 root=$2 setup=$3 pivot=$4; shift 4
+		name=$1 root=$2 setup=$3 pivot=$4 nas=$5; shift 5
+		as=("${@:1:nas}"); shift "$nas"
 		for g in "$@"; do echo $$ > "$g/cgroup.procs" || exit 1; done
-		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${as[@]}" \
 			unshare --mount --uts --ipc --net --pid --cgroup --fork --kill-child \
 			--propagation private -- /bin/sh "$setup" "$root" "$name" "$pivot"
-	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" $(cg_dirs "$name") \
+	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" "${#as[@]}" "${as[@]}" $(cg_dirs "$name") \
 		</dev/null >"$d/log" 2>&1 &
 	upid=$!
 	echo "$upid" > "$d/upid"

@@ -535,12 +535,16 @@ t_audit_tamper_fails_verify() {
 
 # conc_round TAG: 8 sessions at once, 4 in each container; RC of each in
 # $CC_TT/TAG-i.rc (session i exits i)
-conc_round() {
+conc_round() { conc_round_start "$1"; conc_round_wait "$1"; }
+conc_round_start() {
 	local i p
 	for i in 1 2 3 4 5 6 7 8; do
 		if [ $((i % 2)) = 0 ]; then p=$CONC_A; else p=$CONC_B; fi
 		run_bg "$1$i" as_op cc -i "$IMG_EXT4" "$p" $BB sh -c "$BB sleep 0.$i; exit $i"
 	done
+}
+conc_round_wait() {
+	local i
 	for i in 1 2 3 4 5 6 7 8; do wait_bg "$1$i" >/dev/null; done
 }
 # conc_check: the chain holds and every session's records pair up
@@ -562,7 +566,7 @@ conc_check() {
 }
 
 t_audit_concurrent_chain() {
-	local i ok=0 eexist=0
+	local i
 	start_ct cc-conc-a; CONC_A=$PID
 	start_ct cc-conc-b; CONC_B=$PID
 	# on mounted images: every session must run
@@ -580,23 +584,52 @@ t_audit_concurrent_chain() {
 		fail "each session needs exec begin and end with its exit status"
 	run as_op cc -u "$CONC_A"; expect_rc 0 "-u a"
 	run as_op cc -u "$CONC_B"; expect_rc 0 "-u b"
-	# fresh mounts racing: the chain must hold whatever the outcome
+	# fresh mounts racing: each broker inspects and changes the container's
+	# /dev under its flock (mount.c). Without it, two first sessions both
+	# saw no /dev/crashcart and the second failed with 125 "File exists"
+	# (or both mounted, one over the other). To make them race for certain,
+	# the lock is held (as the container could) until every session has
+	# written its mount begin record: none may mount meanwhile; then all
+	# go at once, and every one must run.
+	local held=$CC_TT/held release=$CC_TT/release holders='' c
+	for c in "$CONC_A" "$CONC_B"; do
+		rm -f "$held.$c"
+		flock "/proc/$c/root/dev" sh -c 'touch "$1"; while [ ! -e "$2" ]; do sleep 0.02; done' \
+			sh "$held.$c" "$release" </dev/null >/dev/null 2>&1 &
+		holders="$holders $!"
+		wait_until 5 test -e "$held.$c" || fail "cannot take the lock of /dev in $c"
+	done
+	# shellcheck disable=SC2064  # the holders' PIDs now
+	trap "touch '$release'; kill $holders 2>/dev/null; ct_stop_all; broker_restore_caps" EXIT
 	audit_mark
-	conc_round f
+	conc_round_start f
+	wait_until 20 mount_begins 8 || fail "8 mount begin records did not appear: $(audit_new | jq -c '[.event, .phase]' | tr '\n' ' ')"
+	for c in "$CONC_A" "$CONC_B"; do
+		is_mounted_in "$c" && fail "a session mounted while the container's /dev was locked: $(mounted_in "$c")"
+	done
+	log "  8 sessions waiting for the lock; the first began $(begin_spread) ms before the last"
+	touch "$release"
+	conc_round_wait f
 	for i in 1 2 3 4 5 6 7 8; do
-		case $(cat "$CC_TT/f$i.rc") in
-		"$i") ok=$((ok + 1)) ;;
-		125) grep -q "cannot create the container's /dev/crashcart: File exists" "$CC_TT/f$i.stderr" &&
-			eexist=$((eexist + 1)) || fail "session $i: $(cat "$CC_TT/f$i.stderr")" ;;
-		*) fail "session $i exited $(cat "$CC_TT/f$i.rc"): $(cat "$CC_TT/f$i.stderr")" ;;
-		esac
+		[ "$(cat "$CC_TT/f$i.rc")" = "$i" ] ||
+			fail "concurrent first session $i exited $(cat "$CC_TT/f$i.rc"), want $i: $(cat "$CC_TT/f$i.stderr")"
 	done
 	conc_check
-	[ "$eexist" = 0 ] || note "BUG: $eexist of 8 concurrent first sessions failed with 'cannot create the container's /dev/crashcart: File exists' (mkdirat race in mount.c)"
 	wait_until 5 not_mounted_in "$CONC_A" || fail "mount left in a"
 	wait_until 5 not_mounted_in "$CONC_B" || fail "mount left in b"
 	expect_nothing_mounted "$CONC_A" "$IMG_EXT4"
 	expect_nothing_mounted "$CONC_B" "$IMG_EXT4"
+}
+
+# begin_spread: ms between the first and the last mount begin since audit_mark
+begin_spread() {
+	audit_new | jq -s '[.[] | select(.event == "mount" and .phase == "begin") | .ts[11:23]
+		| split(":") | (.[0] | tonumber) * 3600000 + (.[1] | tonumber) * 60000 + (.[2] | tonumber) * 1000]
+		| (max - min) | floor'
+}
+# mount_begins N: N mount begin records since audit_mark
+mount_begins() {
+	[ "$(audit_new | jq -s '[.[] | select(.event == "mount" and .phase == "begin")] | length')" -ge "$1" ]
 }
 
 t_policy_ptrace_profile() {

@@ -77,9 +77,9 @@ expect_mounted() {
 t_broker_file_caps() {
 	local have want extra
 	have=$(installed_caps | tr ' ' '\n' | sort | tr '\n' ' ')
-	want=$(tr ' ' '\n' <<<"$REQUIRED_CAPS" | sort | tr '\n' ' ')
+	want=$(tr ' ' '\n' <<<"$REQUIRED_CAPS $PROFILE_CAPS" | sort | tr '\n' ' ')
 	log "broker: $(getcap "$BROKER")"
-	extra=$(comm -23 <(installed_caps | tr ' ' '\n' | sort) <(tr ' ' '\n' <<<"$REQUIRED_CAPS" | sort) | tr '\n' ' ')
+	extra=$(comm -23 <(installed_caps | tr ' ' '\n' | sort) <(tr ' ' '\n' <<<"$REQUIRED_CAPS $PROFILE_CAPS" | sort) | tr '\n' ' ')
 	[ "$have" = "$want" ] || fail "broker file capabilities are '$have', want exactly '$want' (extra: ${extra:-none})"
 	case $(cat "$CC_T/caps.orig") in *=p) ;; *) fail "broker capabilities are not '=p': $(cat "$CC_T/caps.orig")" ;; esac
 }

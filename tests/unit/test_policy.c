@@ -78,6 +78,7 @@ static void facts(struct fx *x)
 	x->f.image_sha256 = PIN_A;
 	x->f.cgroup = "0::/crashcart-it/web\n";
 	x->f.own_pidns = true;
+	x->f.own_netns = true;
 }
 
 static const char *match(const struct fx *x)
@@ -188,7 +189,9 @@ START_TEST(test_parse_errors)
 	PARSE_FAILS("[r]\ngroup = root\nactions = mount, reboot\n", "P:3: unknown action 'reboot' (mount, unmount, exec, exec-via)");
 	PARSE_FAILS("[r]\nactions = Mount\n", "P:2: unknown action 'Mount' (mount, unmount, exec, exec-via)");
 	PARSE_FAILS("[r]\nactions =\n", "P:2: empty list");
-	PARSE_FAILS("[r]\n" BODY "profile = root\n", "P:6: unknown profile 'root' (restricted, ptrace)");
+	PARSE_FAILS("[r]\n" BODY "profile = root\n", "P:6: unknown profile 'root' (restricted, ptrace, netadmin)");
+	PARSE_FAILS("[r]\n" BODY "profile = sysadmin\n",
+		    "P:6: profile 'sysadmin' is not implemented (restricted, ptrace, netadmin)");
 	PARSE_FAILS("[r]\n" BODY "profile = ptrace\nprofile = restricted\n", "P:7: profile given twice in [r]");
 	PARSE_FAILS("[audit]\nsink = file, email\n", "P:2: unknown audit sink 'email' (file, syslog, journald, auditd)");
 	PARSE_FAILS("[audit]\nsink =\n", "P:2: empty list");
@@ -507,9 +510,30 @@ START_TEST(test_match_ptrace_needs_own_pidns)
 	cc_policy_free(&pol);
 	PARSE_OK("[tracers]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = ptrace\n");
 	x.f.action = CC_PERM_EXEC;
-	DENIED(&x, "the matching rule's ptrace profile needs a target with its own PID namespace");
+	DENIED(&x, "the matching rule's profile needs a target with its own PID namespace (netadmin: and network namespace)");
 	x.f.own_pidns = true;
 	MATCHES(&x, "tracers");
+}
+END_TEST
+
+/* netadmin: own PID and network namespaces; ptrace does not care about the
+ * network namespace. */
+START_TEST(test_match_netadmin_needs_own_netns)
+{
+	struct fx x;
+	facts(&x);
+	PARSE_OK("[net]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = netadmin\n"
+		 "[tracers]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = ptrace\n");
+	MATCHES(&x, "net");
+	ck_assert_int_eq(cc_policy_match(&pol, &x.f, why, sizeof(why))->profile, CC_PROFILE_NETADMIN);
+	x.f.own_netns = false;
+	MATCHES(&x, "tracers"); /* skipped: the host's network namespace */
+	x.f.own_netns = true;
+	x.f.own_pidns = false;
+	DENIED(&x, "the matching rule's profile needs a target with its own PID namespace (netadmin: and network namespace)");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_NETADMIN), "netadmin");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_PTRACE), "ptrace");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_RESTRICTED), "restricted");
 }
 END_TEST
 
@@ -1005,6 +1029,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_match_pin);
 	tcase_add_test(tc, test_match_targets);
 	tcase_add_test(tc, test_match_ptrace_needs_own_pidns);
+	tcase_add_test(tc, test_match_netadmin_needs_own_netns);
 	tcase_add_test(tc, test_two_stage_match);
 	tcase_add_test(tc, test_two_stage_consistent);
 	tcase_add_test(tc, test_describe);

@@ -183,6 +183,7 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.launch.argv = v1;
 		m->u.launch.envp = v2;
 		m->u.launch.flags = ext ? UINT32_MAX : CC_LAUNCH_CTTY;
+		m->u.launch.creds = ext ? "" : "1000 1000 1000 1000 1000 1000 27 100";
 		break;
 	default:
 		ck_abort_msg("no sample for type %u", type);
@@ -271,6 +272,7 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		ck_assert_uint_eq(a->u.launch.flags, b->u.launch.flags);
 		assert_strv_eq(a->u.launch.argv, b->u.launch.argv, "launch.argv");
 		assert_strv_eq(a->u.launch.envp, b->u.launch.envp, "launch.envp");
+		ck_assert_str_eq(a->u.launch.creds, b->u.launch.creds);
 		break;
 	default:
 		ck_abort_msg("unexpected type %u", a->type);
@@ -406,6 +408,7 @@ START_TEST(test_wire_layout)
 	for (int i = 0; i < 3; i++)
 		raw_str(&R, envp_sample[i]);
 	raw_u32(&R, m.u.launch.flags);
+	raw_str(&R, m.u.launch.creds);
 	raw_fix(&R);
 	ck_assert_uint_eq((size_t)n, R.len);
 	ck_assert_int_eq(memcmp(encbuf, R.b, R.len), 0);
@@ -510,14 +513,15 @@ START_TEST(test_string_limits_roundtrip)
 }
 END_TEST
 
-/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 36 bytes of header and fixed
- * fields, then 16 strings of 4 + 4090 bytes, the first 4 bytes shorter. */
+/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 40 bytes of header, fixed
+ * fields and the empty creds, then 16 strings of 4 + 4090 bytes, the first
+ * 8 bytes shorter. */
 static char **max_frame_argv(size_t extra)
 {
 	char **argv = calloc(17, sizeof(char *));
 	ck_assert_ptr_nonnull(argv);
 	for (int i = 0; i < 16; i++) {
-		size_t len = 4090 + (i == 0 ? extra - 4 : 0);
+		size_t len = 4090 + (i == 0 ? extra - 8 : 0);
 		argv[i] = malloc(len + 1);
 		ck_assert_ptr_nonnull(argv[i]);
 		memset(argv[i], 'a' + i, len);
@@ -1026,10 +1030,10 @@ START_TEST(test_decode_too_big)
 	cc_strv_free(m.u.launch.argv);
 	/* Grow the first string by 1 byte by hand: +1 length, insert a byte. */
 	size_t first_len_at = CC_HDR_SIZE + 4 + 8 + 4;
-	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4086);
+	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4082);
 	memmove(big + first_len_at + 4 + 1, big + first_len_at + 4, (size_t)n - first_len_at - 4);
 	big[first_len_at + 4] = 'a';
-	put_le32(big + first_len_at, 4091);
+	put_le32(big + first_len_at, 4083);
 	put_le32(big, CC_MSG_MAX + 1);
 	ck_assert_int_eq(decode_fails(big, CC_MSG_MAX + 1, 4, "frame over CC_MSG_MAX"), EBADMSG);
 	decode_fails(big, CC_MSG_MAX + 1, 0, "frame over CC_MSG_MAX, no fds");
