@@ -86,6 +86,9 @@ void cc_host_mounts_free(struct cc_host_mounts *hm);
 /* idmap.c: the user namespace (0 = the caller) made once before the filter,
  * and the two writes into the container's /dev that need it. */
 int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err);
+/* Reaps the short-lived child cc_idmap_init made (it exits on its own, so
+ * start-up does not wait for it); block: wait until it has. */
+void cc_idmap_reap(bool block);
 int cc_idmap_mkdirat(int dirfd, const char *name, mode_t mode, const char *what, cc_error *err);
 int cc_idmap_rmdirat(int dirfd, const char *name, const char *what, cc_error *err);
 
