@@ -682,6 +682,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	if (r == 0)
 		r = cc_relay_run(&relay, s->sock, s->launcher_sock, &done, err);
 	cc_relay_close(&relay);
+	/* One exec a session (ONCE): the launcher's part is over, whatever
+	 * happened. Its socket closed now, it exits while the records are
+	 * written and the worker hears back, not after (main.c reaps it). */
+	(void)close(s->launcher_sock);
+	s->launcher_sock = -1;
 	if (r == 0)
 		rep->u.exit = (struct cc_exit){ done.u.exit.kind, done.u.exit.value, 0 };
 	bool violation = r == 0 && relay.violation;
