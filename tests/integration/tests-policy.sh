@@ -395,7 +395,9 @@ t_audit_two_syncs() {
 	tool=$(grep -n "execve(\"$BB\"" "$st" | head -n1 | cut -d: -f1)
 	sync1=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)
 	last=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)
-	[ -n "$tool" ] && [ -n "$sync1" ] && [ "$sync1" -lt "$tool" ] || fail "the tool ran before its records were synced"
+	if [ -z "$tool" ] || [ -z "$sync1" ] || [ "$sync1" -ge "$tool" ]; then
+		fail "the tool ran before its records were synced"
+	fi
 	[ "$(grep -c "write([0-9]*<$AUDIT>" "$st")" = 6 ] || fail "want six writes to the audit log"
 	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)" -lt "$last" ] || fail "a record was written after the last sync"
 	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)" -lt "$(grep -n 'move_mount(' "$st" | head -n1 | cut -d: -f1)" ] ||
