@@ -86,6 +86,9 @@ void cc_host_mounts_free(struct cc_host_mounts *hm);
 /* idmap.c: the user namespace (0 = the caller) made once before the filter,
  * and the two writes into the container's /dev that need it. */
 int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err);
+/* Reaps the short-lived child cc_idmap_init made (it exits on its own, so
+ * start-up does not wait for it); block: wait until it has. */
+void cc_idmap_reap(bool block);
 int cc_idmap_mkdirat(int dirfd, const char *name, mode_t mode, const char *what, cc_error *err);
 int cc_idmap_rmdirat(int dirfd, const char *name, const char *what, cc_error *err);
 
@@ -147,6 +150,10 @@ struct cc_json;
 struct cc_audit_summary {
 	const char *event, *phase, *result; /* for the sinks' own fields */
 	const char *recording_sha256;       /* an exec end record's recording digest, or NULL */
+	/* Written now, fsynced with the next record that is not deferred (or
+	 * by cc_audit_sync): for records whose operation cannot outlive a
+	 * crash of the host by itself (session.c says which). */
+	bool defer_sync;
 };
 /* Opens the sinks (CC_SINK_* from the policy) before the seccomp filter. */
 int cc_audit_open(unsigned sinks, bool require_all, cc_error *err);
@@ -155,6 +162,8 @@ const char *cc_audit_session(void);
  * the record is not on record as the policy requires, and the operation
  * must not happen. */
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);
+/* fsyncs the file sink if a deferred record is not on the disk yet. */
+int cc_audit_sync(cc_error *err);
 
 /* trace.c */
 struct cc_json;

@@ -159,14 +159,17 @@ int main(int argc, char **argv)
 		s.startup = ferr;
 		s.startup_failed = true;
 	}
-	do
+	do {
 		r = cc_session_step(&s);
-	while (r > 0);
+		cc_idmap_reap(false); /* the idmapping child, once it has exited */
+	} while (r > 0);
 	cc_session_end(&s);
+	(void)cc_audit_sync(&(cc_error){ 0 }); /* whatever a hang-up left deferred */
 	if (s.launcher_sock >= 0)
 		(void)close(s.launcher_sock);
 	if (s.launcher_pid > 0)
 		while (waitpid(s.launcher_pid, NULL, 0) < 0 && errno == EINTR)
 			;
+	cc_idmap_reap(true);
 	return r < 0 ? 1 : 0;
 }

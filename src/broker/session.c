@@ -52,7 +52,16 @@ static const char *action_name(uint32_t a)
  * Every operation: a "begin" record before acting (no record, no action),
  * an "end" record with the result after. Every refusal: one "refused"
  * record. Each carries who, the target as the broker verified it next to
- * the worker's claim, and the image. */
+ * the worker's claim, and the image.
+ *
+ * Every record is in the file (one write(2) under the lock) before what it
+ * announces happens; not every record is fsynced on its own. A session's
+ * records are made durable in two groups: before anything that can outlive
+ * a crash of the host (the tool starts: exec begin; the runtime's exec:
+ * exec-via begin), and at the end of the request (the last record before
+ * the reply). A mount, a loop device, /dev/crashcart and an unmount are
+ * kernel state that a crash undoes as well, so their records may wait for
+ * the next group (defer_sync); a refusal is synced at once. */
 
 struct record {
 	struct cc_json j;
@@ -442,6 +451,7 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 
 	rec_start(s, &rc, "mount", "begin");
 	cc_json_bool(&rc.j, "persistent", persistent);
+	rc.sum.defer_sync = true; /* a mount does not outlive a crash: synced with the next group */
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r; /* no record, no mount */
@@ -465,6 +475,9 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
+	/* An exec session's exec (or exec-via) begin record, synced, comes
+	 * before its tool runs; a mount on its own is synced now. */
+	rc.sum.defer_sync = r == 0 && s->action != CC_ACT_MOUNT;
 	r = rec_end(&rc, r, err);
 	if (r < 0 && !s->mounted)
 		cc_rec_discard(&s->rec); /* no session: no recording either */
@@ -485,6 +498,7 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	cc_json_str(&rc.j, "reason", explicit_request ? "request" : "session end");
 	if (explicit_request)
 		cc_json_bool(&rc.j, "force", force);
+	rc.sum.defer_sync = true; /* synced with the end record */
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
@@ -668,6 +682,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	if (r == 0)
 		r = cc_relay_run(&relay, s->sock, s->launcher_sock, &done, err);
 	cc_relay_close(&relay);
+	/* One exec a session (ONCE): the launcher's part is over, whatever
+	 * happened. Its socket closed now, it exits while the records are
+	 * written and the worker hears back, not after (main.c reaps it). */
+	(void)close(s->launcher_sock);
+	s->launcher_sock = -1;
 	if (r == 0)
 		rep->u.exit = (struct cc_exit){ done.u.exit.kind, done.u.exit.value, 0 };
 	bool violation = r == 0 && relay.violation;
@@ -705,10 +724,14 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status (but
 	 * for a violation or a broken recording, the error). */
+	rc.sum.defer_sync = true; /* synced with the unmount's end record, or below */
 	(void)rec_write(&rc, result_of(r, err), r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);
+	/* Nothing deferred is left unsynced when the worker hears back (an
+	 * image mounted before, -m, has no unmount records to carry it). */
+	(void)cc_audit_sync(&(cc_error){ 0 });
 	return r;
 }
 
@@ -735,8 +758,10 @@ static int do_exec_via_end(struct session *s, struct cc_msg *req, struct cc_msg 
 	(void)rep;
 	rec_start(s, &rc, "exec-via", "end");
 	record_exit(&rc, &req->u.exit, "worker");
+	rc.sum.defer_sync = true; /* synced below, with the unmount's records */
 	(void)rec_write(&rc, "ok", NULL, err);
 	cc_session_end(s);
+	(void)cc_audit_sync(&(cc_error){ 0 });
 	return 0;
 }
 

@@ -271,6 +271,19 @@ static void log_refusal(const struct cc_args *a, const cc_error *e)
 	closelog();
 }
 
+/* A bare number naming a live process: resolve.c takes it as that PID
+ * and looks nothing up by name (pid:// likewise). */
+static bool target_is_live_pid(const char *spec)
+{
+	char path[32];
+	if (spec && strncmp(spec, "pid://", 6) == 0)
+		spec += 6;
+	if (!spec || !*spec || strlen(spec) > 10 || strspn(spec, "0123456789") != strlen(spec))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%s", spec);
+	return access(path, F_OK) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cc_args a;
@@ -311,8 +324,11 @@ int main(int argc, char **argv)
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
-	/* A runtime CLI for name resolution (podman) runs from here, unfiltered. */
-	if (cc_spawner_start(&err) < 0) {
+	/* A runtime CLI for name resolution (podman) runs from here, unfiltered:
+	 * forked only when a name may need it, not for a live PID. */
+	if (target_is_live_pid(a.target))
+		cc_spawner_skip();
+	else if (cc_spawner_start(&err) < 0) {
 		cc_helper_stop(&runner);
 		cc_broker_finish(&b);
 		return fail(&err);

@@ -14,6 +14,8 @@ TESTS+=(
 	t_audit_unwritable_sink_refuses
 	t_audit_tamper_fails_verify
 	t_audit_concurrent_chain
+	t_audit_two_syncs
+	t_audit_long_record_chains
 	t_policy_ptrace_profile
 	t_audit_syslog_journald_sinks
 	t_audit_auditd_sink
@@ -369,6 +371,59 @@ t_policy_writable_refused() {
 }
 
 # ------------------------------------------------------------------ sinks
+
+# A session's six records reach the disk in two fsyncs, not six: the
+# first before the tool runs (it covers mount begin/end and exec begin), the
+# second with the last record; every record is written before what it
+# announces; the last record is found with a small tail read (no 256 KiB
+# pread per record). Watched from outside with strace (-y names the fds).
+t_audit_two_syncs() {
+	local st=$CC_T/two-syncs.strace n tool sync1 last big
+	command -v strace >/dev/null || skip "strace not installed (tools/install-deps)"
+	start_ct cc-aud-sync
+	audit_mark
+	run as_root strace -f -y -qq -e trace=fsync,fdatasync,write,pread64,execve,umount2,move_mount -o "$st" \
+		setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
+		"$CC_BIN" -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "a session under strace"
+	[ "$(audit_new | jq -r '.event + "/" + .phase' | tr '\n' ' ')" = "mount/begin mount/end exec/begin exec/end unmount/begin unmount/end " ] ||
+		fail "want the six records of a session: $(audit_new | jq -r '.event + "/" + .phase' | tr '\n' ' ')"
+	n=$(grep -c "sync([0-9]*<$AUDIT>" "$st")
+	[ "$n" = 2 ] || fail "the session fsynced the audit log $n times, want 2"
+	# order: exec begin written, then synced, then the tool; the last
+	# record written before the second sync; the mount after its record
+	tool=$(grep -n "execve(\"$BB\"" "$st" | head -n1 | cut -d: -f1)
+	sync1=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)
+	last=$(grep -n "sync([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)
+	if [ -z "$tool" ] || [ -z "$sync1" ] || [ "$sync1" -ge "$tool" ]; then
+		fail "the tool ran before its records were synced"
+	fi
+	[ "$(grep -c "write([0-9]*<$AUDIT>" "$st")" = 6 ] || fail "want six writes to the audit log"
+	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)" -lt "$last" ] || fail "a record was written after the last sync"
+	[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | head -n1 | cut -d: -f1)" -lt "$(grep -n 'move_mount(' "$st" | head -n1 | cut -d: -f1)" ] ||
+		fail "mounted before the mount begin record was written"
+	big=$(grep "pread64([0-9]*<$AUDIT>" "$st" | sed -E 's/.*, ([0-9]+), [0-9]+\) += .*/\1/' | awk '$1 > 4096' | head -n1)
+	[ -z "$big" ] || fail "a tail read of more than 4 KiB: $big"
+	run as_op cc audit verify "$AUDIT"
+	expect_rc 0 "the chain after a session"
+}
+
+# The last record is read with a 4 KiB tail, and more only when no line
+# starts there: a record longer than that (a long argv, ~9 KiB) is still the
+# one the next record chains to, and the chain verifies.
+t_audit_long_record_chains() {
+	local args=() i len
+	start_ct cc-aud-long
+	for i in $(seq 40); do args+=("$(printf 'x%.0s' $(seq 200))"); done
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true "${args[@]}"
+	expect_rc 0 "a session with a long argv"
+	len=$(audit_new | jq -c 'select(.event == "exec" and .phase == "begin")' | wc -c)
+	[ "$len" -gt 4096 ] || fail "the exec begin record is only $len bytes: not longer than the first tail read"
+	[ "$(audit_new | wc -l)" = 6 ] || fail "want six records"
+	run as_op cc audit verify "$AUDIT"
+	expect_rc 0 "the chain across a record longer than 4 KiB"
+}
 
 t_audit_unwritable_sink_refuses() {
 	local before

@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <dirent.h>
 #include <libmount/libmount.h>
@@ -93,6 +95,50 @@ START_TEST(test_lists_build)
 	ck_assert_ptr_null(cc_seccomp_name((enum cc_filter)42));
 	cc_error err = { 0 };
 	ck_assert_int_lt(cc_seccomp_load((enum cc_filter)42, &err), 0);
+}
+END_TEST
+
+/* ---- the BPF compiled in is what libseccomp makes of the lists ---- */
+
+/* The installed programs load the BPF that crashcart-filters wrote at build
+ * time (seccomp-bpf.h) with seccomp(2), without libseccomp. Built again here
+ * by libseccomp from the same lists, each program must be the same,
+ * instruction for instruction: a list, the generator or libseccomp that
+ * changed and a stale header would differ. */
+START_TEST(test_compiled_in_is_libseccomps)
+{
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL, CC_FILTER_TRAIL };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		cc_error err = { 0 };
+		struct sock_filter *now = NULL;
+		const struct sock_filter *built = NULL;
+		size_t nnow = 0, nbuilt = 0;
+		ck_assert_msg(cc_seccomp_build_bpf(all[i], &now, &nnow, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(cc_seccomp_program(all[i], &built, &nbuilt), 0);
+		ck_assert_msg(nnow == nbuilt, "filter %zu: libseccomp makes %zu instructions, %zu compiled in", i, nnow,
+			      nbuilt);
+		for (size_t k = 0; k < nnow; k++)
+			ck_assert_msg(memcmp(&now[k], &built[k], sizeof(now[k])) == 0,
+				      "filter %zu differs at instruction %zu: libseccomp {%#x,%u,%u,%#x}, compiled in {%#x,%u,%u,%#x}",
+				      i, k, now[k].code, now[k].jt, now[k].jf, now[k].k, built[k].code, built[k].jt,
+				      built[k].jf, built[k].k);
+		free(now);
+	}
+	const struct sock_filter *p;
+	size_t n;
+	ck_assert_int_lt(cc_seccomp_program((enum cc_filter)42, &p, &n), 0);
+	/* the exec trail's names, without libseccomp at run time */
+	char name[32];
+#if defined(__x86_64__)
+	cc_seccomp_syscall_name(AUDIT_ARCH_X86_64, __NR_execve, name, sizeof(name));
+	ck_assert_str_eq(name, "execve");
+	cc_seccomp_syscall_name(AUDIT_ARCH_X86_64, __NR_execveat, name, sizeof(name));
+	ck_assert_str_eq(name, "execveat");
+	cc_seccomp_syscall_name(AUDIT_ARCH_I386, 11, name, sizeof(name));
+	ck_assert_str_eq(name, "execve");
+#endif
+	cc_seccomp_syscall_name(0x1234, 1, name, sizeof(name));
+	ck_assert_str_eq(name, "?");
 }
 END_TEST
 
@@ -487,6 +533,7 @@ static Suite *seccomp_suite(void)
 	Suite *s = suite_create("seccomp");
 	TCase *tc = tcase_create("lists");
 	tcase_add_test(tc, test_lists_build);
+	tcase_add_test(tc, test_compiled_in_is_libseccomps);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("broker");
