@@ -40,6 +40,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "fault.h"
 
 #define STATE_XATTR "trusted.crashcart"
 #define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
@@ -313,6 +314,8 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 			created = true;
 		}
 		r = do_mount(devfd, mfd, err);
+		if (r == 0)
+			cc_fault_point("move_mount");
 		if (r < 0) {
 			if (created)
 				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
@@ -358,6 +361,7 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 	mfd = create_detached(img, lo, err);
 	if (mfd < 0)
 		return mfd;
+	cc_fault_point("fsmount");
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;

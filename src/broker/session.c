@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "fault.h"
 #include "json.h"
 #include "relay.h"
 
@@ -445,8 +446,11 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r; /* no record, no mount */
+	cc_fault_point("begin");
 
 	r = cc_loop_attach(s->devdir, &s->img, path, &lo, err);
+	if (r == 0)
+		cc_fault_point("loop");
 	if (r == 0)
 		r = cc_mount_into(&s->pin, s->host_mntns_fd, s->devdir, &s->img, &lo, persistent, &s->ms, err);
 	/* The mount holds the loop device now (or, on failure, nothing does and
@@ -488,6 +492,7 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
+	cc_fault_point("unmount");
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
