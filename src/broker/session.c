@@ -469,6 +469,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
+	if (s->ms.tidied[0])
+		cc_json_str(&rc.j, "tidied", s->ms.tidied);
 	r = rec_end(&rc, r, err);
 	if (r < 0 && !s->mounted)
 		cc_rec_discard(&s->rec); /* no session: no recording either */
@@ -477,10 +479,12 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
 	rep->u.mount_ok.source = s->source;
 	rep->u.mount_ok.fstype = s->img.fstype;
+	rep->u.mount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
-static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, cc_error *err)
+static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, char *tidied,
+			  size_t tidied_len, cc_error *err)
 {
 	struct record rc;
 	int r;
@@ -493,9 +497,11 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	if (r < 0)
 		return r;
 	cc_fault_point("unmount");
-	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, err);
+	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, tidied, tidied_len, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
+	if (tidied[0])
+		cc_json_str(&rc.j, "tidied", tidied);
 	if (r == 0 && s->trace_before.taken) {
 		/* this session mounted first and is the last to leave: what is
 		 * left of it, on record */
@@ -521,10 +527,12 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 		return cc_fail(err, EINVAL, "unknown unmount flags %#x", req->u.unmount.flags);
 	if (allowed(s, CC_PERM_UNMOUNT, NO_IMAGE, err) < 0)
 		return refuse(s, "unmount", err);
-	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, err);
+	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, s->ms.tidied,
+			   sizeof(s->ms.tidied), err);
 	if (r < 0)
 		return r;
 	rep->u.unmount_ok.was_mounted = unmounted;
+	rep->u.unmount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
@@ -785,7 +793,8 @@ void cc_session_end(struct session *s)
 	s->ms.pinfd = -1;
 	if (s->ms.persistent)
 		return;
-	(void)unmount_record(s, false, false, &unmounted, &err);
+	char tidied[sizeof(s->ms.tidied)];
+	(void)unmount_record(s, false, false, &unmounted, tidied, sizeof(tidied), &err);
 }
 
 /* Returns 1 to go on, 0 at the end of the session, negative when the
