@@ -118,6 +118,7 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 {
 	_cleanup_free_ char *prev = NULL, *line = NULL;
 	bool torn = false;
+	off_t end;
 	int r = 0;
 
 	(void)s;
@@ -125,7 +126,8 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 	 * the one chained to it without anyone slipping in between. */
 	if (flock(file_fd, LOCK_EX) < 0)
 		return cc_failx(err, errno, "cannot lock the audit log");
-	prev = last_line(file_fd, &torn);
+	end = lseek(file_fd, 0, SEEK_END);
+	prev = end < 0 ? NULL : last_line(file_fd, &torn);
 	if (!prev) {
 		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
@@ -143,7 +145,12 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 	}
 	ssize_t n = write(file_fd, line, strlen(line));
 	if (n != (ssize_t)strlen(line)) {
-		r = cc_failx(err, n < 0 ? errno : EIO, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		/* A full disk takes part of a record (the file's last page has
+		 * room for it): cut it off again, or every later record would
+		 * chain to a torn line and verify would report the chain
+		 * broken from here on. */
+		r = cc_failx(err, n < 0 ? errno : ENOSPC, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		(void)!ftruncate(file_fd, end);
 		goto out;
 	}
 	if (fsync(file_fd) < 0 && errno != EINVAL)
