@@ -72,14 +72,25 @@ static int verify(const struct cc_args *a, cc_error *err)
 	if (!f)
 		return -err->code;
 	chain = cc_chain_verify(f, stdout, &records, err);
+	size_t open_ops = 0;
 	r = chain < 0 ? chain : load_sessions(f, a->sessions, &s, err);
-	fclose(f);
-	if (r < 0)
+	if (r < 0) {
+		fclose(f);
 		return r;
+	}
 	r = cc_sessions_report(&s, stdout, &t);
 	cc_sessions_free(&s);
-	if (r < 0)
+	if (r < 0) {
+		fclose(f);
 		return cc_failx(err, EIO, "cannot write the report");
+	}
+	r = fseek(f, 0, SEEK_SET) < 0 ? cc_failx(err, errno, "cannot read the audit log again")
+				      : cc_open_operations(f, stdout, &open_ops, err);
+	fclose(f);
+	if (r == -EIO)
+		return cc_failx(err, EIO, "cannot write the report");
+	if (r < 0)
+		return r;
 
 	if (chain > 0)
 		n = snprintf(sum, sizeof(sum), "%d of %zu records break the chain", chain, records);
@@ -93,6 +104,9 @@ static int verify(const struct cc_args *a, cc_error *err)
 	if (t.no_end)
 		n += snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu session%s without an end record (ended abnormally)",
 			      t.no_end, t.no_end == 1 ? "" : "s");
+	if (open_ops)
+		n += snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu operation%s without an end record (ended abnormally)",
+			      open_ops, open_ops == 1 ? "" : "s");
 	if (t.warnings > t.no_end)
 		snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu recording%s broke mid-session", t.warnings - t.no_end,
 			 t.warnings - t.no_end == 1 ? "" : "s");

@@ -17,6 +17,7 @@
 # CC_FAULT_TABLE=FILE to have it written there as well).
 # shellcheck disable=SC2034  # TESTS is read by run.sh
 # shellcheck disable=SC2016  # $BB etc. meant for the tool's shell
+# shellcheck disable=SC2015,SC2153  # a && b || fail; BROKER is lib.sh's
 
 TESTS+=(
 	t_fault_kill_worker
@@ -202,6 +203,10 @@ fault_cell() {
 			| if $x then "\($e) \($x.result)\(if $x.exit then " (\($x.exit.kind) \($x.exit.value))" else "" end)"
 			  else "\($e) begin, no end" end)
 		| join(", ")')
+	# a session that did not end is named by verify, with what did not end
+	case $end in *"begin, no end"*)
+		printf '%s' "$verify" | grep -q "session $sess" || soft_fail "[$step/$fault] verify does not name session $sess ($end)" ;;
+	esac
 	[ -n "$sess" ] && printf '%s' "$verify" | grep -q "session $sess" &&
 		end+="; verify: $(printf '%s\n' "$verify" | grep "session $sess" | sed 's/^.*session [0-9a-f]*: //; s/ (.*//' | head -n1)"
 	printf '%s\t%s\t%s\n' "$step" "$fault" "exit $rc; left: ${left:-nothing}$tidy; records: ${end:-none}" >> "$FAULT_MATRIX"
