@@ -27,8 +27,9 @@
  *   fsmount     the filesystem is created and mounted detached (an fd)
  *   move_mount  the image is on the container's /dev/crashcart; the broker
  *               is in the container's mount namespace, holding its /dev lock
- *   unmount     the session's unmount begin record is written, not yet
- *               unmounted */
+ *   unmount     the session's end: /dev/crashcart is unmounted, the
+ *               directory crashcart made not yet removed (in the
+ *               container's mount namespace, holding its /dev lock) */
 #pragma once
 #include "config.h"
 

@@ -453,6 +453,7 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 		return cc_failx(err, errno, "cannot unmount the container's /dev/crashcart");
 	}
 	*unmounted = true;
+	cc_fault_point("unmount");
 	if (ds.created)
 		(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 	clear_state(devfd);

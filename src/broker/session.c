@@ -496,7 +496,6 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	cc_fault_point("unmount");
 	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, tidied, tidied_len, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
