@@ -66,6 +66,8 @@ static int enter_mntns(const struct cc_pin *p, cc_error *err)
 	/* setns(CLONE_NEWNS) needs SYS_ADMIN and SYS_CHROOT (mntns_install);
 	 * through a pidfd of another user's process also SYS_PTRACE. */
 	WITH_CAPS(NS_CAPS, r = setns(p->pidfd, CLONE_NEWNS));
+	if (r < 0 && errno == ESRCH)
+		return cc_fail(err, ESRCH, "PID %d has exited (the container ended?): its mount namespace is gone", p->pid);
 	if (r < 0)
 		return cc_failx(err, errno, "cannot enter the mount namespace of PID %d", p->pid);
 	return 0;

@@ -675,6 +675,8 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	launch.nfds = 4;
 	launch.seq = 1;
 	r = cc_msg_send(s->launcher_sock, &launch, err);
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = cc_fail(err, EPIPE, "the broker's launcher is gone (killed?): the tool was not started");
 	for (int i = 0; i < 3; i++)
 		(void)close(tool[i]); /* the launcher has them now */
 	if (r == 0)

@@ -102,7 +102,7 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 			say("%s: %s", what, strerror((int)x->value));
 		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
 	case CC_EXIT_LOST:
-		say("the session's reaper was killed (from inside the container?): "
+		say("the session's reaper was killed (from inside the container, or the container ended): "
 		    "processes the session started may still run there");
 		return EXIT_CC_FAILED;
 	default:

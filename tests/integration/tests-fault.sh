@@ -178,7 +178,7 @@ fault_cell() {
 				printf '%s' "$tidy_err" | grep -q 'tidied' ||
 					soft_fail "[$step/$fault] the next command did not say it tidied ($left): $tidy_err" ;;
 			esac
-			tidy=" (the next command tidied it and said so)"
+			tidy=" → the next command tidied it, saying so"
 		fi
 		local still
 		still=$(what_is_left "$pid" "$IMG_EXT4")
@@ -207,9 +207,15 @@ fault_cell() {
 	case $end in *"begin, no end"*)
 		printf '%s' "$verify" | grep -q "session $sess" || soft_fail "[$step/$fault] verify does not name session $sess ($end)" ;;
 	esac
-	[ -n "$sess" ] && printf '%s' "$verify" | grep -q "session $sess" &&
-		end+="; verify: $(printf '%s\n' "$verify" | grep "session $sess" | sed 's/^.*session [0-9a-f]*: //; s/ (.*//' | head -n1)"
-	printf '%s\t%s\t%s\n' "$step" "$fault" "exit $rc; left: ${left:-nothing}$tidy; records: ${end:-none}" >> "$FAULT_MATRIX"
+	local said="chain intact" msg
+	if [ -n "$sess" ] && printf '%s' "$verify" | grep -q "session $sess"; then
+		said+=", $(printf '%s\n' "$verify" | grep "session $sess" | head -n1 | sed 's/^.*session [0-9a-f]*: //
+			s/^\([a-z-]*\) begin (record [0-9]*) has no end record.*/\1 without end/
+			s/^no end record.*/exec without end/; s/ (.*//')"
+	fi
+	msg=$(grep '^crashcart: ' "$CC_TT/cell.err" | tail -n1 | sed 's/^crashcart: //; s/[0-9a-f]\{32\}/ID/g; s/PID [0-9]*/PID N/g' | cut -c1-90)
+	left=$(printf '%s' "${left:-nothing}" | sed 's/ ([^)]*)//g; s/;/,/g')
+	printf '%s\t%s\t%s\n' "$step" "$fault" "**$rc**${msg:+ “$msg”} · left: $left$tidy · ${end:-no records} · verify: $said" >> "$FAULT_MATRIX"
 	ct_stop "$name"
 }
 
