@@ -33,16 +33,16 @@ FAULT_STEPS="begin loop fsmount move_mount tool unmount"
 FAULT_MATRIX=$CC_T/fault-matrix
 
 # The log directory on two small tmpfs of its own (audit log, recordings),
-# so that either can be filled; the install's own files are copied in and
-# the originals are back when the test ends.
+# so that either can be filled: a fresh audit log (its own chain: the
+# suite's earlier records and recordings are not this test's to verify)
+# and an empty session directory, made as the install script makes them.
+# The install's own files are back when the test ends.
 fault_disks() {
 	local logdir=${AUDIT%/*}
-	mkdir -p "$CC_TT/logsave"
-	cp -a "$logdir/." "$CC_TT/logsave/" || fail "cannot save $logdir"
 	mount -t tmpfs -o size=16m,mode=755 cc-fault-audit "$logdir" || fail "cannot mount a tmpfs on $logdir"
 	FAULT_MOUNTS="$logdir"
-	cp -a "$CC_TT/logsave/audit.log" "$AUDIT" || fail "cannot copy the audit log"
-	mkdir "$SESSIONS" && mount -t tmpfs -o size=4m cc-fault-sessions "$SESSIONS" || fail "cannot mount a tmpfs on $SESSIONS"
+	install -m 660 -o root -g "$OPS_GROUP" /dev/null "$AUDIT" || fail "cannot make a fresh $AUDIT"
+	mkdir "$SESSIONS" && mount -t tmpfs -o size=16m cc-fault-sessions "$SESSIONS" || fail "cannot mount a tmpfs on $SESSIONS"
 	FAULT_MOUNTS="$SESSIONS $logdir"
 	chown "root:$OPS_GROUP" "$SESSIONS" && chmod 1730 "$SESSIONS" || fail "cannot set up $SESSIONS"
 	trap 'rc=$?; trap - EXIT; fault_undo; ct_stop_all; broker_restore_caps; exit $rc' EXIT

@@ -21,6 +21,7 @@ t_load_sessions() {
 	local -a pids=() kinds=() cts=() jobs=()
 	local dir=$CC_TT/load
 	mkdir -p "$dir" && chmod 755 "$dir"
+	fault_disks # a fresh audit log: this test's sessions only (tests-fault.sh)
 	for c in $(seq 1 "$LOAD_CONTAINERS"); do
 		pids[c]=$(ct_start "cc-load$c") || fail "cannot start container $c"
 	done
