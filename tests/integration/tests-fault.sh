@@ -148,7 +148,7 @@ fault_cell() {
 	esac
 	kill -CONT "$broker" 2>/dev/null
 	# the tool is to end now (the one of "tool" sleeps): its output follows
-	[ "$step" = tool ] && for i in $(ct_procs "$pid" | awk '/sleep 600/ {print $1}'); do kill -TERM "$i"; done
+	[ "$step" = tool ] && for i in $(ct_procs "$pid" | awk '$3 == "sleep" && $4 == "600" {print $1}'); do kill -TERM "$i"; done
 	wait_until 30 proc_gone "$bg" || { kill -KILL "$bg"; soft_fail "[$step/$fault] crashcart still runs 30 s after the fault"; }
 	wait "$bg"
 	rc=$?
