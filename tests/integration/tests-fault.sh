@@ -117,7 +117,7 @@ fault_cell() {
 	start_ct "$name"
 	pid=$PID
 	audit_mark
-	[ "$step" = tool ] && tool=("$BB" sh -c "$BB sleep 600; $BB seq 1 40000")
+	[ "$step" = tool ] && tool=("$BB" sh -c "exec 2>/dev/null; $BB sleep 600; $BB seq 1 40000")
 	[ "$step" = tool ] || echo "$step" > "$FAULT_FILE"
 	(exec setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
 		"$CC_BIN" -i "$IMG_EXT4" "$pid" "${tool[@]}" </dev/null >"$CC_TT/cell.out" 2>"$CC_TT/cell.err") &
