@@ -169,7 +169,7 @@ fault_cell() {
 	left=$(what_is_left "$pid" "$IMG_EXT4")
 	log "  left after the fault: ${left:-nothing}"
 	if ! proc_gone "$pid"; then
-		run as_op cc -i "$IMG_EXT4" "$pid" $BB true
+		run as_op cc -i "$IMG_EXT4" "$pid" "$BB" true
 		tidy_err=$ERR
 		[ "$RC" = 0 ] || soft_fail "[$step/$fault] the next session failed: $ERR"
 		if [ -n "$left" ]; then

@@ -32,9 +32,9 @@ t_load_sessions() {
 		c=$(( (i - 1) % LOAD_CONTAINERS + 1 ))
 		pid=${pids[c]}
 		case $(( i % 10 )) in
-		0|5) kind=mount; set -- -m -i "$IMG_EXT4" "$pid" ;;
-		3) kind=unmount; set -- -u "$pid" ;;
-		*) kind=exec; set -- -i "$IMG_EXT4" "$pid" "$BB" sh -c "echo load-$i; $BB sleep 0.$(( i % 7 ))" ;;
+		0|5) kind="mount"; set -- -m -i "$IMG_EXT4" "$pid" ;;
+		3) kind="unmount"; set -- -u "$pid" ;;
+		*) kind="exec"; set -- -i "$IMG_EXT4" "$pid" "$BB" sh -c "echo load-$i; $BB sleep 0.$(( i % 7 ))" ;;
 		esac
 		kinds[i]=$kind cts[i]=$c
 		# its exit status and how long it took (a hang is one that took the limit)
