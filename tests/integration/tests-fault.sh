@@ -169,7 +169,11 @@ fault_cell() {
 	left=$(what_is_left "$pid" "$IMG_EXT4")
 	log "  left after the fault: ${left:-nothing}"
 	if ! proc_gone "$pid"; then
-		run as_op cc -i "$IMG_EXT4" "$pid" "$BB" true
+		# another image than the one left mounted, where there is one: what
+		# a killed session left is removed whatever it is of
+		local next_img=$IMG_EXT4
+		[ -f "$IMG_SQUASH" ] && next_img=$IMG_SQUASH
+		run as_op cc -i "$next_img" "$pid" "$BB" true
 		tidy_err=$ERR
 		[ "$RC" = 0 ] || soft_fail "[$step/$fault] the next session failed: $ERR"
 		if [ -n "$left" ]; then
@@ -182,6 +186,7 @@ fault_cell() {
 		fi
 		local still
 		still=$(what_is_left "$pid" "$IMG_EXT4")
+		wait_until 3 no_loops_for "$next_img" || still+=" loop of $next_img"
 		[ -z "$still" ] || soft_fail "[$step/$fault] left after the next command too: $still"
 	else
 		# no container: its mount namespace went with it
