@@ -173,7 +173,12 @@ fault_cell() {
 		# a killed session left is removed whatever it is of
 		local next_img=$IMG_EXT4
 		[ -f "$IMG_SQUASH" ] && next_img=$IMG_SQUASH
-		run as_op cc -i "$next_img" "$pid" "$BB" true
+		# after an interrupted unmount the natural next command is -u
+		if [ "$step" = unmount ]; then
+			run as_op cc -u "$pid"
+		else
+			run as_op cc -i "$next_img" "$pid" "$BB" true
+		fi
 		tidy_err=$ERR
 		[ "$RC" = 0 ] || soft_fail "[$step/$fault] the next session failed: $ERR"
 		if [ -n "$left" ]; then
