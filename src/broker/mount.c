@@ -343,7 +343,8 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 		ds = (struct dir_state){ .created = r == -ENOENT || (ds.known && ds.created), .persistent = persistent };
 		snprintf(ds.session, sizeof(ds.session), "%s", cc_audit_session());
 		ds.known = write_state(devfd, &ds) == 0; /* no xattrs on this /dev: sessions then leave the directory */
-		if (r == -ENOENT) {
+		bool made = r == -ENOENT;
+		if (made) {
 			r = cc_idmap_mkdirat(devfd, CC_MOUNT_DIR, 0755, DEV_WHAT, err);
 			if (r < 0) {
 				clear_state(devfd);
@@ -354,11 +355,14 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 		if (r == 0)
 			cc_fault_point("move_mount");
 		if (r < 0) {
-			if (!old.known || !old.created) {
-				if (ds.created)
-					(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
+			/* as it was: a directory made now goes; one that was there
+			 * keeps the state it had (a left one stays ours to tidy) */
+			if (made)
+				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
+			if (made || !old.known)
 				clear_state(devfd);
-			}
+			else
+				(void)write_state(devfd, &old);
 			return r;
 		}
 		/* Where does /dev/crashcart lead now? It must be our filesystem.
