@@ -231,6 +231,7 @@ fault_cell() {
 
 fault_column() {
 	local s
+	grep -q -a fault-step "$BROKER" || fail "the broker was built without -Dfault_hooks=true (run.sh builds it so)"
 	FAULT_N=0
 	fault_disks
 	for s in $FAULT_STEPS; do fault_cell "$s" "$1"; done
