@@ -767,6 +767,8 @@ static int op_cmp(const void *a, const void *b)
 {
 	const struct op_rec *x = a, *y = b;
 	int c = strcmp(x->session, y->session);
+	if (!c)
+		c = strcmp(x->event, y->event);
 	return c ? c : (x->no > y->no) - (x->no < y->no);
 }
 
@@ -814,21 +816,25 @@ int cc_open_operations(FILE *in, FILE *out, size_t *open, cc_error *err)
 	}
 	if (r < 0)
 		return cc_failx(err, EIO, "cannot read the audit log");
-	/* A broker does one thing at a time: in a session's records each
-	 * begin is followed by its end before the next begin. */
+	/* Per session and operation, the begins that have no end: the last
+	 * ones (a broker does one thing at a time, so only the last can be
+	 * open; records moved out of order are the chain check's to report,
+	 * not counted here as well). */
 	if (n)
 		qsort(v, n, sizeof(*v), op_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i].begin)
-			continue;
-		bool ended = i + 1 < n && !v[i + 1].begin && strcmp(v[i + 1].session, v[i].session) == 0 &&
-			     strcmp(v[i + 1].event, v[i].event) == 0;
-		if (ended)
-			continue;
-		++*open;
-		if (print_line(out, "session %s: %s begin (record %zu) has no end record (ended abnormally)",
-			       v[i].session, v[i].event, v[i].no) < 0)
-			return -EIO;
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t begins = 0, ends = 0;
+		for (j = i; j < n && strcmp(v[j].session, v[i].session) == 0 && strcmp(v[j].event, v[i].event) == 0; j++)
+			*(v[j].begin ? &begins : &ends) += 1;
+		for (size_t k = j, unended = begins > ends ? begins - ends : 0; unended && k-- > i;) {
+			if (!v[k].begin)
+				continue;
+			unended--;
+			++*open;
+			if (print_line(out, "session %s: %s begin (record %zu) has no end record (ended abnormally)",
+				       v[k].session, v[k].event, v[k].no) < 0)
+				return -EIO;
+		}
 	}
 	return 0;
 }

@@ -706,7 +706,10 @@ START_TEST(test_open_operations)
 		"{\"session\":\"bb\",\"event\":\"mount\",\"phase\":\"end\",\"result\":\"ok\"}\n"
 		"{\"session\":\"bb\",\"event\":\"unmount\",\"phase\":\"begin\"}\n"
 		"{\"session\":\"dd\",\"event\":\"exec-via\",\"phase\":\"begin\"}\n"
-		"{\"session\":\"dd\",\"event\":\"exec-via\",\"phase\":\"end\"}\n";
+		"{\"session\":\"dd\",\"event\":\"exec-via\",\"phase\":\"end\"}\n"
+		/* moved out of order (the chain reports that): ended all the same */
+		"{\"session\":\"ee\",\"event\":\"mount\",\"phase\":\"end\"}\n"
+		"{\"session\":\"ee\",\"event\":\"mount\",\"phase\":\"begin\"}\n";
 	char out[1024] = "";
 	cc_error err = { 0 };
 	size_t open = 99;
