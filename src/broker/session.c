@@ -807,7 +807,9 @@ int cc_session_step(struct session *s)
 	const struct row *row = NULL;
 	int r = cc_msg_recv(s->sock, &req, &err);
 
-	if (r == 0)
+	/* (ECONNRESET: the worker went away with a reply unread, killed: a
+	 * hang-up, not a malformed request) */
+	if (r == 0 || r == -ECONNRESET)
 		return 0;
 	if (r < 0)
 		goto violation;
