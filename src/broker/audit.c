@@ -174,6 +174,7 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 {
 	_cleanup_free_ char *prev = NULL, *line = NULL;
 	bool torn = false;
+	off_t end;
 	int r = 0;
 
 	if (followed >= 0)
@@ -197,7 +198,8 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 			(void)close(followed);
 		file_fd = followed = nfd;
 	}
-	prev = last_line(file_fd, &torn);
+	end = lseek(file_fd, 0, SEEK_END);
+	prev = end < 0 ? NULL : last_line(file_fd, &torn);
 	if (!prev) {
 		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
@@ -215,7 +217,12 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 	}
 	ssize_t n = write(file_fd, line, strlen(line));
 	if (n != (ssize_t)strlen(line)) {
-		r = cc_failx(err, n < 0 ? errno : EIO, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		/* A full disk takes part of a record (the file's last page has
+		 * room for it): cut it off again, or every later record would
+		 * chain to a torn line and verify would report the chain
+		 * broken from here on. */
+		r = cc_failx(err, n < 0 ? errno : ENOSPC, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		(void)!ftruncate(file_fd, end);
 		goto out;
 	}
 	if (s->defer_sync)

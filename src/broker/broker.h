@@ -123,6 +123,7 @@ struct cc_mount_state {
 	bool persistent;
 	uint64_t dev;       /* st_dev of the mounted filesystem */
 	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
+	char tidied[160];   /* what an earlier session left and this mount tidied, or "" */
 };
 /* Before anything is recorded or attached: is the container's /dev its own
  * tmpfs (checked again, on the fd used, when mounting)? Returns that /dev,
@@ -131,12 +132,17 @@ struct cc_mount_state {
 int cc_mount_dev_open(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
-/* explicit: -u, not lazy: EBUSY (another session, or a process in the
+/* A mount of a session that no session holds any more (its broker was
+ * killed) is removed by the next mount into that container, and a
+ * directory crashcart made and left is reused and removed with it; -u
+ * removes a directory left without its mount. st->tidied / tidied say
+ * what was tidied ("" nothing), for the record and the worker.
+ * explicit: -u, not lazy: EBUSY (another session, or a process in the
  * container, uses the mount) is an error, unless force (-u --force) detaches
  * it lazily; otherwise session end (only a non-persistent mount, and only if
  * nobody uses it). *unmounted says whether it happened. */
 int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool force,
-		    bool *unmounted, cc_error *err);
+		    bool *unmounted, char *tidied, size_t tidied_len, cc_error *err);
 /* For the default shell: does the image hold `rel` (e.g. "bin/bash")? */
 bool cc_image_has(int pinfd, const char *rel);
 

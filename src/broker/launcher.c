@@ -490,7 +490,9 @@ static void launcher_main(int sock)
 	r = launch(sock, &m, &reply.u.exit, &e);
 	cc_msg_clear(&m);
 	if (r < 0) {
-		if (!e.msg[0])
+		if (!e.msg[0] && r == -ESRCH)
+			cc_fail(&e, ESRCH, "cannot start the tool: the container's process has exited (the container ended?)");
+		else if (!e.msg[0])
 			cc_fail(&e, -r, "cannot start the tool in the container: %s", strerror(-r));
 		(void)cc_reply_error(sock, reply.seq, &e, &err);
 		_exit(1);

@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "fault.h"
 #include "json.h"
 #include "relay.h"
 
@@ -455,8 +456,11 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r; /* no record, no mount */
+	cc_fault_point("begin");
 
 	r = cc_loop_attach(s->devdir, &s->img, path, &lo, err);
+	if (r == 0)
+		cc_fault_point("loop");
 	if (r == 0)
 		r = cc_mount_into(&s->pin, s->host_mntns_fd, s->devdir, &s->img, &lo, persistent, &s->ms, err);
 	/* The mount holds the loop device now (or, on failure, nothing does and
@@ -475,6 +479,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
+	if (s->ms.tidied[0])
+		cc_json_str(&rc.j, "tidied", s->ms.tidied);
 	/* An exec session's exec (or exec-via) begin record, synced, comes
 	 * before its tool runs; a mount on its own is synced now. */
 	rc.sum.defer_sync = r == 0 && s->action != CC_ACT_MOUNT;
@@ -486,10 +492,12 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
 	rep->u.mount_ok.source = s->source;
 	rep->u.mount_ok.fstype = s->img.fstype;
+	rep->u.mount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
-static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, cc_error *err)
+static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, char *tidied,
+			  size_t tidied_len, cc_error *err)
 {
 	struct record rc;
 	int r;
@@ -502,9 +510,11 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, err);
+	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, tidied, tidied_len, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
+	if (tidied[0])
+		cc_json_str(&rc.j, "tidied", tidied);
 	if (r == 0 && s->trace_before.taken) {
 		/* this session mounted first and is the last to leave: what is
 		 * left of it, on record */
@@ -530,10 +540,12 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 		return cc_fail(err, EINVAL, "unknown unmount flags %#x", req->u.unmount.flags);
 	if (allowed(s, CC_PERM_UNMOUNT, NO_IMAGE, err) < 0)
 		return refuse(s, "unmount", err);
-	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, err);
+	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, s->ms.tidied,
+			   sizeof(s->ms.tidied), err);
 	if (r < 0)
 		return r;
 	rep->u.unmount_ok.was_mounted = unmounted;
+	rep->u.unmount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
@@ -677,6 +689,8 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	launch.nfds = 4;
 	launch.seq = 1;
 	r = cc_msg_send(s->launcher_sock, &launch, err);
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = cc_fail(err, EPIPE, "the broker's launcher is gone (killed?): the tool was not started");
 	for (int i = 0; i < 3; i++)
 		(void)close(tool[i]); /* the launcher has them now */
 	if (r == 0)
@@ -805,7 +819,8 @@ void cc_session_end(struct session *s)
 	s->ms.pinfd = -1;
 	if (s->ms.persistent)
 		return;
-	(void)unmount_record(s, false, false, &unmounted, &err);
+	char tidied[sizeof(s->ms.tidied)];
+	(void)unmount_record(s, false, false, &unmounted, tidied, sizeof(tidied), &err);
 }
 
 /* Returns 1 to go on, 0 at the end of the session, negative when the
@@ -817,7 +832,9 @@ int cc_session_step(struct session *s)
 	const struct row *row = NULL;
 	int r = cc_msg_recv(s->sock, &req, &err);
 
-	if (r == 0)
+	/* (ECONNRESET: the worker went away with a reply unread, killed: a
+	 * hang-up, not a malformed request) */
+	if (r == 0 || r == -ECONNRESET)
 		return 0;
 	if (r < 0)
 		goto violation;

@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define CC_PROTO_VERSION 3
+#define CC_PROTO_VERSION 4
 #define CC_HDR_SIZE 12
 #define CC_MSG_MAX 65536   /* hard maximum frame size */
 #define CC_STR_MAX 4096    /* longest string field (PATH_MAX) */
@@ -82,9 +82,11 @@ struct cc_target {
 };
 struct cc_target_ok { uint32_t pid; uint64_t start_time; char *cgroup; };
 struct cc_mount { char *image; uint32_t flags; };
-struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; };
+/* tidied: what a session that ended abnormally had left there and this
+ * request removed ("" nothing), for the worker to say */
+struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; char *tidied; };
 struct cc_unmount { uint32_t flags; };
-struct cc_unmount_ok { uint32_t was_mounted; };
+struct cc_unmount_ok { uint32_t was_mounted; char *tidied; };
 struct cc_exec { char **argv; char *term; uint32_t flags; };
 /* ended (LAUNCH_DONE only): processes of the session still running when it
  * ended, which the launcher's reaper killed. */

@@ -312,6 +312,19 @@ static int verify(const struct cc_args *a, cc_error *err)
 	cc_sessions_free(&s);
 	if (r < 0)
 		return cc_failx(err, EIO, "cannot write the report");
+	/* mount, unmount and exec-via operations that never ended, over the
+	 * whole set in chain order (one may begin in a rotated file) */
+	size_t open_ops = 0;
+	if (norder) {
+		if (!(f = open_logs(sorted, norder, NULL, err)))
+			return -err->code;
+		r = cc_open_operations(f, stdout, &open_ops, err);
+		fclose(f);
+		if (r == -EIO)
+			return cc_failx(err, EIO, "cannot write the report");
+		if (r < 0)
+			return r;
+	}
 
 	if (n == 1)
 		snprintf(name, sizeof(name), "%s", files[0]);
@@ -331,6 +344,9 @@ static int verify(const struct cc_args *a, cc_error *err)
 	if (t.no_end)
 		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu session%s without an end record (ended abnormally)",
 			      t.no_end, t.no_end == 1 ? "" : "s");
+	if (open_ops)
+		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu operation%s without an end record (ended abnormally)",
+			      open_ops, open_ops == 1 ? "" : "s");
 	if (t.warnings > t.no_end)
 		snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu recording%s broke mid-session", t.warnings - t.no_end,
 			 t.warnings - t.no_end == 1 ? "" : "s");

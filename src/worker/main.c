@@ -102,7 +102,7 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 			say("%s: %s", what, strerror((int)x->value));
 		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
 	case CC_EXIT_LOST:
-		say("the session's reaper was killed (from inside the container?): "
+		say("the session's reaper was killed (from inside the container, or the container ended): "
 		    "processes the session started may still run there");
 		return EXIT_CC_FAILED;
 	default:
@@ -142,21 +142,26 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 	if (a->exec_via && cc_exec_via_argv(&claim, a->cmd, isatty(STDIN_FILENO), &via, &err) < 0)
 		return fail(&err);
 
+	_cleanup_free_ char *tidied = NULL;
 	if (a->mode == CC_MODE_UNMOUNT) {
-		r = cc_broker_unmount(b, a->force, &was_mounted, &err);
+		r = cc_broker_unmount(b, a->force, &was_mounted, &tidied, &err);
 		if (r < 0)
 			return fail(&err);
+		if (tidied && tidied[0])
+			say("tidied: %s", tidied);
 		if (was_mounted)
 			info("unmounted /dev/crashcart");
-		else
+		else if (!tidied || !tidied[0])
 			say("/dev/crashcart was not mounted in PID %u: nothing to do", claim.pid);
 		return 0;
 	}
 
 	_cleanup_free_ char *source = NULL, *fstype = NULL;
-	r = cc_broker_mount(b, a->image, a->mode == CC_MODE_MOUNT, &was_mounted, &source, &fstype, &err);
+	r = cc_broker_mount(b, a->image, a->mode == CC_MODE_MOUNT, &was_mounted, &source, &fstype, &tidied, &err);
 	if (r < 0)
 		return fail(&err);
+	if (tidied && tidied[0])
+		say("tidied: %s", tidied);
 	info("%s %s (%s from %s) at /dev/crashcart", was_mounted ? "found" : "mounted", a->image, fstype, source);
 	if (a->mode == CC_MODE_MOUNT) {
 		if (was_mounted)

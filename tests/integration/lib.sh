@@ -23,6 +23,7 @@ BROKER=$P/libexec/crashcart-broker
 AUDIT=$P/var/log/crashcart/audit.log
 SESSIONS=$P/var/log/crashcart/sessions
 CC_BIN=$P/bin/crashcart
+FAULT_FILE=$P/etc/crashcart/fault-step   # meson.build: CRASHCART_FAULT_FILE
 OPS_GROUP=ccops
 OP_USER=ccop
 OTHER_USER=ccother
@@ -131,8 +132,13 @@ build_install() {
 	local src=$1 blog=$CC_T/build.log
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
+		# -Dfault_hooks (the suite's run.sh only; not the demo's or the
+		# benches' installs): the broker can be stopped at a named step
+		# (src/broker/fault.h) for tests-fault.sh; a no-op unless
+		# $FAULT_FILE names a step
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
-			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" -Dprofiles=ptrace,netadmin &&
+			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" -Dprofiles=ptrace,netadmin \
+			-Dfault_hooks="${CC_IT_FAULT_HOOKS:-false}" &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {

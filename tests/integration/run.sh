@@ -68,7 +68,7 @@ echo "# temp dir $CC_T"
 ensure_users || bail "cannot create users/group ($OPS_GROUP, $OP_USER, $OTHER_USER)"
 build_helpers > "$CC_T/helpers.log" 2>&1 || { cat "$CC_T/helpers.log"; bail "cannot build sleeper/ctpivot"; }
 echo "# building and installing into $P"
-if ! out=$(build_install "$SRCDIR"); then
+if ! out=$(CC_IT_FAULT_HOOKS=true build_install "$SRCDIR"); then
 	printf '%s\n' "$out" | sed 's/^/# /'
 	bail "build/install of crashcart failed"
 fi

@@ -147,12 +147,14 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.mount_ok.was_mounted = u32;
 		m->u.mount_ok.source = s1;
 		m->u.mount_ok.fstype = ext ? "" : "squashfs";
+		m->u.mount_ok.tidied = ext ? s2 : "";
 		break;
 	case CC_MSG_UNMOUNT:
 		m->u.unmount.flags = ext ? UINT32_MAX : CC_UNMOUNT_FORCE;
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		m->u.unmount_ok.was_mounted = u32;
+		m->u.unmount_ok.tidied = ext ? "" : s2;
 		break;
 	case CC_MSG_EXEC:
 		m->u.exec.argv = v1;
@@ -238,12 +240,14 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		ck_assert_uint_eq(a->u.mount_ok.was_mounted, b->u.mount_ok.was_mounted);
 		ck_assert_str_eq(a->u.mount_ok.source, b->u.mount_ok.source);
 		ck_assert_str_eq(a->u.mount_ok.fstype, b->u.mount_ok.fstype);
+		ck_assert_str_eq(a->u.mount_ok.tidied, b->u.mount_ok.tidied);
 		break;
 	case CC_MSG_UNMOUNT:
 		ck_assert_uint_eq(a->u.unmount.flags, b->u.unmount.flags);
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		ck_assert_uint_eq(a->u.unmount_ok.was_mounted, b->u.unmount_ok.was_mounted);
+		ck_assert_str_eq(a->u.unmount_ok.tidied, b->u.unmount_ok.tidied);
 		break;
 	case CC_MSG_EXEC:
 		assert_strv_eq(a->u.exec.argv, b->u.exec.argv, "exec.argv");
@@ -608,6 +612,8 @@ static const struct str_field str_fields[] = {
 	{ CC_MSG_MOUNT, offsetof(struct cc_msg, u.mount.image) },
 	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.source) },
 	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.fstype) },
+	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.tidied) },
+	{ CC_MSG_UNMOUNT_OK, offsetof(struct cc_msg, u.unmount_ok.tidied) },
 	{ CC_MSG_EXEC, offsetof(struct cc_msg, u.exec.term) },
 };
 
