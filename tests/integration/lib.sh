@@ -519,29 +519,32 @@ refusal() {
 
 # ---------------------------------------------------------------- cleanup
 
-# detach_leftovers: unmount anything of ours mounted on the host, detach
-# loop devices still backing a test image. Prints what it had to clean.
+# detach_leftovers [--dry]: unmount anything of ours mounted on the host,
+# detach loop devices backed by a file under $CC_T (the test images, and
+# any a test made). Prints what it had to clean; --dry prints what it would
+# clean and touches nothing (run.sh fails the test that left it).
 detach_leftovers() {
-	local img l m
-	for img in $ALL_IMAGES; do
-		[ -e "$img" ] || continue
-		for l in $(loops_for "$img" | cut -d: -f1); do
-			for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
-				echo "leftover host mount $m of $l"; umount -l "$m"
-			done
-			echo "leftover loop device $l for $img"
-			losetup -d "$l" 2>/dev/null
+	local dry= l f m
+	[ "${1:-}" = --dry ] && dry=1
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r l f; do
+		case $f in "$CC_T"/*) ;; *) continue ;; esac
+		for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
+			echo "leftover host mount $m of $l"; [ -n "$dry" ] || umount -l "$m"
 		done
+		echo "leftover loop device $l for ${f% (deleted)}"
+		[ -n "$dry" ] || losetup -d "$l" 2>/dev/null
 	done
 	if [ -e /dev/crashcart ] && ! [ -e "$CC_T/host-had-dev-crashcart" ]; then
 		if awk '$5 == "/dev/crashcart"' /proc/self/mountinfo | grep -q .; then
-			echo "leftover mount on the host's /dev/crashcart"; umount -l /dev/crashcart
+			echo "leftover mount on the host's /dev/crashcart"; [ -n "$dry" ] || umount -l /dev/crashcart
 		fi
-		rmdir /dev/crashcart 2>/dev/null && echo "leftover host /dev/crashcart directory"
+		echo "leftover host /dev/crashcart"
+		[ -n "$dry" ] || rmdir /dev/crashcart 2>/dev/null
 	fi
 	awk -v t="$CC_T" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do echo "leftover mount $m"; umount -l "$m"; done
+		while read -r m; do echo "leftover mount $m"; [ -n "$dry" ] || umount -l "$m"; done
 }
+no_leftovers() { [ -z "$(detach_leftovers --dry)" ]; }
 
 remove_cgroup_parents() {
 	local c
