@@ -94,7 +94,8 @@ START_TEST(lxc_attach)
 {
 	char **v;
 	cc_error e = { 0 };
-	struct cc_claim c = claim("lxc", "web", "web");
+	/* by name (LXC's id is the name; a differing one shows which is used) */
+	struct cc_claim c = claim("lxc", "web-id", "web");
 	ck_assert_int_eq(cc_exec_via_argv(&c, cmd, false, &v, &e), 0);
 	argv_is(v, "lxc-attach", "-n", "web", "--", "ps", "-ef", NULL);
 	/* a terminal changes nothing: lxc-attach gives the container's own */
