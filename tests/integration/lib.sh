@@ -7,7 +7,8 @@
 # and container registry:
 #   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
 #   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
-#   $CC_T/bin          sleeper, ctpivot, cchostile        $CC_T/ct/NAME  one dir per container
+#   $CC_T/bin          sleeper, ctpivot, cchostile, toolprobe (also in the images)
+#   $CC_T/ct/NAME      one dir per container
 #   $CC_T/caps.orig    getcap of the broker as installed
 
 : "${CC_T:?CC_T not set (run through run.sh)}"
@@ -217,8 +218,9 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
 	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
-		"$HBIN/victim" "$HBIN/dropcaps"
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe"
 }
 
 # ---------------------------------------------------------------- images
@@ -228,6 +230,7 @@ build_images() {
 	rm -rf "$IMGSRC" && mkdir -p "$IMGSRC/bin" "$IMGSRC/etc" "$IMGDIR" || return 1
 	chmod 755 "$IMGDIR"
 	cp "$BUSYBOX" "$IMGSRC/bin/busybox" && chmod 755 "$IMGSRC/bin/busybox" || return 1
+	cp "$HBIN/toolprobe" "$IMGSRC/bin/toolprobe" && chmod 755 "$IMGSRC/bin/toolprobe" || return 1
 	ln -s busybox "$IMGSRC/bin/sh"
 	printf 'not a program\n' > "$IMGSRC/bin/notexec"; chmod 644 "$IMGSRC/bin/notexec"
 	printf 'crashcart integration test image\n' > "$IMGSRC/etc/crashcart-test"
