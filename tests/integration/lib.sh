@@ -413,6 +413,18 @@ ct_stop_all() {
 
 ct_pid() { cat "$CTDIR/$1/pid"; }
 
+# ct_gate PID NAME: a FIFO /NAME in the container's root. A tool that runs
+# `read _ < /NAME` (a shell builtin: no lookup in the image) waits there
+# until ct_gate_open PID NAME lets it go: a session held at a known point,
+# without guessing how long anything takes.
+ct_gate() {
+	mkfifo -m 0666 "/proc/$1/root/$2" || fail "cannot make the FIFO /$2 in the container"
+}
+ct_gate_open() {
+	timeout 10 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container"
+	rm -f "/proc/$1/root/$2"
+}
+
 # ---------------------------------------------------------------- observation
 
 # mounted_in PID: the /dev/crashcart line(s) of the process's mountinfo,
@@ -476,6 +488,11 @@ expect_out() { # expect_out WANT: stdout exactly WANT
 }
 expect_out_match() { # expect_out_match ERE
 	printf '%s\n' "$OUT" | grep -Eq -- "$1" || fail "stdout does not match /$1/"
+}
+# expect_err_denied: stderr says "Permission denied" (the kernel's EACCES,
+# not a crash or another error)
+expect_err_denied() {
+	case $ERR in *"Permission denied"*) ;; *) fail "stderr does not say 'Permission denied': '$ERR'" ;; esac
 }
 # expect_one_error_line: stderr is exactly one line starting "crashcart: "
 expect_one_error_line() {

@@ -327,9 +327,10 @@ t_concurrent_sessions() {
 	start_ct cc-conc
 	# the first session checks, after the second one ended, that its
 	# tools are still there (a new path lookup, not an open executable); it
-	# waits for /cc-go, which the test makes in the container's root then
+	# waits at the gate /cc-go until then
+	ct_gate "$PID" cc-go
 	run_bg first as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
-		"until $BB test -e /cc-go; do $BB sleep 0.05; done; $BB test -x $BB && $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -x $BB && $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" first
 	is_mounted_in "$PID" || { wait_bg first; fail "the first session never mounted"; }
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
@@ -337,7 +338,7 @@ t_concurrent_sessions() {
 	local still
 	still=$(mounted_in "$PID")
 	[ -e "$CC_TT/first.rc" ] && fail "the first session ended before it was let go: $(cat "$CC_TT/first.stderr")"
-	touch "/proc/$PID/root/cc-go"
+	ct_gate_open "$PID" cc-go
 	wait_bg first
 	expect_rc 0 "first session (its tools must outlive the second session)"
 	[ -n "$still" ] || fail "the second session unmounted the image while the first was running"
