@@ -117,6 +117,22 @@ as_other() {
 	setpriv --reuid="$(id -u "$OTHER_USER")" --regid="$(id -g "$OTHER_USER")" --init-groups -- "$@"
 }
 as_root() { "$@"; }
+# as_other_logged SOCK CMD...: as ccother, in a mount namespace of its own
+# whose /dev/log is SOCK (glibc's syslog() has /dev/log compiled in, and the
+# host's is not this suite's to read or replace): a tmpfs /dev there with
+# the few nodes a program needs bound in from the real one.
+as_other_logged() {
+	local sock=$1; shift
+	unshare -m --propagation private bash -c '
+		set -e
+		sock=$1 real=$2 uid=$3 gid=$4; shift 4
+		mkdir -p "$real" && mount --rbind /dev "$real"
+		mount -t tmpfs -o mode=0755 ccdev /dev
+		for n in null zero full random urandom tty; do : > "/dev/$n"; mount --bind "$real/$n" "/dev/$n"; done
+		: > /dev/log && mount --bind "$sock" /dev/log
+		exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"' \
+		logged "$sock" "$CC_TT/realdev" "$(id -u "$OTHER_USER")" "$(id -g "$OTHER_USER")" "$@"
+}
 cc() { "$CC_BIN" "$@"; }
 
 # ---------------------------------------------------------------- build
