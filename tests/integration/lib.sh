@@ -45,11 +45,11 @@ IMG_WW=$IMGDIR/world-writable.ext4
 IMG_USER=$IMGDIR/owned-by-ccop.ext4
 IMG_LINK=$IMGDIR/symlink.ext4
 IMG_ZERO=$IMGDIR/zeros.img
+# shellcheck disable=SC2034  # tests-escape.sh
 IMG_DEFAULT=$P/share/crashcart/crashcart.img
 # gdb, strace, ss, tcpdump (image/build from toolbox.packages; absent when
 # the Debian archive cannot be reached)
 IMG_TOOLBOX=$IMGDIR/toolbox.ext4
-ALL_IMAGES="$IMG_TOOLBOX $IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
 
 # ---------------------------------------------------------------- reporting
 
@@ -123,6 +123,7 @@ as_root() { "$@"; }
 # the few nodes a program needs bound in from the real one.
 as_other_logged() {
 	local sock=$1; shift
+	# shellcheck disable=SC2016  # the inner script's own variables
 	unshare -m --propagation private bash -c '
 		set -e
 		sock=$1 real=$2 uid=$3 gid=$4; shift 4
@@ -437,6 +438,7 @@ ct_gate() {
 	mkfifo -m 0666 "/proc/$1/root/$2" || fail "cannot make the FIFO /$2 in the container"
 }
 ct_gate_open() {
+	# shellcheck disable=SC2016  # $1 of the inner sh
 	timeout 10 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container"
 	rm -f "/proc/$1/root/$2"
 }
@@ -560,7 +562,7 @@ refusal() {
 # any a test made). Prints what it had to clean; --dry prints what it would
 # clean and touches nothing (run.sh fails the test that left it).
 detach_leftovers() {
-	local dry= l f m
+	local dry='' l f m
 	[ "${1:-}" = --dry ] && dry=1
 	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r l f; do
 		case $f in "$CC_T"/*) ;; *) continue ;; esac
