@@ -719,6 +719,9 @@ END_TEST
 
 /* ---- the tool ---- */
 
+/* A few refusals by hand (the arguments a tool would use); that each EPERM
+ * is the filter's and not the kernel's, for every listed call in every ABI,
+ * is test_tool_refuses_every_listed_call's to show. */
 static int tool_refused(void)
 {
 	if (expect_errno(unshare(CLONE_NEWUSER), EPERM) != OK)
