@@ -553,7 +553,7 @@ t_refuse_not_in_group() {
 	ouid=$(id -u "$OTHER_USER")
 	start_ct cc-other
 	SYSLOG_SOCK=$CC_TT/devlog.sock
-	trap 'rc=$?; trap - EXIT; [ -n "${SYSLOG_PID:-}" ] && kill "$SYSLOG_PID"; ct_stop_all; exit $rc' EXIT
+	trap 'rc=$?; trap - EXIT; [ -n "${SYSLOG_PID:-}" ] && kill "$SYSLOG_PID"; ct_stop_all; broker_restore_caps; exit $rc' EXIT
 	syslog_listen "$sl"
 	audit_mark
 	run as_other_logged "$SYSLOG_SOCK" "$CC_BIN" -i "$IMG_EXT4" -m "$PID"
