@@ -220,7 +220,9 @@ static int probe(const char *name, enum abi abi, const long a[6], bool oracle, b
 static unsigned long long list_symbol(const char *sym)
 {
 	static const struct { const char *name; unsigned long long v; } syms[] = {
-		{ "CLONE_NEWUSER", CLONE_NEWUSER }, { "TIOCSTI", TIOCSTI }, { "TIOCLINUX", TIOCLINUX },
+		{ "CLONE_NEWUSER", CLONE_NEWUSER }, { "CLONE_NEWNET", CLONE_NEWNET }, { "CLONE_NEWNS", CLONE_NEWNS },
+		{ "CLONE_NEWPID", CLONE_NEWPID },   { "CLONE_NEWUTS", CLONE_NEWUTS }, { "CLONE_NEWIPC", CLONE_NEWIPC },
+		{ "CLONE_NEWCGROUP", CLONE_NEWCGROUP }, { "TIOCSTI", TIOCSTI },   { "TIOCLINUX", TIOCLINUX },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(syms); i++)
 		if (strcmp(sym, syms[i].name) == 0)
