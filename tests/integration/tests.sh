@@ -234,8 +234,9 @@ t_exec_identity() {
 	OPENSSL_CONF=/dev/crashcart/usr/lib/ssl/openssl.cnf
 	LOCPATH=/dev/crashcart/usr/lib/locale
 	TERM=xterm-256color
-	PS1=crashcart[$PID]:\\w\\\$ 
+	PS1=[crashcart $OP_USER@$PID \\W]\\\$ 
 	CRASHCART_TARGET=$PID
+	CRASHCART_USER=$OP_USER
 	EOF
 	)
 	have=$(printf '%s\n' "$OUT" | sort)
