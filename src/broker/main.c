@@ -47,8 +47,9 @@ static int read_caller(struct cc_caller *c, cc_error *err)
 		strcpy(c->sessionid, "");
 	ssize_t n = readlink("/proc/self/fd/0", c->tty, sizeof(c->tty) - 1);
 	c->tty[n > 0 ? n : 0] = '\0';
-	if (strncmp(c->tty, "/dev/", 5) != 0)
-		strcpy(c->tty, ""); /* a pipe or file, not a terminal */
+	/* a pipe or file, not a terminal; /dev/null is under /dev/ too */
+	if (strncmp(c->tty, "/dev/", 5) != 0 || !isatty(STDIN_FILENO))
+		strcpy(c->tty, "");
 	return 0;
 }
 

@@ -7,7 +7,8 @@
 # and container registry:
 #   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
 #   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
-#   $CC_T/bin          sleeper, ctpivot, cchostile        $CC_T/ct/NAME  one dir per container
+#   $CC_T/bin          sleeper, ctpivot, cchostile, toolprobe (also in the images)
+#   $CC_T/ct/NAME      one dir per container
 #   $CC_T/caps.orig    getcap of the broker as installed
 
 : "${CC_T:?CC_T not set (run through run.sh)}"
@@ -45,11 +46,11 @@ IMG_WW=$IMGDIR/world-writable.ext4
 IMG_USER=$IMGDIR/owned-by-ccop.ext4
 IMG_LINK=$IMGDIR/symlink.ext4
 IMG_ZERO=$IMGDIR/zeros.img
+# shellcheck disable=SC2034  # tests-escape.sh
 IMG_DEFAULT=$P/share/crashcart/crashcart.img
 # gdb, strace, ss, tcpdump (image/build from toolbox.packages; absent when
 # the Debian archive cannot be reached)
 IMG_TOOLBOX=$IMGDIR/toolbox.ext4
-ALL_IMAGES="$IMG_TOOLBOX $IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
 
 # ---------------------------------------------------------------- reporting
 
@@ -122,6 +123,23 @@ as_pkg() {
 	setpriv --reuid="$(id -u "$PKG_USER")" --regid="$(id -g "$PKG_USER")" --init-groups -- "$@"
 }
 as_root() { "$@"; }
+# as_other_logged SOCK CMD...: as ccother, in a mount namespace of its own
+# whose /dev/log is SOCK (glibc's syslog() has /dev/log compiled in, and the
+# host's is not this suite's to read or replace): a tmpfs /dev there with
+# the few nodes a program needs bound in from the real one.
+as_other_logged() {
+	local sock=$1; shift
+	# shellcheck disable=SC2016  # the inner script's own variables
+	unshare -m --propagation private bash -c '
+		set -e
+		sock=$1 real=$2 uid=$3 gid=$4; shift 4
+		mkdir -p "$real" && mount --rbind /dev "$real"
+		mount -t tmpfs -o mode=0755 ccdev /dev
+		for n in null zero full random urandom tty; do : > "/dev/$n"; mount --bind "$real/$n" "/dev/$n"; done
+		: > /dev/log && mount --bind "$sock" /dev/log
+		exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"' \
+		logged "$sock" "$CC_TT/realdev" "$(id -u "$OTHER_USER")" "$(id -g "$OTHER_USER")" "$@"
+}
 cc() { "$CC_BIN" "$@"; }
 
 # ---------------------------------------------------------------- build
@@ -228,8 +246,9 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
 	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
-		"$HBIN/victim" "$HBIN/dropcaps"
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe"
 }
 
 # ---------------------------------------------------------------- images
@@ -239,6 +258,7 @@ build_images() {
 	rm -rf "$IMGSRC" && mkdir -p "$IMGSRC/bin" "$IMGSRC/etc" "$IMGDIR" || return 1
 	chmod 755 "$IMGDIR"
 	cp "$BUSYBOX" "$IMGSRC/bin/busybox" && chmod 755 "$IMGSRC/bin/busybox" || return 1
+	cp "$HBIN/toolprobe" "$IMGSRC/bin/toolprobe" && chmod 755 "$IMGSRC/bin/toolprobe" || return 1
 	ln -s busybox "$IMGSRC/bin/sh"
 	printf 'not a program\n' > "$IMGSRC/bin/notexec"; chmod 644 "$IMGSRC/bin/notexec"
 	printf 'crashcart integration test image\n' > "$IMGSRC/etc/crashcart-test"
@@ -421,6 +441,19 @@ ct_stop_all() {
 
 ct_pid() { cat "$CTDIR/$1/pid"; }
 
+# ct_gate PID NAME: a FIFO /NAME in the container's root. A tool that runs
+# `read _ < /NAME` (a shell builtin: no lookup in the image) waits there
+# until ct_gate_open PID NAME lets it go: a session held at a known point,
+# without guessing how long anything takes.
+ct_gate() {
+	mkfifo -m 0666 "/proc/$1/root/$2" || fail "cannot make the FIFO /$2 in the container"
+}
+ct_gate_open() {
+	# shellcheck disable=SC2016  # $1 of the inner sh
+	timeout 10 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container"
+	rm -f "/proc/$1/root/$2"
+}
+
 # ---------------------------------------------------------------- observation
 
 # mounted_in PID: the /dev/crashcart line(s) of the process's mountinfo,
@@ -485,6 +518,11 @@ expect_out() { # expect_out WANT: stdout exactly WANT
 expect_out_match() { # expect_out_match ERE
 	printf '%s\n' "$OUT" | grep -Eq -- "$1" || fail "stdout does not match /$1/"
 }
+# expect_err_denied: stderr says "Permission denied" (the kernel's EACCES,
+# not a crash or another error)
+expect_err_denied() {
+	case $ERR in *"Permission denied"*) ;; *) fail "stderr does not say 'Permission denied': '$ERR'" ;; esac
+}
 # expect_one_error_line: stderr is exactly one line starting "crashcart: "
 expect_one_error_line() {
 	local n
@@ -530,29 +568,32 @@ refusal() {
 
 # ---------------------------------------------------------------- cleanup
 
-# detach_leftovers: unmount anything of ours mounted on the host, detach
-# loop devices still backing a test image. Prints what it had to clean.
+# detach_leftovers [--dry]: unmount anything of ours mounted on the host,
+# detach loop devices backed by a file under $CC_T (the test images, and
+# any a test made). Prints what it had to clean; --dry prints what it would
+# clean and touches nothing (run.sh fails the test that left it).
 detach_leftovers() {
-	local img l m
-	for img in $ALL_IMAGES; do
-		[ -e "$img" ] || continue
-		for l in $(loops_for "$img" | cut -d: -f1); do
-			for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
-				echo "leftover host mount $m of $l"; umount -l "$m"
-			done
-			echo "leftover loop device $l for $img"
-			losetup -d "$l" 2>/dev/null
+	local dry='' l f m
+	[ "${1:-}" = --dry ] && dry=1
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r l f; do
+		case $f in "$CC_T"/*) ;; *) continue ;; esac
+		for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
+			echo "leftover host mount $m of $l"; [ -n "$dry" ] || umount -l "$m"
 		done
+		echo "leftover loop device $l for ${f% (deleted)}"
+		[ -n "$dry" ] || losetup -d "$l" 2>/dev/null
 	done
 	if [ -e /dev/crashcart ] && ! [ -e "$CC_T/host-had-dev-crashcart" ]; then
 		if awk '$5 == "/dev/crashcart"' /proc/self/mountinfo | grep -q .; then
-			echo "leftover mount on the host's /dev/crashcart"; umount -l /dev/crashcart
+			echo "leftover mount on the host's /dev/crashcart"; [ -n "$dry" ] || umount -l /dev/crashcart
 		fi
-		rmdir /dev/crashcart 2>/dev/null && echo "leftover host /dev/crashcart directory"
+		echo "leftover host /dev/crashcart"
+		[ -n "$dry" ] || rmdir /dev/crashcart 2>/dev/null
 	fi
 	awk -v t="$CC_T" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do echo "leftover mount $m"; umount -l "$m"; done
+		while read -r m; do echo "leftover mount $m"; [ -n "$dry" ] || umount -l "$m"; done
 }
+no_leftovers() { [ -z "$(detach_leftovers --dry)" ]; }
 
 remove_cgroup_parents() {
 	local c

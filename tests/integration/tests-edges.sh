@@ -24,8 +24,9 @@ edges_last() {
 t_edges_unmount_in_use_needs_force() {
 	local rec
 	start_ct cc-edg-busy
+	ct_gate "$PID" cc-go
 	run_bg busy as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy
 	is_mounted_in "$PID" || { wait_bg busy; fail "the session never mounted"; }
 
@@ -42,13 +43,15 @@ t_edges_unmount_in_use_needs_force() {
 		and (.error | contains("in use"))' >/dev/null || fail "the refused -u is not on record: $rec"
 	edges_last unmount begin | jq -e '.reason == "request" and .force == false' >/dev/null ||
 		fail "the -u begin record lacks force=false: $(edges_last unmount begin)"
+	ct_gate_open "$PID" cc-go
 	wait_bg busy
 	expect_rc 0 "the session (its tools must survive a refused -u)"
 	not_mounted_in "$PID" || fail "mount left after the session: $(mounted_in "$PID")"
 
 	# --force: detached under the running session
+	ct_gate "$PID" cc-go
 	run_bg busy2 as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy2
 	is_mounted_in "$PID" || { wait_bg busy2; fail "the second session never mounted"; }
 	audit_mark
@@ -59,8 +62,10 @@ t_edges_unmount_in_use_needs_force() {
 		fail "the -u --force begin record lacks force=true: $(edges_last unmount begin)"
 	edges_last unmount end | jq -e '.result == "ok" and .unmounted == true' >/dev/null ||
 		fail "the -u --force end record: $(edges_last unmount end)"
+	ct_gate_open "$PID" cc-go
 	wait_bg busy2
-	[ "$RC" != 0 ] || fail "the session still found its tools after -u --force"
+	# its shell still runs (an open executable), a new lookup fails
+	expect_rc 127 "the session after -u --force (command not found)"
 	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after -u --force and the session: $(loops_for "$IMG_EXT4")"
 
 	# --force goes with -u only

@@ -88,7 +88,8 @@ t_replay_session_dir_mode() {
 	run as_op sh -c "printf 'y\n' > '$SESSIONS/by-op.cast'"
 	expect_rc 0 "an operator creates a file in the session directory"
 	run as_op ls "$SESSIONS"
-	[ "$RC" != 0 ] || fail "an operator can list the session directory: $OUT"
+	expect_rc 2 "an operator lists the session directory (ls: 2, cannot open directory)"
+	expect_err_denied
 	run as_op cat "$SESSIONS/root-owned.cast"
 	expect_rc 0 "an operator opens a recording by its name"
 	run as_op rm -f "$SESSIONS/root-owned.cast"
@@ -96,9 +97,13 @@ t_replay_session_dir_mode() {
 	run as_op mv "$SESSIONS/root-owned.cast" "$SESSIONS/gone.cast"
 	[ -e "$SESSIONS/root-owned.cast" ] || fail "an operator renamed a file that is not theirs"
 	run as_other cat "$SESSIONS/root-owned.cast"
-	[ "$RC" != 0 ] || fail "a user outside $OPS_GROUP read a recording"
+	expect_rc 1 "a user outside $OPS_GROUP reads a recording (cat: 1)"
+	expect_err_denied
 	run as_other sh -c "printf 'z\n' > '$SESSIONS/by-other.cast'"
-	[ "$RC" != 0 ] || fail "a user outside $OPS_GROUP created a file in the session directory"
+	expect_rc 2 "a user outside $OPS_GROUP creates a file in the session directory (sh: 2, cannot create)"
+	expect_err_denied
+	[ -e "$SESSIONS/by-other.cast" ] && fail "a user outside $OPS_GROUP created a file in the session directory"
+	return 0
 }
 
 t_replay_verify_show_replay() {

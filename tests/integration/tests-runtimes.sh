@@ -191,9 +191,23 @@ t_runtime_docker() {
 	"crashcart: cannot resolve '$name': no container '$name' (searched: docker, podman,"*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory"*"; podman: "*) ;;
 	*) fail "a bare name without the Docker socket does not say what Docker needed: $ERR" ;;
 	esac
-	# a user who may not use the socket (not in ccops) gets no name either
-	run as_other env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
-	[ "$RC" != 0 ] || fail "ccother resolved docker://$name"
+	# an operator who may not use the socket gets no name either, and is
+	# told why. (ccother, outside ccops, would fail earlier: it cannot start
+	# the broker.) The socket is root:ccops 0660: its group goes for a moment.
+	chgrp root "$sock" || fail "chgrp $sock"
+	run as_op env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
+	local rc_name=$RC err_name=$ERR
+	# -e by id resolves (cgroups), then needs the operator's own access
+	run as_op env "$DH" "$CC_BIN" -e -i "$IMG_EXT4" "$id" "$BB" true
+	chgrp "$OPS_GROUP" "$sock" || fail "chgrp $sock back"
+	expect_rc 125 "-e for an operator who may not use the socket"
+	expect_one_error_line
+	case $ERR in *"-e needs your own access to the Docker daemon ($sock: Permission denied)"*) ;;
+		*) fail "-e without access to the socket says '$ERR'" ;; esac
+	RC=$rc_name ERR=$err_name
+	expect_rc 125 "docker://$name for an operator who may not use the socket"
+	expect_one_error_line
+	case $ERR in *"$sock"*"Permission denied"*) ;; *) fail "the error does not say the socket refused: '$ERR'" ;; esac
 	rt_session "docker://$name" "$pid" "$DH"
 	# --list sees it, unprivileged, and says whether the image is mounted
 	run as_op "$CC_BIN" -i "$IMG_EXT4" -m "$id"

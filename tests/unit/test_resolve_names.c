@@ -5,6 +5,7 @@
  * id) against a fake Engine API served by a forked child, with a fixture
  * /proc and /sys/fs/cgroup like test_resolve's. */
 #include <check.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -458,6 +459,36 @@ static int resolve(const char *spec, struct cc_claim *c, cc_error *e)
 	return cc_resolve(&ctx, spec, c, e);
 }
 
+/* resolve() as a user without privileges: this process when it is not
+ * root; as root a child that drops to uid/gid 65534 and sends back what it
+ * got. */
+static int resolve_unprivileged(const char *spec, cc_error *e)
+{
+	struct cc_claim c;
+	struct { int r; cc_error e; } res = { 0 };
+	int p[2], status;
+
+	if (geteuid() != 0)
+		return resolve(spec, &c, e);
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		res.r = resolve(spec, &c, &res.e);
+		_exit(write(p[1], &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 3);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &res, sizeof(res)), (ssize_t)sizeof(res));
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the unprivileged child failed (status %#x)", status);
+	*e = res.e;
+	return res.r;
+}
+
 /* ------------------------------------------------------------ whole path */
 
 START_TEST(docker_name_through_api)
@@ -566,13 +597,16 @@ START_TEST(docker_api_unreachable)
 	/* no server on the socket path */
 	ck_assert_int_eq(resolve("docker://web", &c, &e), -ENOENT);
 	ck_assert_msg(strstr(e.msg, "Docker API") != NULL, "%s", e.msg);
-	/* a socket the user may not use */
+	/* a socket the user may not use (as root: as uid 65534, since root
+	 * may use any socket), against the same socket usable (the control) */
 	start_server();
+	ck_assert_int_eq(chmod(root, 0711), 0);
 	ck_assert_int_eq(chmod(sock, 0), 0);
-	if (geteuid() != 0) {
-		ck_assert_int_eq(resolve("docker://web", &c, &e), -ENOENT);
-		ck_assert_msg(strstr(e.msg, "Permission denied") != NULL, "%s", e.msg);
-	}
+	ck_assert_int_eq(resolve_unprivileged("docker://web", &e), -ENOENT);
+	ck_assert_msg(strstr(e.msg, "Permission denied") != NULL, "%s", e.msg);
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	resolve_unprivileged("docker://web", &e);
+	ck_assert_msg(strstr(e.msg, "Permission denied") == NULL, "%s", e.msg);
 	/* a bare name without any socket says nothing about Docker */
 	ctx.docker_host = "";
 	setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1);
