@@ -247,8 +247,9 @@ build_helpers() {
 	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/netreach" "$CC_IT_DIR/netreach.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
-		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe"
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe" "$HBIN/netreach"
 }
 
 # ---------------------------------------------------------------- images

@@ -20,6 +20,7 @@ TESTS+=(
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
+	t_prof_netadmin_refuses_foreign_netns_in_pidns
 	t_prof_userns_target_refused
 )
 
@@ -368,6 +369,53 @@ t_prof_netadmin_refuses_linked_netns() {
 	prof_policy restricted
 	tool $TB/ip -br link show eth0
 	expect_rc 0 "restricted in a linked network namespace"
+}
+
+# A process of the container's PID namespace that lives in another network
+# namespace (here the host's: a sidecar started with `--pid=container:X
+# --net=host`, made with nsenter) is a name for that namespace: rtnetlink
+# takes a PID of the caller's PID namespace (NETNSA_PID, IFLA_NET_NS_PID)
+# and checks CAP_NET_ADMIN in the initial user namespace, which the tool
+# holds. netreach.c, run as the tool, asks for an nsid for the host's
+# namespace and makes a veth pair right in it. netadmin is refused there
+# (125, audited); with the sidecar gone it runs, and netreach reaches
+# nothing but the container's own namespace.
+t_prof_netadmin_refuses_foreign_netns_in_pidns() {
+	local side spid cpid name=ccnr$$ rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { kill -KILL "$side" 2>/dev/null; ip link del "$name" 2>/dev/null; }
+	start_ct cc-prof-nr
+	put_in_ct "$PID" "$HBIN/netreach" netreach || fail "cannot plant /netreach"
+	# nsenter forks into the PID namespace; the child stays in the host's net, mount namespaces
+	nsenter -t "$PID" --pid -- sleep 300 </dev/null >/dev/null 2>&1 &
+	side=$!
+	wait_until 5 grep -q '[0-9]' "/proc/$side/task/$side/children" || fail "the sidecar did not start"
+	spid=$(awk '{print $1}' "/proc/$side/task/$side/children")
+	cpid=$(awk '/^NSpid:/ {print $NF}' "/proc/$spid/status")
+	[ "$(readlink "/proc/$spid/ns/net")" = "$(readlink /proc/self/ns/net)" ] || fail "the sidecar is not in the host's network namespace"
+	log "# sidecar: host pid $spid, pid $cpid in the container, host network namespace"
+	prof_policy netadmin
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach "$cpid" "$name"
+	ip link show "$name" >/dev/null 2>&1 && fail "the netadmin tool made link $name in the host's network namespace: $OUT"
+	expect_rc 125 "netadmin with a process of another network namespace in the PID namespace ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile netadmin refused: PID $cpid of the container's PID namespace is in another network namespace"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("another network namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
+	kill -KILL "$side" "$spid" 2>/dev/null
+	wait "$side" 2>/dev/null
+	wait_until 5 test ! -e "/proc/$spid" || fail "the sidecar did not end"
+	# alone again: netadmin runs, and the PID of the tool's own namespace
+	# reaches only that namespace
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach 1 "$name"
+	expect_rc 0 "netadmin once the sidecar is gone"
+	log "  $OUT"
+	ip link show "$name" >/dev/null 2>&1 && fail "link $name appeared in the host's network namespace"
+	nsenter -n -t "$PID" ip -br link show "$name" >/dev/null 2>&1 || fail "netreach did not make $name in the container's namespace: $OUT"
 }
 
 # ---------------------------------------------------------------- user namespaces
