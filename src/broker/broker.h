@@ -66,6 +66,10 @@ bool cc_pin_own_netns(const struct cc_pin *p);
  * namespace it is in has no link to another (netadmin). */
 int cc_profile_become(const char *creds);
 int cc_profile_net_alone(cc_error *err);
+/* netadmin, from a process of the container's PID namespace: the first task
+ * of procfd (a procfs of that namespace) in another network namespace than
+ * the caller's, in *tid; 0 and *tid = 0 when there is none; -errno. */
+int cc_profile_foreign_net_task(int procfd, pid_t *tid);
 
 /* target.c */
 /* Refuses anything that is not a container: a process in the host's mount

@@ -328,6 +328,50 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	_exit(0);
 }
 
+/* netadmin: no task of the container's PID namespace may be in another
+ * network namespace (profile.c). Only a process in that PID namespace can
+ * list it through a procfs of its own (the container's /proc is the
+ * container's to fake): a short-lived child, after setns, which reports the
+ * first such task (its PID there) or an errno through a pipe. */
+static int pidns_net_alone(cc_error *why)
+{
+	int p[2], res[2] = { EIO, 0 }; /* { errno, task } */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cc_failx(why, errno, "profile netadmin: cannot list the container's processes");
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return cc_failx(why, e, "profile netadmin: cannot list the container's processes");
+	}
+	if (c == 0) {
+		(void)close(p[0]);
+		int procfd = own_procfs();
+		pid_t tid = 0;
+		int r = procfd < 0 ? -(errno ? errno : EIO) : cc_profile_foreign_net_task(procfd, &tid);
+		int out[2] = { -r, (int)tid };
+		(void)!write(p[1], out, sizeof(out));
+		_exit(0);
+	}
+	(void)close(p[1]);
+	ssize_t n;
+	do
+		n = read(p[0], res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	(void)close(p[0]);
+	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(res))
+		res[0] = EIO;
+	if (res[0])
+		return cc_failx(why, res[0], "profile netadmin: cannot list the container's processes");
+	if (res[1])
+		return cc_fail(why, EXDEV, "profile netadmin refused: PID %d of the container's PID namespace is in "
+			       "another network namespace, which CAP_NET_ADMIN would reach through that PID", res[1]);
+	return 0;
+}
+
 static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why)
 {
 	const struct cc_launch *l = &m->u.launch;
@@ -360,7 +404,7 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 	if (r < 0)
 		return -errno;
 	/* Now in the container's network namespace: netadmin's condition. */
-	if ((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) {
+	if ((l->flags & CC_LAUNCH_NET_ALONE) && (cc_profile_net_alone(why) < 0 || pidns_net_alone(why) < 0)) {
 		(void)close(ctl[0]);
 		(void)close(ctl[1]);
 		return -why->code;

@@ -16,7 +16,12 @@
  *               namespace is linked to another (a veth peer's, any nsid):
  *               CAP_NET_ADMIN of the initial user namespace reaches every
  *               namespace that has an nsid there (rtnetlink's
- *               IFLA_TARGET_NETNSID), the host's included.
+ *               IFLA_TARGET_NETNSID), the host's included; and when a
+ *               task of the container's PID namespace is in another network
+ *               namespace (a sidecar with the host's network): rtnetlink
+ *               names a namespace by a PID of the caller's PID namespace too
+ *               (NETNSA_PID gives it an nsid, IFLA_NET_NS_PID puts a link
+ *               there), and checks CAP_NET_ADMIN where it is owned.
  *
  * Each profile but restricted needs capabilities beyond the broker's base
  * set; the install-time opt-in (-Dprofiles=) gives the broker's file those,
@@ -34,6 +39,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,4 +280,68 @@ int cc_profile_net_alone(cc_error *err)
 			       "to another one (nsid %d%s), which CAP_NET_ADMIN there would reach", l.nsid,
 			       l.peer ? ", the other end of a veth or similar link" : "");
 	return 0;
+}
+
+/* The tasks of a /proc/PID directory fd, each checked against `net`.
+ * Gone (ENOENT, ESRCH: it ended, or is a zombie without namespaces) is
+ * not foreign; any other failure is an error: the check fails closed. */
+static int foreign_tasks(int procfd, const char *pid, const struct stat *net, pid_t *tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "%s/task", pid);
+	int tfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+	DIR *d = fdopendir(tfd);
+	if (!d) {
+		int e = errno;
+		(void)close(tfd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		struct stat st;
+		int s;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/ns/net", de->d_name);
+		/* another user's task: the ptrace access check of ns links */
+		WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), s = fstatat(tfd, path, &st, 0));
+		if (s < 0)
+			r = errno == ENOENT || errno == ESRCH ? 0 : -errno;
+		else if (st.st_ino != net->st_ino || st.st_dev != net->st_dev)
+			*tid = (pid_t)atoi(de->d_name);
+		if (*tid)
+			break;
+	}
+	(void)closedir(d);
+	return r;
+}
+
+int cc_profile_foreign_net_task(int procfd, pid_t *tid)
+{
+	char self[32];
+	struct stat net;
+	*tid = 0;
+	/* our own entry, in our own procfs: the container's namespace */
+	snprintf(self, sizeof(self), "%d/ns/net", (int)getpid());
+	if (fstatat(procfd, self, &net, 0) < 0)
+		return -errno;
+	int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		(void)close(dfd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && !*tid && (de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+			r = foreign_tasks(procfd, de->d_name, &net, tid);
+	(void)closedir(d);
+	return r;
 }
