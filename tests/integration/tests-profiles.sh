@@ -17,6 +17,7 @@ TESTS+=(
 	t_prof_ptrace_root_target
 	t_prof_ptrace_user_target
 	t_prof_ptrace_nondumpable_target
+	t_prof_ptrace_reaper_filtered
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
@@ -277,6 +278,31 @@ t_prof_ptrace_nondumpable_target() {
 	tool $TB/gdb "${GDB_ARGS[@]}"
 	case "$OUT$ERR" in *"/mem"*"Permission denied"*) ;;
 		*) fail "gdb read the memory of a non-dumpable process through /proc/PID/mem: SECURITY.md says it cannot" ;; esac
+}
+
+# The reaper is the tool's parent, with the same ids, and not dumpable:
+# the ptrace profile's CAP_SYS_PTRACE attaches to it all the same. The tool
+# (reapinj.c, planted in a container whose process is root) injects into
+# the reaper a keyctl that the tool's own filter refuses; as host uid 0 it
+# would name the host root's user keyring (keyrings are not namespaced).
+# The reaper keeps the tool's filter too.
+t_prof_ptrace_reaper_filtered() {
+	local host
+	pol_trap
+	start_ct cc-prof-reap
+	put_in_ct "$PID" "$HBIN/reapinj" reapinj || fail "cannot plant /reapinj"
+	host=$("$HBIN/reapinj" self)
+	log "  host root: $host"
+	prof_policy ptrace
+	run as_op cc -i "$IMG_EXT4" "$PID" /reapinj self
+	expect_rc 0 "reapinj self under ptrace"
+	expect_out "reapinj: self: Operation not permitted"
+	run as_op cc -i "$IMG_EXT4" "$PID" /reapinj parent
+	expect_rc 0 "reapinj parent under ptrace"
+	[ "$OUT" = "reapinj: parent: ${host#reapinj: self: }" ] &&
+		fail "the tool reached the host root's user keyring through the reaper: $OUT"
+	case $OUT in "reapinj: attach: "*) fail "the tool could not attach to the reaper: the test proves nothing: $OUT" ;; esac
+	expect_out "reapinj: parent: Operation not permitted"
 }
 
 # Under restricted (the operator's ids, no capability) each of these fails,
