@@ -15,7 +15,8 @@
  * The tool itself dies with the reaper (PR_SET_PDEATHSIG). The reaper is
  * non-dumpable (forked from the file-capability broker, it never execs), so
  * the container cannot ptrace it; it holds no capability once the tool is
- * started. */
+ * started, and is under the tool's filter from then on (a tool holding
+ * CAP_SYS_PTRACE can ptrace it). */
 #include "broker.h"
 
 #include <fcntl.h>
@@ -283,8 +284,14 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	(void)close(errpipe[1]);
 	for (int i = 0; i < 3; i++)
 		(void)close(stdio[i]); /* the tool's now: EOF and hang-up follow the tool's processes */
-	/* Signalling and reaping our own children needs no capability. */
-	if (cc_caps_drop_all(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	/* Signalling and reaping our own children needs no capability. The
+	 * tool's filter too: the ptrace profile's tool can attach to us (its
+	 * CAP_SYS_PTRACE passes our non-dumpability, and we have its ids) and
+	 * make us call what its own filter refuses (keyctl as host uid 0: the
+	 * host root's keyring). We need nothing that filter lists. */
+	cc_error ferr;
+	if (cc_caps_drop_all(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    cc_seccomp_load(CC_FILTER_TOOL, &ferr) < 0) {
 		(void)kill(tool, SIGKILL);
 		ending = true;
 	}
