@@ -248,9 +248,10 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/netreach" "$CC_IT_DIR/netreach.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/devopen" "$CC_IT_DIR/devopen.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/reapinj" "$CC_IT_DIR/reapinj.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
-		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe" "$HBIN/netreach" "$HBIN/reapinj"
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe" "$HBIN/netreach" "$HBIN/reapinj" "$HBIN/devopen"
 }
 
 # ---------------------------------------------------------------- images

@@ -5,6 +5,8 @@
 # shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
 # shellcheck disable=SC2034  # TESTS is read by run.sh
 
+# attacks that still succeed: run.sh runs them with CC_IT_OPEN=1 only
+OPEN_TESTS=()
 TESTS=(
 	t_broker_file_caps
 	t_cli_version
