@@ -18,6 +18,7 @@ TESTS+=(
 	t_prof_ptrace_user_target
 	t_prof_ptrace_nondumpable_target
 	t_prof_ptrace_reaper_filtered
+	t_prof_refuses_foreign_procfs
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
@@ -303,6 +304,44 @@ t_prof_ptrace_reaper_filtered() {
 		fail "the tool reached the host root's user keyring through the reaper: $OUT"
 	case $OUT in "reapinj: attach: "*) fail "the tool could not attach to the reaper: the test proves nothing: $OUT" ;; esac
 	expect_out "reapinj: parent: Operation not permitted"
+}
+
+# A procfs of another PID namespace mounted in the container (a
+# monitoring container's `-v /proc:/host/proc`; made here with nsenter -m,
+# whose mount takes nsenter's own PID namespace, the host's): its
+# /proc/PID/root, fd/ and ns/ links reach the host's processes. The
+# container's root cannot follow them to a host root process (the kernel
+# wants CAP_SYS_PTRACE for a tracee with more capabilities); the ptrace
+# profile's tool, uid 0 with CAP_SYS_PTRACE, could: it read a root-only
+# host file through /hostproc/PID/root of this test's own shell. So would netadmin's, to the host's
+# network namespace through a host process of the operator's. Both
+# profiles are refused there (125, on record); restricted still runs.
+t_prof_refuses_foreign_procfs() {
+	local secret=$CC_T/prof-secret prof rec
+	pol_trap
+	start_ct cc-prof-hproc
+	printf 'host-only-%s\n' "$$" > "$secret" && chmod 600 "$secret" || fail "cannot write $secret"
+	mkdir "/proc/$PID/root/hostproc" && put_in_ct "$PID" "$BUSYBOX" busybox &&
+		nsenter -t "$PID" -m -- /busybox mount -t proc proc /hostproc ||
+		fail "cannot mount the host's procfs in the container"
+	for prof in ptrace netadmin; do
+		prof_policy $prof
+		audit_mark
+		run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/hostproc/$$/root$secret"
+		[[ "$OUT" == *host-only-* ]] && fail "the $prof tool read a root-only host file through the host's procfs"
+		expect_rc 125 "$prof with the host's procfs in the container ($OUT)"
+		expect_one_error_line
+		case $ERR in *"profile $prof refused: /hostproc is a procfs of another PID namespace"*) ;;
+			*) fail "the refusal does not say why: $ERR" ;; esac
+		rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+		printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("procfs of another PID namespace"))' >/dev/null ||
+			fail "no exec end record with result refused: $rec"
+	done
+	prof_policy restricted
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/hostproc/$$/root$secret"
+	[ "$RC" != 0 ] || fail "restricted read a root-only host file"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "restricted with the host's procfs in the container"
 }
 
 # Under restricted (the operator's ids, no capability) each of these fails,
