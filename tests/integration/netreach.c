@@ -8,9 +8,12 @@
  *      IFLA_TARGET_NETNSID reaches it);
  *   2. RTM_NEWLINK of a veth pair named NAME/NAMEp, IFLA_NET_NS_PID=PID:
  *      created right in that namespace.
+ * NSFILE instead of PID (a path: an nsfs file of a network namespace, a
+ * bind mount of one) names it by fd (NETNSA_FD, IFLA_NET_NS_FD) instead.
  * Prints what the kernel answered to each. Static, raw netlink: the
- * container has no libc. usage: netreach PID NAME */
+ * container has no libc. usage: netreach PID|NSFILE NAME */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>
@@ -68,10 +71,21 @@ static const char *say(int r)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: netreach PID NAME\n");
+		fprintf(stderr, "usage: netreach PID|NSFILE NAME\n");
 		return 2;
 	}
 	unsigned pid = (unsigned)atoi(argv[1]);
+	unsigned short by_pid = NETNSA_PID, link_by_pid = IFLA_NET_NS_PID;
+	if (argv[1][0] == '/') {
+		int nsfd = open(argv[1], O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			printf("netreach: open %s: %s\n", argv[1], strerror(errno));
+			return 1;
+		}
+		pid = (unsigned)nsfd; /* the same u32 attribute, by fd */
+		by_pid = NETNSA_FD;
+		link_by_pid = IFLA_NET_NS_FD;
+	}
 	const char *name = argv[2];
 	char peer[IFNAMSIZ];
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -87,8 +101,8 @@ int main(int argc, char **argv)
 	r.h.nlmsg_seq = 1;
 	int id = -1;
 	put(&r, NETNSA_NSID, &id, sizeof(id)); /* -1: the kernel picks one */
-	put(&r, NETNSA_PID, &pid, sizeof(pid));
-	printf("netreach: nsid for the namespace of PID %u: %s\n", pid, say(talk(fd, &r)));
+	put(&r, by_pid, &pid, sizeof(pid));
+	printf("netreach: nsid for the namespace of %s: %s\n", argv[1], say(talk(fd, &r)));
 
 	memset(&r, 0, sizeof(r));
 	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
@@ -96,7 +110,7 @@ int main(int argc, char **argv)
 	r.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	r.h.nlmsg_seq = 2;
 	put(&r, IFLA_IFNAME, name, strlen(name) + 1);
-	put(&r, IFLA_NET_NS_PID, &pid, sizeof(pid));
+	put(&r, link_by_pid, &pid, sizeof(pid));
 	struct rtattr *li = put(&r, IFLA_LINKINFO, NULL, 0);
 	put(&r, IFLA_INFO_KIND, "veth", 5);
 	struct rtattr *data = put(&r, IFLA_INFO_DATA, NULL, 0);
@@ -107,7 +121,7 @@ int main(int argc, char **argv)
 	end(&r, pe);
 	end(&r, data);
 	end(&r, li);
-	printf("netreach: veth %s in the namespace of PID %u: %s\n", name, pid, say(talk(fd, &r)));
+	printf("netreach: veth %s in the namespace of %s: %s\n", name, argv[1], say(talk(fd, &r)));
 	close(fd);
 	return 0;
 }

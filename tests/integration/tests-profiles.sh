@@ -23,6 +23,7 @@ TESTS+=(
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
 	t_prof_netadmin_refuses_foreign_netns_in_pidns
+	t_prof_netadmin_refuses_foreign_nsfs
 	t_prof_userns_target_refused
 )
 
@@ -481,6 +482,33 @@ t_prof_netadmin_refuses_foreign_netns_in_pidns() {
 	log "  $OUT"
 	ip link show "$name" >/dev/null 2>&1 && fail "link $name appeared in the host's network namespace"
 	nsenter -n -t "$PID" ip -br link show "$name" >/dev/null 2>&1 || fail "netreach did not make $name in the container's namespace: $OUT"
+}
+
+# An nsfs file of the host's network namespace bound into the container
+# (a CNI plugin's /run/netns, `ip netns` files): an fd of it names the
+# namespace to rtnetlink (NETNSA_FD, IFLA_NET_NS_FD) as a PID does. The
+# netadmin tool made a veth pair in the host's namespace through it
+# (netreach.c). netadmin is refused there (125, on record).
+t_prof_netadmin_refuses_foreign_nsfs() {
+	local name=ccnf$$ rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { ip link del "$name" 2>/dev/null; }
+	PID=$(CT_HOSTNET=1 ct_start cc-prof-nsfs) || fail "cannot start the container"
+	[ "$(stat -L -c %i "/proc/$PID/root/hostnet")" = "$(stat -L -c %i /proc/self/ns/net)" ] ||
+		fail "set-up: /hostnet is not the host's network namespace"
+	put_in_ct "$PID" "$HBIN/netreach" netreach || fail "cannot plant /netreach"
+	prof_policy netadmin
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach /hostnet "$name"
+	ip link show "$name" >/dev/null 2>&1 && fail "the netadmin tool made link $name in the host's network namespace: $OUT"
+	expect_rc 125 "netadmin with the host's network namespace bound into the container ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile netadmin refused: /hostnet is another network namespace (nsfs)"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("another network namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
 }
 
 # ---------------------------------------------------------------- user namespaces
