@@ -70,6 +70,11 @@ int cc_profile_net_alone(cc_error *err);
  * of procfd (a procfs of that namespace) in another network namespace than
  * the caller's, in *tid; 0 and *tid = 0 when there is none; -errno. */
 int cc_profile_foreign_net_task(int procfd, pid_t *tid);
+/* ptrace, netadmin, from a process of the container's namespaces: a mount
+ * there that reaches past them (a procfs of another PID namespace; with
+ * `net`, an nsfs file of another network namespace), said in `where`
+ * ("" when there is none); -errno. */
+int cc_profile_foreign_mount(int procfd, bool net, char *where, size_t len);
 
 /* target.c */
 /* Refuses anything that is not a container: a process in the host's mount

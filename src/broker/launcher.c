@@ -335,47 +335,70 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	_exit(0);
 }
 
-/* netadmin: no task of the container's PID namespace may be in another
- * network namespace (profile.c). Only a process in that PID namespace can
- * list it through a procfs of its own (the container's /proc is the
- * container's to fake): a short-lived child, after setns, which reports the
- * first such task (its PID there) or an errno through a pipe. */
-static int pidns_net_alone(cc_error *why)
+/* What the profiles check from inside the container's namespaces
+ * (profile.c): ptrace and netadmin, no mount that reaches past them (a
+ * procfs of another PID namespace; for netadmin an nsfs file of another
+ * network namespace); netadmin, no task of the container's PID namespace in
+ * another network namespace. Only a process in that PID namespace can list
+ * it through a procfs of its own (the container's /proc is the container's
+ * to fake): a short-lived child, after setns, which reports what it found
+ * through a pipe. */
+struct found {
+	int err;        /* errno of a check that could not be made */
+	int tid;        /* a task in another network namespace */
+	char where[256]; /* a mount that reaches past the container */
+};
+
+static int profile_checks(const struct cc_launch *l, cc_error *why)
 {
-	int p[2], res[2] = { EIO, 0 }; /* { errno, task } */
+	/* the launcher is told flags, not the profile: NET_ALONE is netadmin's */
+	const char *prof = (l->flags & CC_LAUNCH_NET_ALONE) ? "netadmin" : "ptrace";
+	struct found res = { .err = EIO };
+	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return cc_failx(why, errno, "profile netadmin: cannot list the container's processes");
+		return cc_failx(why, errno, "profile %s: cannot look at the container's processes and mounts", prof);
 	pid_t c = fork();
 	if (c < 0) {
 		int e = errno;
 		(void)close(p[0]);
 		(void)close(p[1]);
-		return cc_failx(why, e, "profile netadmin: cannot list the container's processes");
+		return cc_failx(why, e, "profile %s: cannot look at the container's processes and mounts", prof);
 	}
 	if (c == 0) {
-		(void)close(p[0]);
-		int procfd = own_procfs();
+		struct found out = { 0 };
 		pid_t tid = 0;
-		int r = procfd < 0 ? -(errno ? errno : EIO) : cc_profile_foreign_net_task(procfd, &tid);
-		int out[2] = { -r, (int)tid };
-		(void)!write(p[1], out, sizeof(out));
+		int r, procfd;
+		(void)close(p[0]);
+		procfd = own_procfs();
+		r = procfd < 0 ? -(errno ? errno : EIO) : 0;
+		if (r == 0 && (l->flags & CC_LAUNCH_OWN_PROC))
+			r = cc_profile_foreign_mount(procfd, l->flags & CC_LAUNCH_NET_ALONE, out.where, sizeof(out.where));
+		if (r == 0 && !out.where[0] && (l->flags & CC_LAUNCH_NET_ALONE))
+			r = cc_profile_foreign_net_task(procfd, &tid);
+		out.err = -r;
+		out.tid = (int)tid;
+		(void)!write(p[1], &out, sizeof(out));
 		_exit(0);
 	}
 	(void)close(p[1]);
 	ssize_t n;
 	do
-		n = read(p[0], res, sizeof(res));
+		n = read(p[0], &res, sizeof(res));
 	while (n < 0 && errno == EINTR);
 	(void)close(p[0]);
 	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof(res))
-		res[0] = EIO;
-	if (res[0])
-		return cc_failx(why, res[0], "profile netadmin: cannot list the container's processes");
-	if (res[1])
+		res.err = EIO;
+	res.where[sizeof(res.where) - 1] = '\0';
+	if (res.err)
+		return cc_failx(why, res.err, "profile %s: cannot look at the container's processes and mounts", prof);
+	if (res.where[0])
+		return cc_fail(why, EXDEV, "profile %s refused: %s, whose links reach past the container", prof,
+			       res.where);
+	if (res.tid)
 		return cc_fail(why, EXDEV, "profile netadmin refused: PID %d of the container's PID namespace is in "
-			       "another network namespace, which CAP_NET_ADMIN would reach through that PID", res[1]);
+			       "another network namespace, which CAP_NET_ADMIN would reach through that PID", res.tid);
 	return 0;
 }
 
@@ -410,8 +433,9 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 		  r = setns(pidfd, (int)l->nsflags));
 	if (r < 0)
 		return -errno;
-	/* Now in the container's network namespace: netadmin's condition. */
-	if ((l->flags & CC_LAUNCH_NET_ALONE) && (cc_profile_net_alone(why) < 0 || pidns_net_alone(why) < 0)) {
+	/* Now in the container's namespaces: the profiles' conditions. */
+	if (((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) ||
+	    ((l->flags & (CC_LAUNCH_NET_ALONE | CC_LAUNCH_OWN_PROC)) && profile_checks(l, why) < 0)) {
 		(void)close(ctl[0]);
 		(void)close(ctl[1]);
 		return -why->code;

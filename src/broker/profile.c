@@ -23,6 +23,13 @@
  *               (NETNSA_PID gives it an nsid, IFLA_NET_NS_PID puts a link
  *               there), and checks CAP_NET_ADMIN where it is owned.
  *
+ * Each profile but restricted is refused where the container's mount
+ * namespace holds a procfs of another PID namespace (a monitoring
+ * container's /host/proc): its /proc/PID/root, fd/ and ns/ links reach that
+ * namespace's processes, past the container's, and CAP_SYS_PTRACE passes
+ * their ptrace checks (the host's root filesystem through /host/proc/1/root);
+ * netadmin also where it holds an nsfs mount of another network namespace.
+ *
  * Each profile but restricted needs capabilities beyond the broker's base
  * set; the install-time opt-in (-Dprofiles=) gives the broker's file those,
  * and the broker keeps them in its launcher only (caps.h). A broker without
@@ -38,6 +45,7 @@
 #include <grp.h>
 #include <libmnl/libmnl.h>
 #include <linux/net_namespace.h>
+#include <linux/openat2.h>
 #include <linux/rtnetlink.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -47,6 +55,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "caps.h"
@@ -152,6 +161,7 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 			       d->name, caps, d->enable);
 	}
 	plan->tool_caps = d->tool;
+	plan->launch_flags |= CC_LAUNCH_OWN_PROC;
 	if (prof == CC_PROFILE_PTRACE)
 		return target_creds(p, plan->creds, sizeof(plan->creds), err);
 	if (prof == CC_PROFILE_NETADMIN)
@@ -344,4 +354,111 @@ int cc_profile_foreign_net_task(int procfd, pid_t *tid)
 			r = foreign_tasks(procfd, de->d_name, &net, tid);
 	(void)closedir(d);
 	return r;
+}
+
+/* mountinfo's octal escapes (\040 for a space...), in place */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Is the procfs mounted at `mp` (mount `id`) one of another PID namespace
+ * than ours (`own`: a procfs of our own)? Its "self" must be us, by our PID
+ * here (an ancestor's numbers us otherwise, and one we are not in has no
+ * "self"), and its PID 1 must start when ours did (the numbers of two
+ * namespaces can meet; the ns links of PID 1 would need the ptrace check,
+ * which a host's PID 1 can refuse even CAP_SYS_PTRACE). 1: yes, 0: no, or
+ * not reachable by its path (covered by another mount); -errno. */
+static int foreign_procfs(const char *mp, unsigned long id, int own)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, mp, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID)) {
+		int e = errno ? errno : EOPNOTSUPP;
+		(void)close(fd);
+		return -e;
+	}
+	if (sx.stx_mnt_id != id) {
+		(void)close(fd);
+		return 0;
+	}
+	char self[32], stat[1024];
+	uint64_t t_there = 0, t_here = 0;
+	ssize_t n = readlinkat(fd, "self", self, sizeof(self) - 1);
+	int r = 1;
+	if (n > 0) {
+		self[n] = '\0';
+		if (atoi(self) == (int)getpid()) {
+			int a = cc_read_file_at(fd, "1/stat", stat, sizeof(stat));
+			if (a >= 0 && cc_parse_stat_start_time(stat, &t_there) == 0 &&
+			    cc_read_file_at(own, "1/stat", stat, sizeof(stat)) >= 0 &&
+			    cc_parse_stat_start_time(stat, &t_here) == 0)
+				r = t_there != t_here;
+		}
+	}
+	(void)close(fd);
+	return r;
+}
+
+int cc_profile_foreign_mount(int procfd, bool net, char *where, size_t len)
+{
+	char path[48];
+	struct stat netns;
+	static char info[256 * 1024];
+	int n;
+
+	where[0] = '\0';
+	snprintf(path, sizeof(path), "%d/ns/net", (int)getpid());
+	if (fstatat(procfd, path, &netns, 0) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%d/mountinfo", (int)getpid());
+	n = cc_read_file_at(procfd, path, info, sizeof(info));
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof(info) - 1)
+		return -E2BIG; /* cut: the rest could hide one */
+	for (char *line = info, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		char *f[5], *save = NULL, *sep = strstr(line, " - ");
+		int i = 0;
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t && i < 5; t = strtok_r(NULL, " ", &save))
+			f[i++] = t;
+		char *fstype = strtok_r(sep + 3, " ", &save);
+		if (i < 5 || !fstype)
+			continue;
+		unescape(f[4]);
+		if (strcmp(fstype, "proc") == 0) {
+			int r = foreign_procfs(f[4], strtoul(f[0], NULL, 10), procfd);
+			if (r < 0)
+				return r;
+			if (r) {
+				snprintf(where, len, "%s is a procfs of another PID namespace", f[4]);
+				return 0;
+			}
+		} else if (net && strcmp(fstype, "nsfs") == 0 && strncmp(f[3], "net:[", 5) == 0 &&
+			   strtoull(f[3] + 5, NULL, 10) != (unsigned long long)netns.st_ino) {
+			snprintf(where, len, "%s is another network namespace (nsfs)", f[4]);
+			return 0;
+		}
+	}
+	return 0;
 }
