@@ -18,6 +18,7 @@ TESTS+=(
 	t_prof_ptrace_user_target
 	t_prof_ptrace_nondumpable_target
 	t_prof_ptrace_reaper_filtered
+	t_prof_ptrace_tool_not_traceable
 	t_prof_refuses_foreign_procfs
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
@@ -305,6 +306,34 @@ t_prof_ptrace_reaper_filtered() {
 		fail "the tool reached the host root's user keyring through the reaper: $OUT"
 	case $OUT in "reapinj: attach: "*) fail "the tool could not attach to the reaper: the test proves nothing: $OUT" ;; esac
 	expect_out "reapinj: parent: Operation not permitted"
+}
+
+# The ptrace profile's tool has the ids of a process of the container
+# (root here), and is dumpable: what keeps that process from ptracing it is
+# the tool's CAP_SYS_PTRACE, which Docker's default set lacks (the
+# kernel's cap_ptrace_access_check). devopen.c, as container root with
+# that set, is refused the attach. With CAP_SYS_PTRACE of its own
+# (--cap-add SYS_PTRACE) it attaches: SECURITY.md, Open.
+t_prof_ptrace_tool_not_traceable() {
+	local bg hp out
+	pol_trap
+	start_ct cc-prof-trace
+	put_in_ct "$PID" "$HBIN/devopen" devopen || fail "cannot plant /devopen"
+	prof_policy ptrace
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 6 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	bg=$!
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 6 \$" || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 6 $')
+	log "  tool: $(grep -E '^(Uid|CapPrm)' "/proc/$hp/status" | tr '\t\n' '  ')"
+	# block major 240 is for local use: no driver, the node opens nothing
+	out=$(nsenter -t "$PID" -a /devopen 0 0 "$(nspid "$hp")" /devnode 240 0 x 2>&1)
+	log "  container root (Docker's set): $out"
+	case $out in *"attach: Operation not permitted"*) ;;
+		*) fail "container root with Docker's default set attached to the ptrace tool: $out" ;; esac
+	out=$(nsenter -t "$PID" -a /devopen -p 0 0 "$(nspid "$hp")" /devnode 240 0 x 2>&1)
+	log "  container root (+CAP_SYS_PTRACE): $out"
+	case $out in *"tool opens /devnode"*) note "a container with CAP_SYS_PTRACE drives the ptrace tool (SECURITY.md, Open)" ;; esac
+	wait "$bg"
 }
 
 # A procfs of another PID namespace mounted in the container (a
