@@ -20,6 +20,7 @@ TESTS+=(
 	t_prof_ptrace_reaper_filtered
 	t_prof_ptrace_tool_not_traceable
 	t_prof_refuses_foreign_procfs
+	t_prof_ptrace_refuses_host_task
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
@@ -372,6 +373,38 @@ t_prof_refuses_foreign_procfs() {
 	[ "$RC" != 0 ] || fail "restricted read a root-only host file"
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 0 "restricted with the host's procfs in the container"
+}
+
+# A process in the container's PID namespace but in the host's mount
+# namespace (`nsenter -t PID -p` by an administrator, without -m): its
+# /proc/PID/root is the host's root, which the ptrace tool (uid 0 with
+# CAP_SYS_PTRACE) followed to a root-only host file. ptrace and netadmin
+# are refused while such a process is there (125, on record).
+t_prof_ptrace_refuses_host_task() {
+	local secret=$CC_T/prof-secret2 side spid cpid rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { kill -KILL "$side" 2>/dev/null; }
+	start_ct cc-prof-htask
+	printf 'host-only-%s\n' "$$" > "$secret" && chmod 600 "$secret" || fail "cannot write $secret"
+	nsenter -t "$PID" --pid -- sleep 300 </dev/null >/dev/null 2>&1 &
+	side=$!
+	wait_until 5 grep -q '[0-9]' "/proc/$side/task/$side/children" || fail "the process did not start"
+	spid=$(awk '{print $1}' "/proc/$side/task/$side/children")
+	cpid=$(awk '/^NSpid:/ {print $NF}' "/proc/$spid/status")
+	[ "$(readlink "/proc/$spid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] || fail "set-up: not in the host's mount namespace"
+	log "# host pid $spid, pid $cpid in the container, the host's mount namespace"
+	prof_policy ptrace
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/proc/$cpid/root$secret"
+	[[ "$OUT" == *host-only-* ]] && fail "the ptrace tool read a root-only host file through /proc/$cpid/root"
+	expect_rc 125 "ptrace with a process of the host's mount namespace in the container ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile ptrace refused: PID $cpid of the container's PID namespace is in the host's mount namespace"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("mount namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
 }
 
 # Under restricted (the operator's ids, no capability) each of these fails,
