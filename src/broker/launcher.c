@@ -347,9 +347,10 @@ struct found {
 	int err;        /* errno of a check that could not be made */
 	int tid;        /* a task in another network namespace */
 	char where[256]; /* a mount that reaches past the container */
+	char what[64];   /* where that task is */
 };
 
-static int profile_checks(const struct cc_launch *l, cc_error *why)
+static int profile_checks(const struct cc_launch *l, const struct stat *hostmnt, cc_error *why)
 {
 	/* the launcher is told flags, not the profile: NET_ALONE is netadmin's */
 	const char *prof = (l->flags & CC_LAUNCH_NET_ALONE) ? "netadmin" : "ptrace";
@@ -373,10 +374,14 @@ static int profile_checks(const struct cc_launch *l, cc_error *why)
 		r = procfd < 0 ? -(errno ? errno : EIO) : 0;
 		if (r == 0 && (l->flags & CC_LAUNCH_OWN_PROC))
 			r = cc_profile_foreign_mount(procfd, l->flags & CC_LAUNCH_NET_ALONE, out.where, sizeof(out.where));
-		if (r == 0 && !out.where[0] && (l->flags & CC_LAUNCH_NET_ALONE))
-			r = cc_profile_foreign_net_task(procfd, &tid);
+		const char *what = NULL;
+		if (r == 0 && !out.where[0])
+			r = cc_profile_foreign_task(procfd, l->flags & CC_LAUNCH_NET_ALONE,
+						    (l->flags & CC_LAUNCH_OWN_PROC) ? hostmnt : NULL, &tid, &what);
 		out.err = -r;
 		out.tid = (int)tid;
+		if (tid && what)
+			snprintf(out.what, sizeof(out.what), "%s", what);
 		(void)!write(p[1], &out, sizeof(out));
 		_exit(0);
 	}
@@ -396,9 +401,10 @@ static int profile_checks(const struct cc_launch *l, cc_error *why)
 	if (res.where[0])
 		return cc_fail(why, EXDEV, "profile %s refused: %s, whose links reach past the container", prof,
 			       res.where);
+	res.what[sizeof(res.what) - 1] = '\0';
 	if (res.tid)
-		return cc_fail(why, EXDEV, "profile netadmin refused: PID %d of the container's PID namespace is in "
-			       "another network namespace, which CAP_NET_ADMIN would reach through that PID", res.tid);
+		return cc_fail(why, EXDEV, "profile %s refused: PID %d of the container's PID namespace is in %s, "
+			       "which the tool would reach through that PID", prof, res.tid, res.what);
 	return 0;
 }
 
@@ -425,6 +431,12 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 		if (r < 0)
 			return -e.code;
 	}
+	/* The host's mount namespace (the broker's, still ours): a task of the
+	 * container's PID namespace in it has the host's root as its
+	 * /proc/PID/root (profile_checks). */
+	struct stat hostmnt;
+	if (stat("/proc/self/ns/mnt", &hostmnt) < 0)
+		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
 		return -errno;
 	/* One call enters every namespace at once (kernel >= 5.8); the PID
@@ -435,7 +447,7 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 		return -errno;
 	/* Now in the container's namespaces: the profiles' conditions. */
 	if (((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) ||
-	    ((l->flags & (CC_LAUNCH_NET_ALONE | CC_LAUNCH_OWN_PROC)) && profile_checks(l, why) < 0)) {
+	    ((l->flags & (CC_LAUNCH_NET_ALONE | CC_LAUNCH_OWN_PROC)) && profile_checks(l, &hostmnt, why) < 0)) {
 		(void)close(ctl[0]);
 		(void)close(ctl[1]);
 		return -why->code;

@@ -292,10 +292,33 @@ int cc_profile_net_alone(cc_error *err)
 	return 0;
 }
 
-/* The tasks of a /proc/PID directory fd, each checked against `net`.
- * Gone (ENOENT, ESRCH: it ended, or is a zombie without namespaces) is
- * not foreign; any other failure is an error: the check fails closed. */
-static int foreign_tasks(int procfd, const char *pid, const struct stat *net, pid_t *tid)
+/* The ns link `ns` of a task of `tfd` (a /proc/PID/task fd): 1 and *st,
+ * 0 when the task is gone (ENOENT, ESRCH: it ended, or is a zombie without
+ * namespaces), -errno otherwise: the check fails closed. Another user's
+ * task: the ptrace access check of ns links, hence CAP_SYS_PTRACE. */
+static int task_ns(int tfd, const char *tid, const char *ns, struct stat *st)
+{
+	char path[64];
+	int s;
+	snprintf(path, sizeof(path), "%s/ns/%s", tid, ns);
+	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), s = fstatat(tfd, path, st, 0));
+	if (s == 0)
+		return 1;
+	return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+}
+
+static bool same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+struct task_refs {
+	const struct stat *net;     /* a task in another network namespace is foreign */
+	const struct stat *hostmnt; /* a task in this mount namespace (the host's) is foreign */
+};
+
+/* The tasks of /proc/PID, each checked against refs. */
+static int foreign_tasks(int procfd, const char *pid, const struct task_refs *refs, pid_t *tid, const char **what)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/task", pid);
@@ -310,33 +333,32 @@ static int foreign_tasks(int procfd, const char *pid, const struct stat *net, pi
 	}
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && !*tid && (de = readdir(d))) {
 		struct stat st;
-		int s;
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "%s/ns/net", de->d_name);
-		/* another user's task: the ptrace access check of ns links */
-		WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), s = fstatat(tfd, path, &st, 0));
-		if (s < 0)
-			r = errno == ENOENT || errno == ESRCH ? 0 : -errno;
-		else if (st.st_ino != net->st_ino || st.st_dev != net->st_dev)
-			*tid = (pid_t)atoi(de->d_name);
-		if (*tid)
-			break;
+		if (refs->net && (r = task_ns(tfd, de->d_name, "net", &st)) > 0 && !same(&st, refs->net))
+			*what = "another network namespace", *tid = (pid_t)atoi(de->d_name);
+		else if (r >= 0 && refs->hostmnt && (r = task_ns(tfd, de->d_name, "mnt", &st)) > 0 &&
+			 same(&st, refs->hostmnt))
+			*what = "the host's mount namespace", *tid = (pid_t)atoi(de->d_name);
+		if (r > 0)
+			r = 0;
 	}
 	(void)closedir(d);
 	return r;
 }
 
-int cc_profile_foreign_net_task(int procfd, pid_t *tid)
+int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pid_t *tid, const char **what)
 {
 	char self[32];
-	struct stat net;
+	struct stat own;
+	struct task_refs refs = { .net = net ? &own : NULL, .hostmnt = hostmnt };
 	*tid = 0;
+	*what = NULL;
 	/* our own entry, in our own procfs: the container's namespace */
 	snprintf(self, sizeof(self), "%d/ns/net", (int)getpid());
-	if (fstatat(procfd, self, &net, 0) < 0)
+	if (fstatat(procfd, self, &own, 0) < 0)
 		return -errno;
 	int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -351,7 +373,7 @@ int cc_profile_foreign_net_task(int procfd, pid_t *tid)
 	struct dirent *de;
 	while (r == 0 && !*tid && (de = readdir(d)))
 		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
-			r = foreign_tasks(procfd, de->d_name, &net, tid);
+			r = foreign_tasks(procfd, de->d_name, &refs, tid, what);
 	(void)closedir(d);
 	return r;
 }
