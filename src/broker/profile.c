@@ -468,7 +468,16 @@ int cc_profile_foreign_mount(int procfd, bool net, char *where, size_t len)
 		if (i < 5 || !fstype)
 			continue;
 		unescape(f[4]);
-		if (strcmp(fstype, "proc") == 0) {
+		if (strcmp(fstype, "proc") == 0 && strcmp(f[3], "/") != 0) {
+			/* a bind of part of a procfs (Docker's read-only /proc/sys,
+			 * /proc/irq...): no process's links below it, unless the
+			 * part is a process's directory */
+			unescape(f[3]);
+			if (f[3][1] >= '0' && f[3][1] <= '9') {
+				snprintf(where, len, "%s is a process's directory of a procfs", f[4]);
+				return 0;
+			}
+		} else if (strcmp(fstype, "proc") == 0) {
 			int r = foreign_procfs(f[4], strtoul(f[0], NULL, 10), procfd);
 			if (r < 0)
 				return r;

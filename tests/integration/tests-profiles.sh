@@ -348,12 +348,18 @@ t_prof_ptrace_tool_not_traceable() {
 # network namespace through a host process of the operator's. Both
 # profiles are refused there (125, on record); restricted still runs.
 t_prof_refuses_foreign_procfs() {
-	local secret=$CC_T/prof-secret prof rec
+	local secret=$CC_T/prof-secret prof rec out
 	pol_trap
 	start_ct cc-prof-hproc
 	printf 'host-only-%s\n' "$$" > "$secret" && chmod 600 "$secret" || fail "cannot write $secret"
-	mkdir "/proc/$PID/root/hostproc" && put_in_ct "$PID" "$BUSYBOX" busybox &&
-		nsenter -t "$PID" -m -- /busybox mount -t proc proc /hostproc ||
+	put_in_ct "$PID" "$BUSYBOX" busybox || fail "cannot plant /busybox"
+	# what Docker does to its own procfs: read-only binds of parts of it
+	out=$(nsenter -t "$PID" -m -p -- /busybox mount --bind /proc/sys /proc/sys 2>&1 &&
+		nsenter -t "$PID" -m -p -- /busybox mount -o remount,bind,ro /proc/sys 2>&1) || fail "cannot bind /proc/sys: $out"
+	prof_policy ptrace
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "ptrace with the container's own procfs and a read-only bind of its /proc/sys"
+	mkdir "/proc/$PID/root/hostproc" && nsenter -t "$PID" -m -- /busybox mount -t proc proc /hostproc ||
 		fail "cannot mount the host's procfs in the container"
 	for prof in ptrace netadmin; do
 		prof_policy $prof
