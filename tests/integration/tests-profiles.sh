@@ -594,7 +594,8 @@ userns_child() { # the sleep under unshare $up, once it runs
 in_own_userns() { [ "$(readlink "/proc/$1/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ]; }
 
 t_prof_userns_target_refused() {
-	local up cpid prof rec
+	# up is not local: pol_trap's EXIT trap, which kills it, runs after return
+	local cpid prof rec
 	pol_trap
 	unshare --user --mount --pid --net --fork --kill-child --propagation private sh -c '
 		while ! grep -q 65536 /proc/self/uid_map; do sleep 0.05; done
