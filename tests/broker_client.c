@@ -7,13 +7,19 @@
  *   broker-client BROKER out-of-order    MOUNT before TARGET: a protocol violation
  *   broker-client BROKER garbage         a frame that does not decode
  *   broker-client BROKER false-claim PID a docker id the PID's cgroup does not name
+ *   broker-client BROKER launch PID      the launcher's own LAUNCH, with the ptrace
+ *                                        profile's creds for uid 0 and every
+ *                                        capability kept, sent to the broker
  *
  * Prints the broker's answer and exits 0 when the broker refused as it must. */
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "proto.h"
@@ -146,6 +152,27 @@ int main(int argc, char **argv)
 		int st = broker_status(sock);
 		printf("%s; broker exit %d\n", r < 0 ? err.msg : "accepted", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		return r < 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 0 : 1;
+	}
+	if (strcmp(argv[2], "launch") == 0 && argc == 4) {
+		/* What the broker sends its launcher, sent to the broker by the
+		 * worker: the ids and capabilities are the broker's to choose. */
+		char *targv[] = { (char *)"/dev/crashcart/bin/sh", NULL }, *tenv[] = { NULL };
+		struct cc_msg req = { .type = CC_MSG_LAUNCH, .seq = 2 };
+		req.u.launch = (struct cc_launch){ .nsflags = 0, .keep_caps = ~0ULL, .argv = targv, .envp = tenv,
+						   .flags = 0, .creds = (char *)"0 0 0 0 0 0 0" };
+		req.fds[0] = (int)syscall(SYS_pidfd_open, atoi(argv[3]), 0);
+		for (int i = 1; i < 4; i++)
+			req.fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		req.nfds = 4;
+		if (hello(sock, &err) < 0)
+			return expect_refusal(0, &err, "");
+		r = cc_msg_send(sock, &req, &err);
+		char c;
+		ssize_t n = r < 0 ? -1 : recv(sock, &c, 1, 0);
+		int st = broker_status(sock);
+		printf("sent: %s; broker answered %zd bytes; exit %d\n", r < 0 ? err.msg : "yes", n,
+		       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return r == 0 && n == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 0 : 1;
 	}
 	if (strcmp(argv[2], "garbage") == 0) {
 		static const char junk[] = "\x10\x00\x00\x00\x01\x00\x63\x00\x01\x00\x00\x00\xff\xff\xff\xff";

@@ -17,6 +17,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "policy.h"
@@ -66,6 +67,17 @@ bool cc_pin_own_netns(const struct cc_pin *p);
  * namespace it is in has no link to another (netadmin). */
 int cc_profile_become(const char *creds);
 int cc_profile_net_alone(cc_error *err);
+/* From a process of the container's PID namespace: the first task of
+ * procfd (a procfs of that namespace) in another network namespace than
+ * the caller's (`net`: netadmin) or in the mount namespace `hostmnt` (the
+ * host's: its /proc/PID/root is the host's root), in *tid and *what; 0 and
+ * *tid = 0 when there is none; -errno. */
+int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pid_t *tid, const char **what);
+/* ptrace, netadmin, from a process of the container's namespaces: a mount
+ * there that reaches past them (a procfs of another PID namespace; with
+ * `net`, an nsfs file of another network namespace), said in `where`
+ * ("" when there is none); -errno. */
+int cc_profile_foreign_mount(int procfd, bool net, char *where, size_t len);
 
 /* target.c */
 /* Refuses anything that is not a container: a process in the host's mount

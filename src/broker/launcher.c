@@ -15,7 +15,8 @@
  * The tool itself dies with the reaper (PR_SET_PDEATHSIG). The reaper is
  * non-dumpable (forked from the file-capability broker, it never execs), so
  * the container cannot ptrace it; it holds no capability once the tool is
- * started. */
+ * started, and is under the tool's filter from then on (a tool holding
+ * CAP_SYS_PTRACE can ptrace it). */
 #include "broker.h"
 
 #include <fcntl.h>
@@ -283,8 +284,14 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	(void)close(errpipe[1]);
 	for (int i = 0; i < 3; i++)
 		(void)close(stdio[i]); /* the tool's now: EOF and hang-up follow the tool's processes */
-	/* Signalling and reaping our own children needs no capability. */
-	if (cc_caps_drop_all(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	/* Signalling and reaping our own children needs no capability. The
+	 * tool's filter too: the ptrace profile's tool can attach to us (its
+	 * CAP_SYS_PTRACE passes our non-dumpability, and we have its ids) and
+	 * make us call what its own filter refuses (keyctl as host uid 0: the
+	 * host root's keyring). We need nothing that filter lists. */
+	cc_error ferr;
+	if (cc_caps_drop_all(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    cc_seccomp_load(CC_FILTER_TOOL, &ferr) < 0) {
 		(void)kill(tool, SIGKILL);
 		ending = true;
 	}
@@ -328,6 +335,79 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	_exit(0);
 }
 
+/* What the profiles check from inside the container's namespaces
+ * (profile.c): ptrace and netadmin, no mount that reaches past them (a
+ * procfs of another PID namespace; for netadmin an nsfs file of another
+ * network namespace); netadmin, no task of the container's PID namespace in
+ * another network namespace. Only a process in that PID namespace can list
+ * it through a procfs of its own (the container's /proc is the container's
+ * to fake): a short-lived child, after setns, which reports what it found
+ * through a pipe. */
+struct found {
+	int err;        /* errno of a check that could not be made */
+	int tid;        /* a task in another network namespace */
+	char where[256]; /* a mount that reaches past the container */
+	char what[64];   /* where that task is */
+};
+
+static int profile_checks(const struct cc_launch *l, const struct stat *hostmnt, cc_error *why)
+{
+	/* the launcher is told flags, not the profile: NET_ALONE is netadmin's */
+	const char *prof = (l->flags & CC_LAUNCH_NET_ALONE) ? "netadmin" : "ptrace";
+	struct found res = { .err = EIO };
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cc_failx(why, errno, "profile %s: cannot look at the container's processes and mounts", prof);
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return cc_failx(why, e, "profile %s: cannot look at the container's processes and mounts", prof);
+	}
+	if (c == 0) {
+		struct found out = { 0 };
+		pid_t tid = 0;
+		int r, procfd;
+		(void)close(p[0]);
+		procfd = own_procfs();
+		r = procfd < 0 ? -(errno ? errno : EIO) : 0;
+		if (r == 0 && (l->flags & CC_LAUNCH_OWN_PROC))
+			r = cc_profile_foreign_mount(procfd, l->flags & CC_LAUNCH_NET_ALONE, out.where, sizeof(out.where));
+		const char *what = NULL;
+		if (r == 0 && !out.where[0])
+			r = cc_profile_foreign_task(procfd, l->flags & CC_LAUNCH_NET_ALONE,
+						    (l->flags & CC_LAUNCH_OWN_PROC) ? hostmnt : NULL, &tid, &what);
+		out.err = -r;
+		out.tid = (int)tid;
+		if (tid && what)
+			snprintf(out.what, sizeof(out.what), "%s", what);
+		(void)!write(p[1], &out, sizeof(out));
+		_exit(0);
+	}
+	(void)close(p[1]);
+	ssize_t n;
+	do
+		n = read(p[0], &res, sizeof(res));
+	while (n < 0 && errno == EINTR);
+	(void)close(p[0]);
+	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(res))
+		res.err = EIO;
+	res.where[sizeof(res.where) - 1] = '\0';
+	if (res.err)
+		return cc_failx(why, res.err, "profile %s: cannot look at the container's processes and mounts", prof);
+	if (res.where[0])
+		return cc_fail(why, EXDEV, "profile %s refused: %s, whose links reach past the container", prof,
+			       res.where);
+	res.what[sizeof(res.what) - 1] = '\0';
+	if (res.tid)
+		return cc_fail(why, EXDEV, "profile %s refused: PID %d of the container's PID namespace is in %s, "
+			       "which the tool would reach through that PID", prof, res.tid, res.what);
+	return 0;
+}
+
 static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why)
 {
 	const struct cc_launch *l = &m->u.launch;
@@ -351,6 +431,12 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 		if (r < 0)
 			return -e.code;
 	}
+	/* The host's mount namespace (the broker's, still ours): a task of the
+	 * container's PID namespace in it has the host's root as its
+	 * /proc/PID/root (profile_checks). */
+	struct stat hostmnt;
+	if (stat("/proc/self/ns/mnt", &hostmnt) < 0)
+		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
 		return -errno;
 	/* One call enters every namespace at once (kernel >= 5.8); the PID
@@ -359,8 +445,9 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why
 		  r = setns(pidfd, (int)l->nsflags));
 	if (r < 0)
 		return -errno;
-	/* Now in the container's network namespace: netadmin's condition. */
-	if ((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) {
+	/* Now in the container's namespaces: the profiles' conditions. */
+	if (((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) ||
+	    ((l->flags & (CC_LAUNCH_NET_ALONE | CC_LAUNCH_OWN_PROC)) && profile_checks(l, &hostmnt, why) < 0)) {
 		(void)close(ctl[0]);
 		(void)close(ctl[1]);
 		return -why->code;

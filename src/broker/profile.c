@@ -16,7 +16,19 @@
  *               namespace is linked to another (a veth peer's, any nsid):
  *               CAP_NET_ADMIN of the initial user namespace reaches every
  *               namespace that has an nsid there (rtnetlink's
- *               IFLA_TARGET_NETNSID), the host's included.
+ *               IFLA_TARGET_NETNSID), the host's included; and when a
+ *               task of the container's PID namespace is in another network
+ *               namespace (a sidecar with the host's network): rtnetlink
+ *               names a namespace by a PID of the caller's PID namespace too
+ *               (NETNSA_PID gives it an nsid, IFLA_NET_NS_PID puts a link
+ *               there), and checks CAP_NET_ADMIN where it is owned.
+ *
+ * Each profile but restricted is refused where the container's mount
+ * namespace holds a procfs of another PID namespace (a monitoring
+ * container's /host/proc): its /proc/PID/root, fd/ and ns/ links reach that
+ * namespace's processes, past the container's, and CAP_SYS_PTRACE passes
+ * their ptrace checks (the host's root filesystem through /host/proc/1/root);
+ * netadmin also where it holds an nsfs mount of another network namespace.
  *
  * Each profile but restricted needs capabilities beyond the broker's base
  * set; the install-time opt-in (-Dprofiles=) gives the broker's file those,
@@ -33,13 +45,17 @@
 #include <grp.h>
 #include <libmnl/libmnl.h>
 #include <linux/net_namespace.h>
+#include <linux/openat2.h>
 #include <linux/rtnetlink.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "caps.h"
@@ -145,6 +161,7 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 			       d->name, caps, d->enable);
 	}
 	plan->tool_caps = d->tool;
+	plan->launch_flags |= CC_LAUNCH_OWN_PROC;
 	if (prof == CC_PROFILE_PTRACE)
 		return target_creds(p, plan->creds, sizeof(plan->creds), err);
 	if (prof == CC_PROFILE_NETADMIN)
@@ -272,5 +289,207 @@ int cc_profile_net_alone(cc_error *err)
 		return cc_fail(err, EXDEV, "profile netadmin refused: the container's network namespace is linked "
 			       "to another one (nsid %d%s), which CAP_NET_ADMIN there would reach", l.nsid,
 			       l.peer ? ", the other end of a veth or similar link" : "");
+	return 0;
+}
+
+/* The ns link `ns` of a task of `tfd` (a /proc/PID/task fd): 1 and *st,
+ * 0 when the task is gone (ENOENT, ESRCH: it ended, or is a zombie without
+ * namespaces), -errno otherwise: the check fails closed. Another user's
+ * task: the ptrace access check of ns links, hence CAP_SYS_PTRACE. */
+static int task_ns(int tfd, const char *tid, const char *ns, struct stat *st)
+{
+	char path[64];
+	int s;
+	snprintf(path, sizeof(path), "%s/ns/%s", tid, ns);
+	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), s = fstatat(tfd, path, st, 0));
+	if (s == 0)
+		return 1;
+	return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+}
+
+static bool same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+struct task_refs {
+	const struct stat *net;     /* a task in another network namespace is foreign */
+	const struct stat *hostmnt; /* a task in this mount namespace (the host's) is foreign */
+};
+
+/* The tasks of /proc/PID, each checked against refs. */
+static int foreign_tasks(int procfd, const char *pid, const struct task_refs *refs, pid_t *tid, const char **what)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "%s/task", pid);
+	int tfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+	DIR *d = fdopendir(tfd);
+	if (!d) {
+		int e = errno;
+		(void)close(tfd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && !*tid && (de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (refs->net && (r = task_ns(tfd, de->d_name, "net", &st)) > 0 && !same(&st, refs->net))
+			*what = "another network namespace", *tid = (pid_t)atoi(de->d_name);
+		else if (r >= 0 && refs->hostmnt && (r = task_ns(tfd, de->d_name, "mnt", &st)) > 0 &&
+			 same(&st, refs->hostmnt))
+			*what = "the host's mount namespace", *tid = (pid_t)atoi(de->d_name);
+		if (r > 0)
+			r = 0;
+	}
+	(void)closedir(d);
+	return r;
+}
+
+int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pid_t *tid, const char **what)
+{
+	char self[32];
+	struct stat own;
+	struct task_refs refs = { .net = net ? &own : NULL, .hostmnt = hostmnt };
+	*tid = 0;
+	*what = NULL;
+	/* our own entry, in our own procfs: the container's namespace */
+	snprintf(self, sizeof(self), "%d/ns/net", (int)getpid());
+	if (fstatat(procfd, self, &own, 0) < 0)
+		return -errno;
+	int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		(void)close(dfd);
+		return -e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && !*tid && (de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+			r = foreign_tasks(procfd, de->d_name, &refs, tid, what);
+	(void)closedir(d);
+	return r;
+}
+
+/* mountinfo's octal escapes (\040 for a space...), in place */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* Is the procfs mounted at `mp` (mount `id`) one of another PID namespace
+ * than ours (`own`: a procfs of our own)? Its "self" must be us, by our PID
+ * here (an ancestor's numbers us otherwise, and one we are not in has no
+ * "self"), and its PID 1 must start when ours did (the numbers of two
+ * namespaces can meet; the ns links of PID 1 would need the ptrace check,
+ * which a host's PID 1 can refuse even CAP_SYS_PTRACE). 1: yes, 0: no, or
+ * not reachable by its path (covered by another mount); -errno. */
+static int foreign_procfs(const char *mp, unsigned long id, int own)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, mp, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID)) {
+		int e = errno ? errno : EOPNOTSUPP;
+		(void)close(fd);
+		return -e;
+	}
+	if (sx.stx_mnt_id != id) {
+		(void)close(fd);
+		return 0;
+	}
+	char self[32], stat[1024];
+	uint64_t t_there = 0, t_here = 0;
+	ssize_t n = readlinkat(fd, "self", self, sizeof(self) - 1);
+	int r = 1;
+	if (n > 0) {
+		self[n] = '\0';
+		if (atoi(self) == (int)getpid()) {
+			int a = cc_read_file_at(fd, "1/stat", stat, sizeof(stat));
+			if (a >= 0 && cc_parse_stat_start_time(stat, &t_there) == 0 &&
+			    cc_read_file_at(own, "1/stat", stat, sizeof(stat)) >= 0 &&
+			    cc_parse_stat_start_time(stat, &t_here) == 0)
+				r = t_there != t_here;
+		}
+	}
+	(void)close(fd);
+	return r;
+}
+
+int cc_profile_foreign_mount(int procfd, bool net, char *where, size_t len)
+{
+	char path[48];
+	struct stat netns;
+	static char info[256 * 1024];
+	int n;
+
+	where[0] = '\0';
+	snprintf(path, sizeof(path), "%d/ns/net", (int)getpid());
+	if (fstatat(procfd, path, &netns, 0) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%d/mountinfo", (int)getpid());
+	n = cc_read_file_at(procfd, path, info, sizeof(info));
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof(info) - 1)
+		return -E2BIG; /* cut: the rest could hide one */
+	for (char *line = info, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		char *f[5], *save = NULL, *sep = strstr(line, " - ");
+		int i = 0;
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t && i < 5; t = strtok_r(NULL, " ", &save))
+			f[i++] = t;
+		char *fstype = strtok_r(sep + 3, " ", &save);
+		if (i < 5 || !fstype)
+			continue;
+		unescape(f[4]);
+		if (strcmp(fstype, "proc") == 0 && strcmp(f[3], "/") != 0) {
+			/* a bind of part of a procfs (Docker's read-only /proc/sys,
+			 * /proc/irq...): no process's links below it, unless the
+			 * part is a process's directory */
+			unescape(f[3]);
+			if (f[3][1] >= '0' && f[3][1] <= '9') {
+				snprintf(where, len, "%s is a process's directory of a procfs", f[4]);
+				return 0;
+			}
+		} else if (strcmp(fstype, "proc") == 0) {
+			int r = foreign_procfs(f[4], strtoul(f[0], NULL, 10), procfd);
+			if (r < 0)
+				return r;
+			if (r) {
+				snprintf(where, len, "%s is a procfs of another PID namespace", f[4]);
+				return 0;
+			}
+		} else if (net && strcmp(fstype, "nsfs") == 0 && strncmp(f[3], "net:[", 5) == 0 &&
+			   strtoull(f[3] + 5, NULL, 10) != (unsigned long long)netns.st_ino) {
+			snprintf(where, len, "%s is another network namespace (nsfs)", f[4]);
+			return 0;
+		}
+	}
 	return 0;
 }

@@ -61,6 +61,7 @@ enum cc_action {
 #define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
 #define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
 #define CC_LAUNCH_NET_ALONE 0x4u /* LAUNCH: refuse unless the network namespace has no link to another (netadmin) */
+#define CC_LAUNCH_OWN_PROC 0x8u  /* LAUNCH: refuse if a procfs of another PID namespace is mounted there (ptrace, netadmin) */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {

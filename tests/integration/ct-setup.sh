@@ -21,5 +21,7 @@ node null 1 3
 node zero 1 5
 node urandom 1 9
 node tty 5 0
+# CT_HOSTNET (lib.sh): /proc is still the host's here
+if [ -e "$R/.hostnet" ]; then mount --bind "/proc/$(cat "$R/.hostnet")/ns/net" "$R/hostnet"; fi
 hostname "$NAME"
 exec "$PIVOT" "$R" /sleeper

@@ -247,8 +247,11 @@ build_helpers() {
 	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/netreach" "$CC_IT_DIR/netreach.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/devopen" "$CC_IT_DIR/devopen.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/reapinj" "$CC_IT_DIR/reapinj.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
-		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe"
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe" "$HBIN/netreach" "$HBIN/reapinj" "$HBIN/devopen"
 }
 
 # ---------------------------------------------------------------- images
@@ -317,10 +320,13 @@ cg_dirs() { # cg_dirs NAME: the per-container cgroup in every hierarchy we use
 # proc/ sys/ dev/ directories. No shell, no libc.
 # CT_INIT=PROG: another static init in its place (still named /sleeper);
 # CT_UID=N: written to /uid for it (victim.c takes it).
+# CT_HOSTNET=1: /hostnet is a bind mount of the host's network namespace
+# (ct-setup.sh makes it from this shell's, named in /.hostnet).
 minimal_root() {
 	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "${CT_INIT:-$HBIN/sleeper}" "$1/sleeper" &&
 		chmod 755 "$1" "$1/sleeper" || return 1
 	if [ -n "${CT_UID:-}" ]; then echo "$CT_UID" > "$1/uid" || return 1; fi
+	if [ -n "${CT_HOSTNET:-}" ]; then { echo "$$" > "$1/.hostnet" && : > "$1/hostnet"; } || return 1; fi
 }
 
 # ct_start NAME [USERNS_UID]: start a microcontainer, print the host PID of

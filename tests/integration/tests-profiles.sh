@@ -17,9 +17,15 @@ TESTS+=(
 	t_prof_ptrace_root_target
 	t_prof_ptrace_user_target
 	t_prof_ptrace_nondumpable_target
+	t_prof_ptrace_reaper_filtered
+	t_prof_ptrace_tool_not_traceable
+	t_prof_refuses_foreign_procfs
+	t_prof_ptrace_refuses_host_task
 	t_prof_restricted_refuses_tracing
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
+	t_prof_netadmin_refuses_foreign_netns_in_pidns
+	t_prof_netadmin_refuses_foreign_nsfs
 	t_prof_userns_target_refused
 )
 
@@ -278,6 +284,135 @@ t_prof_ptrace_nondumpable_target() {
 		*) fail "gdb read the memory of a non-dumpable process through /proc/PID/mem: SECURITY.md says it cannot" ;; esac
 }
 
+# The reaper is the tool's parent, with the same ids, and not dumpable:
+# the ptrace profile's CAP_SYS_PTRACE attaches to it all the same. The tool
+# (reapinj.c, planted in a container whose process is root) injects into
+# the reaper a keyctl that the tool's own filter refuses; as host uid 0 it
+# would name the host root's user keyring (keyrings are not namespaced).
+# The reaper keeps the tool's filter too.
+t_prof_ptrace_reaper_filtered() {
+	local host
+	pol_trap
+	start_ct cc-prof-reap
+	put_in_ct "$PID" "$HBIN/reapinj" reapinj || fail "cannot plant /reapinj"
+	host=$("$HBIN/reapinj" self)
+	log "  host root: $host"
+	prof_policy ptrace
+	run as_op cc -i "$IMG_EXT4" "$PID" /reapinj self
+	expect_rc 0 "reapinj self under ptrace"
+	expect_out "reapinj: self: Operation not permitted"
+	run as_op cc -i "$IMG_EXT4" "$PID" /reapinj parent
+	expect_rc 0 "reapinj parent under ptrace"
+	[ "$OUT" = "reapinj: parent: ${host#reapinj: self: }" ] &&
+		fail "the tool reached the host root's user keyring through the reaper: $OUT"
+	case $OUT in "reapinj: attach: "*) fail "the tool could not attach to the reaper: the test proves nothing: $OUT" ;; esac
+	expect_out "reapinj: parent: Operation not permitted"
+}
+
+# The ptrace profile's tool has the ids of a process of the container
+# (root here), and is dumpable: what keeps that process from ptracing it is
+# the tool's CAP_SYS_PTRACE, which Docker's default set lacks (the
+# kernel's cap_ptrace_access_check). devopen.c, as container root with
+# that set, is refused the attach. With CAP_SYS_PTRACE of its own
+# (--cap-add SYS_PTRACE) it attaches: SECURITY.md, Open.
+t_prof_ptrace_tool_not_traceable() {
+	local bg hp out
+	pol_trap
+	start_ct cc-prof-trace
+	put_in_ct "$PID" "$HBIN/devopen" devopen || fail "cannot plant /devopen"
+	prof_policy ptrace
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 6 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	bg=$!
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 6 \$" || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 6 $')
+	log "  tool: $(grep -E '^(Uid|CapPrm)' "/proc/$hp/status" | tr '\t\n' '  ')"
+	# block major 240 is for local use: no driver, the node opens nothing
+	out=$(nsenter -t "$PID" -a /devopen 0 0 "$(nspid "$hp")" /devnode 240 0 x 2>&1)
+	log "  container root (Docker's set): $out"
+	case $out in *"attach: Operation not permitted"*) ;;
+		*) fail "container root with Docker's default set attached to the ptrace tool: $out" ;; esac
+	out=$(nsenter -t "$PID" -a /devopen -p 0 0 "$(nspid "$hp")" /devnode 240 0 x 2>&1)
+	log "  container root (+CAP_SYS_PTRACE): $out"
+	case $out in *"tool opens /devnode"*) note "a container with CAP_SYS_PTRACE drives the ptrace tool (SECURITY.md, Open)" ;; esac
+	wait "$bg"
+}
+
+# A procfs of another PID namespace mounted in the container (a
+# monitoring container's `-v /proc:/host/proc`; made here with nsenter -m,
+# whose mount takes nsenter's own PID namespace, the host's): its
+# /proc/PID/root, fd/ and ns/ links reach the host's processes. The
+# container's root cannot follow them to a host root process (the kernel
+# wants CAP_SYS_PTRACE for a tracee with more capabilities); the ptrace
+# profile's tool, uid 0 with CAP_SYS_PTRACE, could: it read a root-only
+# host file through /hostproc/PID/root of this test's own shell. So would netadmin's, to the host's
+# network namespace through a host process of the operator's. Both
+# profiles are refused there (125, on record); restricted still runs.
+t_prof_refuses_foreign_procfs() {
+	local secret=$CC_T/prof-secret prof rec out
+	pol_trap
+	start_ct cc-prof-hproc
+	printf 'host-only-%s\n' "$$" > "$secret" && chmod 600 "$secret" || fail "cannot write $secret"
+	put_in_ct "$PID" "$BUSYBOX" busybox || fail "cannot plant /busybox"
+	# what Docker does to its own procfs: read-only binds of parts of it
+	out=$(nsenter -t "$PID" -m -p -- /busybox mount --bind /proc/sys /proc/sys 2>&1 &&
+		nsenter -t "$PID" -m -p -- /busybox mount -o remount,bind,ro /proc/sys 2>&1) || fail "cannot bind /proc/sys: $out"
+	prof_policy ptrace
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "ptrace with the container's own procfs and a read-only bind of its /proc/sys"
+	mkdir "/proc/$PID/root/hostproc" && nsenter -t "$PID" -m -- /busybox mount -t proc proc /hostproc ||
+		fail "cannot mount the host's procfs in the container"
+	for prof in ptrace netadmin; do
+		prof_policy $prof
+		audit_mark
+		run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/hostproc/$$/root$secret"
+		[[ "$OUT" == *host-only-* ]] && fail "the $prof tool read a root-only host file through the host's procfs"
+		expect_rc 125 "$prof with the host's procfs in the container ($OUT)"
+		expect_one_error_line
+		case $ERR in *"profile $prof refused: /hostproc is a procfs of another PID namespace"*) ;;
+			*) fail "the refusal does not say why: $ERR" ;; esac
+		rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+		printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("procfs of another PID namespace"))' >/dev/null ||
+			fail "no exec end record with result refused: $rec"
+	done
+	prof_policy restricted
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/hostproc/$$/root$secret"
+	[ "$RC" != 0 ] || fail "restricted read a root-only host file"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "restricted with the host's procfs in the container"
+}
+
+# A process in the container's PID namespace but in the host's mount
+# namespace (`nsenter -t PID -p` by an administrator, without -m): its
+# /proc/PID/root is the host's root, which the ptrace tool (uid 0 with
+# CAP_SYS_PTRACE) followed to a root-only host file. ptrace and netadmin
+# are refused while such a process is there (125, on record).
+t_prof_ptrace_refuses_host_task() {
+	local secret=$CC_T/prof-secret2 side spid cpid rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { kill -KILL "$side" 2>/dev/null; }
+	start_ct cc-prof-htask
+	printf 'host-only-%s\n' "$$" > "$secret" && chmod 600 "$secret" || fail "cannot write $secret"
+	nsenter -t "$PID" --pid -- sleep 300 </dev/null >/dev/null 2>&1 &
+	side=$!
+	wait_until 5 grep -q '[0-9]' "/proc/$side/task/$side/children" || fail "the process did not start"
+	spid=$(awk '{print $1}' "/proc/$side/task/$side/children")
+	cpid=$(awk '/^NSpid:/ {print $NF}' "/proc/$spid/status")
+	[ "$(readlink "/proc/$spid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] || fail "set-up: not in the host's mount namespace"
+	log "# host pid $spid, pid $cpid in the container, the host's mount namespace"
+	prof_policy ptrace
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB cat "/proc/$cpid/root$secret"
+	[[ "$OUT" == *host-only-* ]] && fail "the ptrace tool read a root-only host file through /proc/$cpid/root"
+	expect_rc 125 "ptrace with a process of the host's mount namespace in the container ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile ptrace refused: PID $cpid of the container's PID namespace is in the host's mount namespace"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("mount namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
+}
+
 # Under restricted (the operator's ids, no capability) each of these fails,
 # saying why, in both containers.
 t_prof_restricted_refuses_tracing() {
@@ -370,6 +505,80 @@ t_prof_netadmin_refuses_linked_netns() {
 	expect_rc 0 "restricted in a linked network namespace"
 }
 
+# A process of the container's PID namespace that lives in another network
+# namespace (here the host's: a sidecar started with `--pid=container:X
+# --net=host`, made with nsenter) is a name for that namespace: rtnetlink
+# takes a PID of the caller's PID namespace (NETNSA_PID, IFLA_NET_NS_PID)
+# and checks CAP_NET_ADMIN in the initial user namespace, which the tool
+# holds. netreach.c, run as the tool, asks for an nsid for the host's
+# namespace and makes a veth pair right in it. netadmin is refused there
+# (125, audited); with the sidecar gone it runs, and netreach reaches
+# nothing but the container's own namespace.
+t_prof_netadmin_refuses_foreign_netns_in_pidns() {
+	local side spid cpid name=ccnr$$ rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { kill -KILL "$side" 2>/dev/null; ip link del "$name" 2>/dev/null; }
+	start_ct cc-prof-nr
+	put_in_ct "$PID" "$HBIN/netreach" netreach || fail "cannot plant /netreach"
+	# nsenter forks into the PID namespace; the child stays in the host's net, mount namespaces
+	nsenter -t "$PID" --pid -- sleep 300 </dev/null >/dev/null 2>&1 &
+	side=$!
+	wait_until 5 grep -q '[0-9]' "/proc/$side/task/$side/children" || fail "the sidecar did not start"
+	spid=$(awk '{print $1}' "/proc/$side/task/$side/children")
+	cpid=$(awk '/^NSpid:/ {print $NF}' "/proc/$spid/status")
+	[ "$(readlink "/proc/$spid/ns/net")" = "$(readlink /proc/self/ns/net)" ] || fail "the sidecar is not in the host's network namespace"
+	log "# sidecar: host pid $spid, pid $cpid in the container, host network namespace"
+	prof_policy netadmin
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach "$cpid" "$name"
+	ip link show "$name" >/dev/null 2>&1 && fail "the netadmin tool made link $name in the host's network namespace: $OUT"
+	expect_rc 125 "netadmin with a process of another network namespace in the PID namespace ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile netadmin refused: PID $cpid of the container's PID namespace is in another network namespace"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("another network namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
+	kill -KILL "$side" "$spid" 2>/dev/null
+	wait "$side" 2>/dev/null
+	wait_until 5 test ! -e "/proc/$spid" || fail "the sidecar did not end"
+	# alone again: netadmin runs, and the PID of the tool's own namespace
+	# reaches only that namespace
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach 1 "$name"
+	expect_rc 0 "netadmin once the sidecar is gone"
+	log "  $OUT"
+	ip link show "$name" >/dev/null 2>&1 && fail "link $name appeared in the host's network namespace"
+	nsenter -n -t "$PID" ip -br link show "$name" >/dev/null 2>&1 || fail "netreach did not make $name in the container's namespace: $OUT"
+}
+
+# An nsfs file of the host's network namespace bound into the container
+# (a CNI plugin's /run/netns, `ip netns` files): an fd of it names the
+# namespace to rtnetlink (NETNSA_FD, IFLA_NET_NS_FD) as a PID does. The
+# netadmin tool made a veth pair in the host's namespace through it
+# (netreach.c). netadmin is refused there (125, on record).
+t_prof_netadmin_refuses_foreign_nsfs() {
+	local name=ccnf$$ rec
+	pol_trap
+	# shellcheck disable=SC2317  # called from pol_trap's trap
+	pol_extra_cleanup() { ip link del "$name" 2>/dev/null; }
+	PID=$(CT_HOSTNET=1 ct_start cc-prof-nsfs) || fail "cannot start the container"
+	[ "$(stat -L -c %i "/proc/$PID/root/hostnet")" = "$(stat -L -c %i /proc/self/ns/net)" ] ||
+		fail "set-up: /hostnet is not the host's network namespace"
+	put_in_ct "$PID" "$HBIN/netreach" netreach || fail "cannot plant /netreach"
+	prof_policy netadmin
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" /netreach /hostnet "$name"
+	ip link show "$name" >/dev/null 2>&1 && fail "the netadmin tool made link $name in the host's network namespace: $OUT"
+	expect_rc 125 "netadmin with the host's network namespace bound into the container ($OUT)"
+	expect_one_error_line
+	case $ERR in *"profile netadmin refused: /hostnet is another network namespace (nsfs)"*) ;;
+		*) fail "the refusal does not say why: $ERR" ;; esac
+	rec=$(audit_new | jq -sc 'map(select(.event == "exec" and .phase == "end")) | last')
+	printf '%s' "$rec" | jq -e '.result == "refused" and (.error | contains("another network namespace"))' >/dev/null ||
+		fail "no exec end record with result refused: $rec"
+}
+
 # ---------------------------------------------------------------- user namespaces
 
 # A container in a user namespace of its own (made by hand: identity-mapped
@@ -385,7 +594,8 @@ userns_child() { # the sleep under unshare $up, once it runs
 in_own_userns() { [ "$(readlink "/proc/$1/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ]; }
 
 t_prof_userns_target_refused() {
-	local up cpid prof rec
+	# up is not local: pol_trap's EXIT trap, which kills it, runs after return
+	local cpid prof rec
 	pol_trap
 	unshare --user --mount --pid --net --fork --kill-child --propagation private sh -c '
 		while ! grep -q 65536 /proc/self/uid_map; do sleep 0.05; done

@@ -209,6 +209,14 @@ t_runtime_docker() {
 	expect_one_error_line
 	case $ERR in *"$sock"*"Permission denied"*) ;; *) fail "the error does not say the socket refused: '$ERR'" ;; esac
 	rt_session "docker://$name" "$pid" "$DH"
+	# the ptrace profile in a real Docker container: its own /proc, with
+	# Docker's read-only binds (/proc/sys...) and masks, is no foreign procfs
+	rt_defer pol_restore
+	prof_policy ptrace
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$id" "$BB" grep -E '^(Uid|CapEff)' /proc/self/status
+	expect_rc 0 "the ptrace profile in a docker container"
+	printf '%s\n' "$OUT" | grep -q '^CapEff:[[:space:]]*0000000000080000$' || fail "the ptrace tool's capabilities: $OUT"
+	pol_restore
 	# --list sees it, unprivileged, and says whether the image is mounted
 	run as_op "$CC_BIN" -i "$IMG_EXT4" -m "$id"
 	expect_rc 0 "-m by id"

@@ -9,6 +9,9 @@
 # shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
 # shellcheck disable=SC2034  # TESTS is read by run.sh
 
+# open (SECURITY.md, "Open: the tool is outside the container's cgroup"):
+# fails until the tool's processes are under the container's device rules
+OPEN_TESTS+=(t_attack_devcgroup_through_tool)
 TESTS+=(
 	t_attack_a1_tiocsti_reaches_host_shell
 	t_attack_a1_bare_cmd_from_container
@@ -133,6 +136,47 @@ t_attack_a3_ptrace_tool_tiocsti() {
 	pty_out | grep -q 'GOT\[echo INJECTED' && fail "the host shell read the line the container pushed"
 	pty_out | grep -q '^GOT\[\]$' || fail "the host shell's read did not end empty"
 	pty_out | grep -q '^CC-RC=0$' || fail "the tool did not end normally"
+}
+
+# The tool lives in the broker's cgroup, not the container's: the device
+# controller that keeps container root off the host's disks is the
+# container's cgroup's. Container root (Docker's default set: CAP_MKNOD,
+# CAP_CHOWN, CAP_SETUID) makes a node of a block device its cgroup denies
+# (a loop device over a scratch file: the host's disk), cannot open it
+# itself, ptraces the tool as the operator's uid (A3) and has the tool open
+# it and write to it (devopen.c).
+t_attack_devcgroup_through_tool() {
+	local disk=$CC_T/devcg.disk loop g hp bg out r
+	[ -e /sys/fs/cgroup/devices/cgroup.procs ] || skip "no cgroup v1 devices controller here"
+	truncate -s 1M "$disk" || fail "cannot make the scratch disk"
+	loop=$(losetup -f --show "$disk") || skip "no loop device for the scratch disk"
+	# shellcheck disable=SC2064,SC2154  # the loop device is known now; rc is the trap's
+	trap "rc=\$?; trap - EXIT; ct_stop_all; losetup -d $loop; exit \$rc" EXIT
+	start_ct cc-devcg
+	g=/sys/fs/cgroup/devices/$CG_PARENT/cc-devcg
+	# what Docker's device rules are: the usual character devices, mknod of any
+	echo a > "$g/devices.deny" || fail "cannot set the container's device rules"
+	for r in 'c 1:3 rwm' 'c 1:5 rwm' 'c 1:9 rwm' 'c 5:0 rwm' 'c *:* m' 'b *:* m'; do
+		echo "$r" > "$g/devices.allow" || fail "cannot allow $r"
+	done
+	put_in_ct "$PID" "$HBIN/devopen" devopen || fail "cannot plant /devopen"
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" /dev/crashcart/bin/busybox sleep 6 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	bg=$!
+	wait_until 15 ct_proc_running "$PID" '^[0-9]+ /dev/crashcart/bin/busybox sleep 6 $' || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 6 $')
+	# shellcheck disable=SC2046
+	out=$(bash -c 'ct=$1 args=$2; shift 2
+		for c in "$@"; do echo $$ > "$c/cgroup.procs" || exit 1; done
+		exec nsenter -t "$ct" -a /devopen $args' _ "$PID" \
+		"$(op_uid) $(id -g "$OP_USER") $(nspid "$hp") /devnode $(( 0x$(stat -c %t "$loop") )) $(( 0x$(stat -c %T "$loop") )) CC-DEVCG-WRITTEN" \
+		$(cg_dirs cc-devcg) 2>&1)
+	printf '%s\n' "$out" | sed 's/^/  attacker: /'
+	wait "$bg"
+	case $out in *"container opens /devnode: Operation not permitted"*) ;;
+		*) fail "set-up: the container's own cgroup did not deny the device: $out" ;; esac
+	grep -q CC-DEVCG-WRITTEN "$disk" && fail "the container wrote the host's block device through the tool"
+	case $out in *"tool opens /devnode: Operation not permitted"*) ;;
+		*) fail "the tool's open of the denied device was not refused: $out" ;; esac
 }
 
 # E: `sleep 777 &` (and setsid, a double fork) left running in the

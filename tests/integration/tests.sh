@@ -5,6 +5,8 @@
 # shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
 # shellcheck disable=SC2034  # TESTS is read by run.sh
 
+# attacks that still succeed: run.sh runs them with CC_IT_OPEN=1 only
+OPEN_TESTS=()
 TESTS=(
 	t_broker_file_caps
 	t_cli_version
@@ -43,6 +45,7 @@ TESTS=(
 	t_pid_dies_between_resolve_and_act
 	t_pid_reused_between_resolve_and_act
 	t_broker_protocol_violations
+	t_broker_refuses_worker_launch
 	t_broker_checks_the_claim
 )
 
@@ -801,6 +804,22 @@ t_broker_checks_the_claim() {
 	printf '%s\n' "$recs" | jq -se 'any(.phase == "refused" and .target.claim.runtime == "docker"
 		and .target.claim_verified == false and (.target.cgroup | test("cc-claim")))' >/dev/null ||
 		fail "no refusal recording the false claim and the cgroup read: $recs"
+}
+
+# The tool's ids and capabilities travel from the broker to its launcher
+# in a LAUNCH message; a worker that sends one itself (the ptrace
+# profile's creds for uid 0, every capability kept) has made a protocol
+# violation: the broker ends, on record, and nothing runs.
+t_broker_refuses_worker_launch() {
+	start_ct cc-wlaunch
+	audit_mark
+	run as_op "$BCLIENT" "$BROKER" launch "$PID"
+	expect_rc 0 "broker-client launch: $OUT"
+	log "  $OUT"
+	audit_new | jq -se 'any(.event == "protocol" and .phase == "refused" and (.error | test("unexpected request LAUNCH")))' >/dev/null ||
+		fail "no protocol refusal on record for the worker's LAUNCH: $(audit_new)"
+	ct_proc_running "$PID" '/dev/crashcart/bin/sh' && fail "a tool runs in the container"
+	return 0
 }
 
 # Out-of-order requests and undecodable frames end the broker, on record.
