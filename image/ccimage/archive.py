@@ -306,10 +306,12 @@ def resolve_error(out, err):
     if unmet:
         pkg, kind, what = unmet[0]
         more = "" if len(unmet) == 1 else " (and %d more)" % (len(unmet) - 1)
+        what = re.sub(r"\s+but .*$", "", what.strip())
         if kind in ("Conflicts", "Breaks"):
             return ("conflicting packages: %s %s %s%s"
-                    % (pkg, kind.lower(), what.strip(), more))
-        return "cannot satisfy dependency: %s %s %s%s" % (pkg, kind, what.strip(), more)
+                    % (pkg, "conflicts with" if kind == "Conflicts" else "breaks",
+                       what, more))
+        return "cannot satisfy dependency: %s %s %s%s" % (pkg, kind, what, more)
     last = [l for l in err.splitlines() if l.startswith("E: ")]
     return "resolving packages: %s" % (last[0][3:] if last else "apt-get failed")
 
