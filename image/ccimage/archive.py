@@ -22,7 +22,6 @@ package has is faked as a package of that name.
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 from .util import BuildError, run_tool, sha256_file
