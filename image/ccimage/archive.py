@@ -204,7 +204,7 @@ class Archive:
         stanzas = []
         for name in sorted(names):
             st = known.get(name)
-            fields = [("Package", name), ("Status", "install ok installed"),
+            fields = [("Package", name), ("Status", "hold ok installed"),
                       ("Version", st["Version"] if st else FAKE_VERSION),
                       ("Architecture", st.get("Architecture", ARCH) if st else ARCH),
                       ("Maintainer", "crashcart image/build (excluded)"),
