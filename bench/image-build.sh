@@ -75,8 +75,8 @@ print("%.1f %.1f" % (statistics.median(r[0] for r in rows) / 1000,
 
 echo "crashcart image build benchmark: $(grep -cv '^[[:space:]]*\(#\|$\)' "$packages") entries in $packages, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 if [ -n "$baseline" ]; then
-    build base-cold ext4 "$baseline" "$work/cache-base"
-    build base-warm ext4 "$baseline" "$work/cache-base"
+    build basecold ext4 "$baseline" "$work/cache-base"
+    build basewarm ext4 "$baseline" "$work/cache-base"
 fi
 build cold ext4 "$top/image/build" "$work/cache"          # empty download cache
 build warm ext4 "$top/image/build" "$work/cache"          # everything cached
@@ -87,8 +87,8 @@ build squashfs squashfs "$top/image/build" "$work/cache"
 {
     ok=0
     if [ -n "$baseline" ]; then
-        echo "cold build: $(python3 -c "print(round($secs_cold / $secs_base_cold, 2))") x the baseline's," \
-            "warm: $(python3 -c "print(round($secs_warm / $secs_base_warm, 2))") x"
+        echo "cold build: $(python3 -c "print(round($secs_cold / $secs_basecold, 2))") x the baseline's," \
+            "warm: $(python3 -c "print(round($secs_warm / $secs_basewarm, 2))") x"
     fi
     for n in cold warm erofs squashfs; do
         v="secs_$n"

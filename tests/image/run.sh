@@ -183,9 +183,21 @@ echo "       (two builds: $(($(date +%s) - t0))s)"
 [ -s "$work/a/crashcart.img" ] || { echo "FAIL - no image built; stopping"; exit 1; }
 check "two builds give byte-identical images" cmp "$work/a/crashcart.img" "$work/b/crashcart.img"
 check "two builds give identical manifests" cmp "$work/a/crashcart.manifest" "$work/b/crashcart.manifest"
+# The cache uses apt's names (epochs as %3a), shared with apt.
+expect "the cache holds .debs under apt's names (busybox 1:... as busybox_1%3a...)" \
+    'busybox_1%3a[^ ]*_amd64\.deb' ls "$cache/debs"
+# apt takes a cached .deb by its size: one tampered with in the cache (same
+# size, other bytes) must be noticed against the signed index and fetched
+# again; the image is then the same. With the check gone, dpkg-deb unpacks
+# the tampered file (or fails) and the images differ.
+bash_debs=("$cache"/debs/bash_*_amd64.deb)
+tamper=${bash_debs[0]}
+printf 'TAMPERED' | dd of="$tamper" bs=1 seek=2000 conv=notrunc status=none
 # A relative --out once dropped the gconv cache (a relative symlink).
-check "build with a relative --out" sh -c 'cd "$1" && "$2" --packages "$3" --out rel --cache "$4"' \
+check "build with a relative --out (and a tampered .deb in the cache)" \
+    sh -c 'cd "$1" && "$2" --packages "$3" --out rel --cache "$4"' \
     sh "$work" "$build" "$packages" "$cache"
+check "the tampered .deb was fetched again" sh -c '! grep -q TAMPERED "$1"' sh "$tamper"
 check "relative and absolute --out give byte-identical images" cmp "$work/a/crashcart.img" "$work/rel/crashcart.img"
 expect "the gconv cache is in the image" ' usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache$' \
     cat "$work/rel/crashcart.manifest"
