@@ -40,13 +40,19 @@ def make_image(root, img, fmt, epoch, jobs):
         if os.geteuid() != 0:
             argv = ["fakeroot", "--"] + argv
     elif fmt == "erofs":
-        argv = ["mkfs.erofs", "--quiet", "-zlz4hc,12", "-C65536",
+        # lz4hc level 9, not 12: on the full toolbox 17 s against 72 s to
+        # build for 0.4 % more (lz4 decompresses as fast at any level).
+        argv = ["mkfs.erofs", "--quiet", "-zlz4hc,9", "-C65536",
                 "-T%d" % epoch, "-U", FS_UUID, "--all-root",
                 img, root]
     else:
         del env["SOURCE_DATE_EPOCH"]    # mksquashfs refuses it next to -all-time
         argv = ["mksquashfs", root, img, "-quiet", "-no-progress", "-noappend",
-                "-comp", "zstd", "-b", "128K", "-all-root", "-no-xattrs",
+                # zstd, 128 KiB blocks: xz with 1 MiB blocks took 74 ms
+                # against 13 ms to the first program from a fresh mount.
+                # Level 9, not 15: 7 s against 62 s for 7 % more.
+                "-comp", "zstd", "-Xcompression-level", "9", "-b", "128K",
+                "-all-root", "-no-xattrs",
                 "-mkfs-time", str(epoch), "-all-time", str(epoch),
                 "-processors", str(jobs)]
     run_tool(argv, "making the %s image %s" % (fmt, img), env=env)
