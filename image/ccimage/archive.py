@@ -24,7 +24,7 @@ import re
 import shutil
 import tempfile
 
-from .util import BuildError, run_tool, sha256_file
+from .util import BuildError, log, run_tool, sha256_file
 
 ARCH = "amd64"
 NOBODY = 65534
@@ -94,6 +94,13 @@ class Archive:
                         os.lchown(p, NOBODY, NOBODY)
         self.dir = tempfile.mkdtemp(prefix="crashcart-apt.")
         os.chmod(self.dir, 0o755)
+        # Building as root: what apt (uid 65534) leaves in the cache, that
+        # uid can change at any time; the indices and .debs the build uses
+        # are copies here, checked after copying (pin_lists, download).
+        self.private = None
+        if self.as_nobody:
+            self.private = tempfile.mkdtemp(prefix="crashcart-checked.")
+            os.chmod(self.private, 0o755)
         self.status = os.path.join(self.dir, "status")
         self.conf = os.path.join(self.dir, "apt.conf")
         etc = os.path.join(self.dir, "etc")
@@ -147,6 +154,8 @@ class Archive:
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.private:
+            shutil.rmtree(self.private, ignore_errors=True)
 
     def apt(self, argv, what, check=True):
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APT_CONFIG": self.conf,
@@ -162,11 +171,24 @@ class Archive:
                 f.write("".join("%s: %s\n" % kv for kv in st) + "\n")
         os.chmod(self.status, 0o644)
 
-    def update(self):
-        """Fetch and verify the indices (If-Modified-Since: cheap when warm)."""
+    def update(self, retry=True):
+        """Fetch and verify the indices (If-Modified-Since: cheap when warm).
+        apt keeps an index the server calls unchanged without checking it
+        again: one that fails pin_lists's check is removed and fetched anew."""
         proc = self.apt(["apt-get", "-q", "update", "--error-on=any"],
                         "apt-get update", check=False)
         if proc.returncode == 0:
+            try:
+                self.pin_lists()
+            except ListMismatch as exc:
+                if not retry:
+                    raise BuildError(exc.args[0]) from exc
+                log("warning: %s; fetching it again" % exc.args[0])
+                for path in exc.args[1]:
+                    if os.path.lexists(path):
+                        os.unlink(path)
+                shutil.rmtree(os.path.join(self.private, "lists"))
+                self.update(retry=False)
             return
         err = proc.stderr.decode(errors="replace")
         m = re.search(r"^E: Failed to fetch (\S+)\s+(.*)$", err, re.M)
@@ -184,6 +206,52 @@ class Archive:
         last = [l for l in err.splitlines() if l.startswith("E: ")]
         raise BuildError("apt-get update: %s" % (last[0][3:] if last else
                                                  "exit status %d" % proc.returncode))
+
+    def pin_lists(self):
+        """Building as root: copy the indices apt fetched into the private
+        directory, check the copies again (InRelease against the keyring,
+        each Packages file against its SHA256 there) and have apt resolve
+        and download from them."""
+        if not self.private:
+            return
+        dest = os.path.join(self.private, "lists")
+        os.makedirs(dest)
+        for uri, suite, comps in self.sources:
+            base = list_name(uri) + "_dists_" + suite.replace("/", "_")
+            inrel = os.path.join(dest, base + "_InRelease")
+            self._copy(os.path.join(self.lists, base + "_InRelease"), inrel)
+            self.apt(["gpgv", "--keyring", self.keyring, inrel],
+                     "signature check of %s %s" % (uri, suite))
+            with open(inrel, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            sums = {}
+            section = None
+            for line in text.splitlines():
+                if not line.startswith(" "):
+                    section = line.rstrip(":")
+                elif section == "SHA256":
+                    parts = line.split()
+                    if len(parts) == 3:
+                        sums[parts[2]] = parts[0]
+            for comp in comps:
+                rel = "%s/binary-%s/Packages" % (comp, ARCH)
+                local = os.path.join(dest, base + "_" + rel.replace("/", "_"))
+                self._copy(os.path.join(self.lists, os.path.basename(local)), local)
+                if rel not in sums or sha256_file(local) != sums[rel]:
+                    raise ListMismatch(
+                        "%s %s: index %s does not match its signed InRelease"
+                        % (uri, suite, rel),
+                        [os.path.join(self.lists, base + "_InRelease"),
+                         os.path.join(self.lists, os.path.basename(local))])
+        with open(self.conf, "a", encoding="utf-8") as f:
+            f.write('Dir::State::lists "%s/";\n' % dest)
+
+    @staticmethod
+    def _copy(src, dest):
+        if not os.path.isfile(src):
+            raise BuildError("apt left no %s" % src)
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o644)
 
     def candidates(self, names):
         """{name: [(field, value)...]} of the archive's candidate versions."""
@@ -272,6 +340,15 @@ class Archive:
             for name in missing:
                 if not good(name):
                     raise BuildError("%s: checksum mismatch after download" % paths[name])
+        if self.private:            # the copies, checked again, are used
+            os.makedirs(os.path.join(self.private, "debs"))
+            for name in sorted(paths):
+                copy = os.path.join(self.private, "debs", os.path.basename(paths[name]))
+                self._copy(paths[name], copy)
+                if sha256_file(copy) != sums[name]:
+                    raise BuildError("%s changed in the cache while the build "
+                                     "ran" % paths[name])
+                paths[name] = copy
         return {n: (paths[n], sums[n]) for n, _v, _a in chosen}
 
 
@@ -283,6 +360,29 @@ def download_error(err, where):
         return "disk full: downloading into %s" % where
     last = [l for l in err.splitlines() if l.startswith("E: ")]
     return "downloading packages: %s" % (last[0][3:] if last else "apt-get failed")
+
+
+class ListMismatch(Exception):
+    """An index in the cache differs from what its InRelease signs:
+    (message, [the cached files to fetch again])."""
+
+
+def list_name(uri):
+    """apt's file name for an archive URI in its lists directory
+    (URItoFileName): no scheme, '/' as '_'."""
+    rest = re.sub(r"^[a-z+]+://", "", uri).rstrip("/")
+    rest = re.sub(r"^[^@/]*@", "", rest)        # user:password@
+    return apt_quote_uri(rest).replace("/", "_")
+
+
+def apt_quote_uri(s):
+    out = []
+    for ch in s:
+        if ch in "\\|{}[]<>\"^~_=!@#$%^&*" or not ch.isprintable() or ch in " \x7f":
+            out.append("%%%02x" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def resolve_error(out, err):

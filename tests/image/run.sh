@@ -193,11 +193,18 @@ expect "the cache holds .debs under apt's names (busybox 1:... as busybox_1%3a..
 bash_debs=("$cache"/debs/bash_*_amd64.deb)
 tamper=${bash_debs[0]}
 printf 'TAMPERED' | dd of="$tamper" bs=1 seek=2000 conv=notrunc status=none
+# apt keeps an index the server calls unchanged (If-Modified-Since) without
+# checking it again: as root the build copies and checks the indices itself;
+# one that differs from its signed InRelease is fetched anew.
+index_lists=("$cache"/lists/*_dists_*_main_binary-amd64_Packages)
+tampered_index=${index_lists[0]}
+printf 'Package: TAMPERED-INDEX\n\n' >>"$tampered_index"
 # A relative --out once dropped the gconv cache (a relative symlink).
-check "build with a relative --out (and a tampered .deb in the cache)" \
+check "build with a relative --out (and a tampered .deb and index in the cache)" \
     sh -c 'cd "$1" && "$2" --packages "$3" --out rel --cache "$4"' \
     sh "$work" "$build" "$packages" "$cache"
 check "the tampered .deb was fetched again" sh -c '! grep -q TAMPERED "$1"' sh "$tamper"
+check "the tampered index was fetched again" sh -c '! grep -q TAMPERED-INDEX "$1"' sh "$tampered_index"
 check "relative and absolute --out give byte-identical images" cmp "$work/a/crashcart.img" "$work/rel/crashcart.img"
 expect "the gconv cache is in the image" ' usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache$' \
     cat "$work/rel/crashcart.manifest"
