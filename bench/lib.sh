@@ -7,7 +7,7 @@
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CC_T=$(mktemp -d /var/tmp/crashcart-bench.XXXXXX)
 chmod 755 "$CC_T"
-export CC_T CC_IT_DIR=$SRC/tests/integration
+export CC_T CC_IT_DIR=$SRC/tests/integration CC_SRC=$SRC
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
 # (set -e would end the trap at its first false test and leave the rest)

@@ -12,6 +12,9 @@ N=${1:-200}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 PID=$(runc_start bench-rec)
+# ids resolved once: no $(id …) fork inside a measured region
+OPU=$(id -u "$OP_USER") OPG=$(id -g "$OP_USER")
+as_op() { setpriv --reuid="$OPU" --regid="$OPG" --init-groups -- "$@"; }
 K=$SRC/bench/keystroke.py
 POLICY=$P/etc/crashcart/policy.conf
 record() { # record all|none: the suite's policy with that record setting
@@ -48,8 +51,8 @@ as_op "$CC_BIN" -u "$PID"
 median_ms() {
 	local i t0 t1
 	for i in $(seq 20); do
-		t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
-		echo $(( (t1 - t0) / 1000 ))
+		t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1; t1=$EPOCHREALTIME
+		echo $(( ${t1/./} - ${t0/./} ))
 	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f\n", (v[10] + v[11]) / 2000 }'
 }
 as_op "$CC_BIN" -i "$IMG_EXT4" -m "$PID"

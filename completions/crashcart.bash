@@ -91,13 +91,14 @@ _crashcart() {
 	[[ $first == audit && -z $mode && -z $dashdash ]] || return 0
 
 	if ((COMP_CWORD == firstidx + 1)); then
-		_crashcart_words 'verify show replay' "$cur"
+		_crashcart_words 'verify show replay link' "$cur"
 		return 0
 	fi
 	local sub=${COMP_WORDS[firstidx + 1]} subopts given='' only_pos=''
 	case $sub in
 	verify | show) subopts='--sessions' ;;
 	replay) subopts='--speed --commands --log --force --sessions' ;;
+	link) subopts='--log' ;;
 	*) return 0 ;;
 	esac
 	# the one positional argument: given already?
@@ -124,8 +125,9 @@ _crashcart() {
 			return 0
 		fi
 	fi
-	# FILE (verify, show) or SESSION (replay: an id or a .cast file)
-	[[ -z $given ]] && _crashcart_files -f "$cur"
+	# FILE (show), ROTATED (link) or SESSION (replay: an id or a .cast
+	# file); verify takes any number of FILEs (a rotated log)
+	[[ -z $given || $sub == verify ]] && _crashcart_files -f "$cur"
 	return 0
 }
 complete -F _crashcart crashcart

@@ -67,7 +67,11 @@ export PAGER=less MANPAGER=less EDITOR=vi
 : "${LANG:=C.UTF-8}"; export LANG
 # Nothing from the container may be preloaded into the image's programs.
 unset LD_PRELOAD LD_LIBRARY_PATH
-PS1='[crashcart \\u@\\h \\W]\\$ '
+# The operator and the target as typed, from the broker (CRASHCART_USER,
+# CRASHCART_TARGET): the container's /etc/passwd does not know the operator
+# (\\u would say "I have no name!") and its host name is often an id. Single
+# quotes: the values are expanded at each prompt, never re-read as code.
+PS1='[crashcart ${CRASHCART_USER:-\\u}@${CRASHCART_TARGET:-\\h} \\W]\\$ '
 """
 WGETRC = "ca_certificate = /dev/crashcart/etc/ssl/certs/ca-certificates.crt\n"
 VALGRIND = """\

@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #endif
 
 #define TAIL_MAX (256 * 1024) /* longest record we will chain to */
+#define TAIL_FIRST 4096        /* what one record needs (~1 KiB): read this first */
 
 /* One row per sink: how to open it (at start-up, before the broker's
  * seccomp filter: later, records are only written) and how to write one
@@ -76,56 +78,128 @@ static int dgram_connect(const char *path)
 
 /* ---- file: hash-chained JSON lines ---- */
 
+/* A record written with defer_sync is in the file (one write(2) under the
+ * lock: every reader sees it, a killed broker cannot take it back) but not
+ * yet on the disk: the next record written without defer_sync, or
+ * cc_audit_sync(), fsyncs it with everything before it. See SECURITY.md,
+ * "Audit", for which records may wait and why. */
+static bool file_unsynced;
+
+/* The file logrotate's rotation moved us to (kept for the session's later
+ * records; the one opened at start-up stays open and unused). */
+static int followed = -1;
+
 /* The last line of the file (without its newline) into a malloc'd string,
- * "" for an empty file; *torn: the file does not end with a newline. */
+ * "" for an empty file; *torn: the file does not end with a newline. A
+ * record is about 1 KiB: read the last 4 KiB, and only when no line starts
+ * there, read more (up to TAIL_MAX), rather than 256 KiB for every record. */
 static char *last_line(int fd, bool *torn)
 {
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size < 0)
 		return NULL;
-	size_t want = size > TAIL_MAX ? TAIL_MAX : (size_t)size;
-	char *buf = malloc(want + 1);
-	if (!buf)
-		return NULL;
-	ssize_t n = pread(fd, buf, want, size - (off_t)want);
-	if (n != (ssize_t)want) {
-		free(buf);
-		return NULL;
+	for (size_t want = TAIL_FIRST;; want *= 4) {
+		if (want > TAIL_MAX)
+			want = TAIL_MAX;
+		if ((off_t)want > size)
+			want = (size_t)size;
+		char *buf = malloc(want + 1);
+		if (!buf)
+			return NULL;
+		ssize_t n = pread(fd, buf, want, size - (off_t)want);
+		if (n != (ssize_t)want) {
+			free(buf);
+			return NULL;
+		}
+		buf[n] = '\0';
+		*torn = n > 0 && buf[n - 1] != '\n';
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		char *start = strrchr(buf, '\n');
+		if (!start && (off_t)want < size && want < TAIL_MAX) {
+			free(buf); /* the line starts further back */
+			continue;
+		}
+		start = start ? start + 1 : buf;
+		if (start == buf && (off_t)want < size) {
+			free(buf); /* a last line longer than TAIL_MAX: not one of ours */
+			return NULL;
+		}
+		memmove(buf, start, strlen(start) + 1);
+		return buf;
 	}
-	buf[n] = '\0';
-	*torn = n > 0 && buf[n - 1] != '\n';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	char *start = strrchr(buf, '\n');
-	start = start ? start + 1 : buf;
-	if (start == buf && (size_t)size > want) {
-		free(buf); /* a last line longer than TAIL_MAX: not one of ours */
-		return NULL;
-	}
-	memmove(buf, start, strlen(start) + 1);
-	return buf;
 }
 
 static int file_open(cc_error *err)
 {
 	/* No O_CREAT: the file is made at install time with its owner and
-	 * mode; a missing file is a broken install, not to be papered over. */
-	int fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	return fd >= 0 ? fd : cc_failx(err, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+	 * mode; a missing file is a broken install, not to be papered over.
+	 * Except for a moment at rotation: logrotate has moved it away and
+	 * `crashcart audit link` (postrotate) is about to put the new one in
+	 * place, so ENOENT is tried again for up to a second. */
+	for (int tries = 0;; tries++) {
+		int fd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT || tries == 20)
+			return cc_failx(err, errno, "cannot open the audit log %s", CRASHCART_AUDIT_LOG);
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/* The file at the audit log's path once logrotate moved ours away (its
+ * postrotate, `crashcart audit link`, makes the new file while holding the
+ * lock of the old one, which fd holds now): opened and locked, or -1 when
+ * fd is still the file at the path, or there is none yet (then the records
+ * go on in the old file, before the link record that will follow them). */
+static int rotated_to(int fd)
+{
+	struct stat here, there;
+	if (fstat(fd, &here) < 0 || stat(CRASHCART_AUDIT_LOG, &there) < 0)
+		return -1;
+	if (here.st_dev == there.st_dev && here.st_ino == there.st_ino)
+		return -1;
+	int nfd = open(CRASHCART_AUDIT_LOG, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (nfd < 0)
+		return -1;
+	if (flock(nfd, LOCK_EX) < 0) {
+		(void)close(nfd);
+		return -1;
+	}
+	return nfd;
 }
 
 static int file_write(int file_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	_cleanup_free_ char *prev = NULL, *line = NULL;
 	bool torn = false;
+	off_t end;
 	int r = 0;
 
-	(void)s;
+	if (followed >= 0)
+		file_fd = followed;
 	/* One writer at a time across brokers: read the last record and append
 	 * the one chained to it without anyone slipping in between. */
 	if (flock(file_fd, LOCK_EX) < 0)
 		return cc_failx(err, errno, "cannot lock the audit log");
-	prev = last_line(file_fd, &torn);
+	int nfd = rotated_to(file_fd);
+	if (nfd >= 0) {
+		/* a deferred record left in the old file is made durable there
+		 * before the records go on in the new one */
+		if (file_unsynced && fsync(file_fd) < 0 && errno != EINVAL) {
+			(void)close(nfd);
+			r = cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
+			goto out;
+		}
+		file_unsynced = false;
+		(void)flock(file_fd, LOCK_UN);
+		if (followed >= 0)
+			(void)close(followed);
+		file_fd = followed = nfd;
+	}
+	end = lseek(file_fd, 0, SEEK_END);
+	prev = end < 0 ? NULL : last_line(file_fd, &torn);
 	if (!prev) {
 		r = cc_fail(err, EIO, "cannot read the last record of the audit log %s", CRASHCART_AUDIT_LOG);
 		goto out;
@@ -143,11 +217,20 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 	}
 	ssize_t n = write(file_fd, line, strlen(line));
 	if (n != (ssize_t)strlen(line)) {
-		r = cc_failx(err, n < 0 ? errno : EIO, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		/* A full disk takes part of a record (the file's last page has
+		 * room for it): cut it off again, or every later record would
+		 * chain to a torn line and verify would report the chain
+		 * broken from here on. */
+		r = cc_failx(err, n < 0 ? errno : ENOSPC, "cannot write the audit log %s", CRASHCART_AUDIT_LOG);
+		(void)!ftruncate(file_fd, end);
 		goto out;
 	}
-	if (fsync(file_fd) < 0 && errno != EINVAL)
+	if (s->defer_sync)
+		file_unsynced = true; /* the next synced record (or cc_audit_sync) makes it durable */
+	else if (fsync(file_fd) < 0 && errno != EINVAL)
 		r = cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
+	else
+		file_unsynced = false;
 out:
 	(void)flock(file_fd, LOCK_UN);
 	return r;
@@ -363,6 +446,18 @@ int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error
 		*err = first;
 		cc_error_prefix(err, "the audit record was not written, so nothing is done");
 		return -err->code;
+	}
+	return 0;
+}
+
+int cc_audit_sync(cc_error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sinks); i++) {
+		if (sinks[i].kind != CC_SINK_FILE || sinks[i].fd < 0 || !file_unsynced)
+			continue;
+		if (fsync(followed >= 0 ? followed : sinks[i].fd) < 0 && errno != EINVAL)
+			return cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
+		file_unsynced = false;
 	}
 	return 0;
 }

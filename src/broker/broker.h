@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "policy.h"
 #include "util.h"
 
 #define CC_MOUNT_DIR "crashcart"   /* under the container's /dev */
@@ -41,12 +42,30 @@ struct cc_pin {
 	int procfd;            /* /proc/PID, valid while the process lives */
 	uint64_t start_time;
 	uint64_t mntns;        /* inode of its mount namespace */
-	int nsflags;           /* CLONE_NEW* to enter for the tool */
+	int nsflags;           /* CLONE_NEW* to enter for the tool (never CLONE_NEWUSER) */
 	bool own_pidns;        /* its PID namespace is not the broker's */
+	bool own_userns;       /* its user namespace is not the broker's (never entered) */
 	struct { const char *name; uint64_t ino; } ns[8]; /* its namespace inodes */
 	int nns;
 	char cgroup[2048];     /* /proc/PID/cgroup, read by the broker */
 };
+
+/* profile.c: the tool's identity and capabilities under a policy profile */
+struct cc_profile_plan {
+	enum cc_profile profile;
+	uint64_t tool_caps;    /* the tool's capabilities */
+	char creds[1024];      /* "" (the operator's) or "RUID EUID SUID RGID EGID SGID [GROUP...]" */
+	uint32_t launch_flags; /* CC_LAUNCH_* the profile adds */
+};
+/* What the tool of `prof` gets for target p; refuses (EPERM, EOPNOTSUPP)
+ * a profile the broker was not installed for or the target cannot have. */
+int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_profile_plan *plan, cc_error *err);
+const char *cc_profile_tool_caps(const struct cc_profile_plan *plan, char *buf, size_t len);
+bool cc_pin_own_netns(const struct cc_pin *p);
+/* In the launcher: take plan->creds (-errno); check that the network
+ * namespace it is in has no link to another (netadmin). */
+int cc_profile_become(const char *creds);
+int cc_profile_net_alone(cc_error *err);
 
 /* target.c */
 /* Refuses anything that is not a container: a process in the host's mount
@@ -67,6 +86,9 @@ void cc_host_mounts_free(struct cc_host_mounts *hm);
 /* idmap.c: the user namespace (0 = the caller) made once before the filter,
  * and the two writes into the container's /dev that need it. */
 int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err);
+/* Reaps the short-lived child cc_idmap_init made (it exits on its own, so
+ * start-up does not wait for it); block: wait until it has. */
+void cc_idmap_reap(bool block);
 int cc_idmap_mkdirat(int dirfd, const char *name, mode_t mode, const char *what, cc_error *err);
 int cc_idmap_rmdirat(int dirfd, const char *name, const char *what, cc_error *err);
 
@@ -101,6 +123,7 @@ struct cc_mount_state {
 	bool persistent;
 	uint64_t dev;       /* st_dev of the mounted filesystem */
 	int pinfd;          /* O_PATH fd of the mount root: keeps it busy for us */
+	char tidied[160];   /* what an earlier session left and this mount tidied, or "" */
 };
 /* Before anything is recorded or attached: is the container's /dev its own
  * tmpfs (checked again, on the fd used, when mounting)? Returns that /dev,
@@ -109,12 +132,17 @@ struct cc_mount_state {
 int cc_mount_dev_open(const struct cc_pin *p, cc_error *err);
 int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const struct cc_image *img,
 		  struct cc_loop *lo, bool persistent, struct cc_mount_state *st, cc_error *err);
-/* explicit: -u, not lazy: EBUSY (another session, or a process in the
+/* A mount of a session that no session holds any more (its broker was
+ * killed) is removed by the next mount into that container, and a
+ * directory crashcart made and left is reused and removed with it; -u
+ * removes a directory left without its mount. st->tidied / tidied say
+ * what was tidied ("" nothing), for the record and the worker.
+ * explicit: -u, not lazy: EBUSY (another session, or a process in the
  * container, uses the mount) is an error, unless force (-u --force) detaches
  * it lazily; otherwise session end (only a non-persistent mount, and only if
  * nobody uses it). *unmounted says whether it happened. */
 int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool force,
-		    bool *unmounted, cc_error *err);
+		    bool *unmounted, char *tidied, size_t tidied_len, cc_error *err);
 /* For the default shell: does the image hold `rel` (e.g. "bin/bash")? */
 bool cc_image_has(int pinfd, const char *rel);
 
@@ -128,6 +156,10 @@ struct cc_json;
 struct cc_audit_summary {
 	const char *event, *phase, *result; /* for the sinks' own fields */
 	const char *recording_sha256;       /* an exec end record's recording digest, or NULL */
+	/* Written now, fsynced with the next record that is not deferred (or
+	 * by cc_audit_sync): for records whose operation cannot outlive a
+	 * crash of the host by itself (session.c says which). */
+	bool defer_sync;
 };
 /* Opens the sinks (CC_SINK_* from the policy) before the seccomp filter. */
 int cc_audit_open(unsigned sinks, bool require_all, cc_error *err);
@@ -136,6 +168,8 @@ const char *cc_audit_session(void);
  * the record is not on record as the policy requires, and the operation
  * must not happen. */
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);
+/* fsyncs the file sink if a deferred record is not on the disk yet. */
+int cc_audit_sync(cc_error *err);
 
 /* trace.c */
 struct cc_json;

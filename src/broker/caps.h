@@ -1,6 +1,9 @@
 /* The broker's capabilities: held in the permitted set only (file caps
  * `+p`), raised into the effective set around the one call that needs them
- * and lowered right after. Raw capget/capset: small, and verifiable. */
+ * and lowered right after. libcap-ng sets them (CAPNG_SELECT_CAPS and
+ * CAPNG_SELECT_AMBIENT only: Debian's libcap-ng returns 0 on a failed
+ * bounding-set change, DESIGN.md); every change that matters is read back
+ * with capget and PR_CAP_AMBIENT_IS_SET, and a difference is an error. */
 #pragma once
 #include <stdint.h>
 #include <linux/capability.h>
@@ -22,11 +25,26 @@
 #define CC_BROKER_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_PTRACE) | CC_CAP(CAP_SYS_CHROOT) | \
 			CC_CAP(CAP_MKNOD) | (CRASHCART_AUDIT_WRITE ? CC_CAP(CAP_AUDIT_WRITE) : 0))
 
+/* What the tool profiles may add (profile.c; -Dprofiles=, an install-time
+ * opt-in): the broker keeps whichever of these its file holds, in the
+ * launcher only (cc_caps_keep_base drops them from the broker itself). */
+#define CC_PROFILE_CAPS (CC_CAP(CAP_SETUID) | CC_CAP(CAP_SETGID) | CC_CAP(CAP_NET_ADMIN) | CC_CAP(CAP_NET_RAW))
+
 const char *cc_cap_name(int cap);
 
 /* Checks that the permitted set holds CC_BROKER_CAPS, drops anything else
- * from it, and clears effective/inheritable/ambient; verifies by reading back. */
+ * from it but the CC_PROFILE_CAPS it has, and clears effective, inheritable
+ * and ambient; verifies by reading back. */
 int cc_caps_init(cc_error *err);
+
+/* The capabilities cc_caps_init kept (base and profile ones): what the
+ * launcher can hand a profile. Stays what it was at start-up in the broker,
+ * after cc_caps_keep_base. */
+uint64_t cc_caps_available(void);
+
+/* In the broker itself once the launcher is forked: drop the profile
+ * capabilities, which only the launcher uses. */
+int cc_caps_keep_base(cc_error *err);
 
 /* Raise exactly `mask` (a subset of the permitted set) into effective; lower
  * clears effective again. Both abort on failure: after cc_caps_init succeeded
@@ -35,7 +53,9 @@ void cc_caps_raise(uint64_t mask);
 void cc_caps_lower(void);
 
 /* For the tool: empty every set (permitted, effective, inheritable, ambient)
- * except `keep` in permitted+effective, and verify. */
+ * except `keep` in permitted+effective+inheritable+ambient (ambient: so that
+ * it survives the execve of a program without file capabilities), and
+ * verify. Returns -errno. */
 int cc_caps_drop_all(uint64_t keep);
 
 /* Run one statement with `mask` raised, keeping its errno. */

@@ -6,7 +6,9 @@
  * and hands its listener to the broker before the tool starts. Here the
  * broker takes each notification, reads the path and argv from the caller's
  * memory (/proc/PID/mem of the host's /proc: the caller runs as the operator
- * and is dumpable, so this needs no capability), checks that the
+ * and is dumpable, so this needs no capability; a tool that runs as the
+ * target's ids, profile ptrace, is read with process_vm_readv and
+ * CAP_SYS_PTRACE instead: that file is 0600 and the tool's), checks that the
  * notification is still pending (SECCOMP_IOCTL_NOTIF_ID_VALID: the PID is
  * the caller's, not a reuse), records it, and lets the call go on
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE). If the broker is gone, the listener is
@@ -27,15 +29,34 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
+#include "caps.h"
 #include "seccomp.h"
 
 #define ARG_MAX_SHOWN 64      /* arguments recorded per exec */
 #define ARG_BYTES_MAX 4096    /* bytes recorded per argument (and for the path) */
 
+/* The caller's memory: its /proc/PID/mem, or (a tool under another uid)
+ * process_vm_readv with CAP_SYS_PTRACE, the broker's ptrace access. */
+struct mem {
+	int fd;
+	pid_t pid;
+};
+
+static ssize_t peek(const struct mem *m, void *buf, size_t n, uint64_t addr)
+{
+	if (m->fd >= 0)
+		return pread(m->fd, buf, n, (off_t)addr);
+	struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
+	ssize_t r;
+	WITH_CAPS(CC_CAP(CAP_SYS_PTRACE), r = process_vm_readv(m->pid, &local, 1, &remote, 1, 0));
+	return r;
+}
+
 /* A NUL-terminated string of the caller's at addr, at most cap-1 bytes:
  * 1 if it was cut, 0 if whole, -1 if unreadable. */
-static int read_string(int mem, uint64_t addr, char *buf, size_t cap)
+static int read_string(const struct mem *mem, uint64_t addr, char *buf, size_t cap)
 {
 	size_t got = 0;
 	while (got + 1 < cap) {
@@ -44,7 +65,7 @@ static int read_string(int mem, uint64_t addr, char *buf, size_t cap)
 		size_t page = 4096 - ((addr + got) & 4095);
 		if (want > page)
 			want = page;
-		ssize_t n = pread(mem, buf + got, want, (off_t)(addr + got));
+		ssize_t n = peek(mem, buf + got, want, addr + got);
 		if (n <= 0) {
 			buf[got] = '\0';
 			return got ? 0 : -1;
@@ -58,10 +79,10 @@ static int read_string(int mem, uint64_t addr, char *buf, size_t cap)
 	return 1;
 }
 
-static int read_ptr(int mem, uint64_t addr, unsigned size, uint64_t *out)
+static int read_ptr(const struct mem *mem, uint64_t addr, unsigned size, uint64_t *out)
 {
 	uint64_t v = 0;
-	if (pread(mem, &v, size, (off_t)addr) != (ssize_t)size)
+	if (peek(mem, &v, size, addr) != (ssize_t)size)
 		return -1;
 	*out = size == 4 ? (uint32_t)v : v;
 	return 0;
@@ -91,7 +112,7 @@ int cc_trail_take(int listener, struct cc_rec *rec, cc_error *err)
 	char path[ARG_BYTES_MAX], pbuf[32];
 	char *argv[ARG_MAX_SHOWN + 1] = { 0 };
 	bool cut = false, readable = false;
-	int mem, r;
+	int r;
 
 	memset(&req, 0, sizeof(req)); /* the kernel wants it zeroed */
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
@@ -106,8 +127,8 @@ int cc_trail_take(int listener, struct cc_rec *rec, cc_error *err)
 	uint64_t path_addr = req.data.args[at ? 1 : 0], argv_addr = req.data.args[at ? 2 : 1];
 
 	snprintf(pbuf, sizeof(pbuf), "/proc/%u/mem", req.pid);
-	mem = open(pbuf, O_RDONLY | O_CLOEXEC);
-	if (mem >= 0) {
+	struct mem m = { open(pbuf, O_RDONLY | O_CLOEXEC), (pid_t)req.pid }, *mem = &m;
+	if (m.fd >= 0 || errno == EACCES) {
 		readable = read_string(mem, path_addr, path, sizeof(path)) >= 0;
 		for (size_t i = 0; readable && i < ARG_MAX_SHOWN; i++) {
 			uint64_t p;
@@ -122,7 +143,8 @@ int cc_trail_take(int listener, struct cc_rec *rec, cc_error *err)
 			if (!argv[i])
 				break;
 		}
-		(void)close(mem);
+		if (m.fd >= 0)
+			(void)close(m.fd);
 	}
 	if (!readable)
 		snprintf(path, sizeof(path), "(unreadable)");

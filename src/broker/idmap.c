@@ -107,6 +107,8 @@ static int map_and_open(pid_t child, uid_t uid, gid_t gid, cc_error *err)
 	return 0;
 }
 
+static pid_t idmap_child = -1;
+
 int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err)
 {
 	int ready[2], done[2], r;
@@ -143,9 +145,17 @@ int cc_idmap_init(uid_t uid, gid_t gid, cc_error *err)
 			    "(are user namespaces disabled? user.max_user_namespaces)");
 	(void)close(ready[0]);
 	(void)close(done[1]); /* the child's read returns: it exits */
-	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-		;
+	idmap_child = child; /* reaped by cc_idmap_reap, between requests: not waited for here */
 	return r;
+}
+
+void cc_idmap_reap(bool block)
+{
+	pid_t w;
+	while (idmap_child > 0 && (w = waitpid(idmap_child, NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (idmap_child > 0 && (block || w != 0))
+		idmap_child = -1;
 }
 
 /* A detached clone of the mount of `dirfd`, idmapped so that the caller is

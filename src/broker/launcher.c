@@ -260,6 +260,13 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 		_exit(1);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		_exit(1);
+	/* Profile ptrace: the reaper and the tool take the target's ids (the
+	 * reaper too: it must be able to signal what the tool leaves behind). */
+	if (l->creds && l->creds[0] && (e = -cc_profile_become(l->creds)) > 0) {
+		rep = (struct report){ CC_EXIT_EXEC_FAILED, (uint32_t)e, 0 };
+		(void)!write(ctl, &rep, sizeof(rep));
+		_exit(0);
+	}
 	tool = fork();
 	if (tool < 0)
 		_exit(1);
@@ -321,7 +328,7 @@ static void reaper_main(const struct cc_launch *l, int *stdio, int ctl)
 	_exit(0);
 }
 
-static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
+static int launch(int sock, struct cc_msg *m, struct cc_exit *out, cc_error *why)
 {
 	const struct cc_launch *l = &m->u.launch;
 	int pidfd = m->fds[0], ctl[2], r;
@@ -352,6 +359,12 @@ static int launch(int sock, struct cc_msg *m, struct cc_exit *out)
 		  r = setns(pidfd, (int)l->nsflags));
 	if (r < 0)
 		return -errno;
+	/* Now in the container's network namespace: netadmin's condition. */
+	if ((l->flags & CC_LAUNCH_NET_ALONE) && cc_profile_net_alone(why) < 0) {
+		(void)close(ctl[0]);
+		(void)close(ctl[1]);
+		return -why->code;
+	}
 	reaper = fork();
 	if (reaper < 0)
 		return -errno;
@@ -473,11 +486,14 @@ static void launcher_main(int sock)
 	if (m.type != CC_MSG_LAUNCH)
 		_exit(1);
 	reply.seq = m.seq;
-	r = launch(sock, &m, &reply.u.exit);
+	cc_error e = { 0 };
+	r = launch(sock, &m, &reply.u.exit, &e);
 	cc_msg_clear(&m);
 	if (r < 0) {
-		cc_error e;
-		cc_fail(&e, -r, "cannot start the tool in the container: %s", strerror(-r));
+		if (!e.msg[0] && r == -ESRCH)
+			cc_fail(&e, ESRCH, "cannot start the tool: the container's process has exited (the container ended?)");
+		else if (!e.msg[0])
+			cc_fail(&e, -r, "cannot start the tool in the container: %s", strerror(-r));
 		(void)cc_reply_error(sock, reply.seq, &e, &err);
 		_exit(1);
 	}

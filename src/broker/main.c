@@ -47,8 +47,9 @@ static int read_caller(struct cc_caller *c, cc_error *err)
 		strcpy(c->sessionid, "");
 	ssize_t n = readlink("/proc/self/fd/0", c->tty, sizeof(c->tty) - 1);
 	c->tty[n > 0 ? n : 0] = '\0';
-	if (strncmp(c->tty, "/dev/", 5) != 0)
-		strcpy(c->tty, ""); /* a pipe or file, not a terminal */
+	/* a pipe or file, not a terminal; /dev/null is under /dev/ too */
+	if (strncmp(c->tty, "/dev/", 5) != 0 || !isatty(STDIN_FILENO))
+		strcpy(c->tty, "");
 	return 0;
 }
 
@@ -124,7 +125,11 @@ static int start(struct session *s, cc_error *err)
 		return cc_failx(err, errno, "cannot open the broker's mount namespace");
 	/* The launcher is forked before the filter: the tool descends from it,
 	 * never from a process under the broker's strict filter. */
-	return cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
+	r = cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
+	if (r < 0)
+		return r;
+	/* The profile capabilities (-Dprofiles=) are the launcher's alone. */
+	return cc_caps_keep_base(err);
 }
 
 int main(int argc, char **argv)
@@ -155,14 +160,17 @@ int main(int argc, char **argv)
 		s.startup = ferr;
 		s.startup_failed = true;
 	}
-	do
+	do {
 		r = cc_session_step(&s);
-	while (r > 0);
+		cc_idmap_reap(false); /* the idmapping child, once it has exited */
+	} while (r > 0);
 	cc_session_end(&s);
+	(void)cc_audit_sync(&(cc_error){ 0 }); /* whatever a hang-up left deferred */
 	if (s.launcher_sock >= 0)
 		(void)close(s.launcher_sock);
 	if (s.launcher_pid > 0)
 		while (waitpid(s.launcher_pid, NULL, 0) < 0 && errno == EINTR)
 			;
+	cc_idmap_reap(true);
 	return r < 0 ? 1 : 0;
 }

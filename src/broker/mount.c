@@ -40,6 +40,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "fault.h"
 
 #define STATE_XATTR "trusted.crashcart"
 #define NS_CAPS (CC_CAP(CAP_SYS_ADMIN) | CC_CAP(CAP_SYS_CHROOT) | CC_CAP(CAP_SYS_PTRACE))
@@ -54,6 +55,7 @@ struct dir_state {
 	bool created;    /* crashcart made /dev/crashcart */
 	bool persistent; /* mounted with -m */
 	bool known;      /* the xattr was there */
+	char session[33]; /* the audit session that mounted it ("" unknown) */
 };
 
 /* ---- entering and leaving the container's mount namespace ---- */
@@ -64,6 +66,8 @@ static int enter_mntns(const struct cc_pin *p, cc_error *err)
 	/* setns(CLONE_NEWNS) needs SYS_ADMIN and SYS_CHROOT (mntns_install);
 	 * through a pidfd of another user's process also SYS_PTRACE. */
 	WITH_CAPS(NS_CAPS, r = setns(p->pidfd, CLONE_NEWNS));
+	if (r < 0 && errno == ESRCH)
+		return cc_fail(err, ESRCH, "PID %d has exited (the container ended?): its mount namespace is gone", p->pid);
 	if (r < 0)
 		return cc_failx(err, errno, "cannot enter the mount namespace of PID %d", p->pid);
 	return 0;
@@ -179,7 +183,8 @@ static int open_mount_dir(int devfd, int flags)
 static struct dir_state read_state(int devfd)
 {
 	struct dir_state s = { 0 };
-	char v[64];
+	char v[128];
+	const char *id;
 	ssize_t n;
 
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), n = fgetxattr(devfd, STATE_XATTR, v, sizeof(v) - 1));
@@ -189,15 +194,17 @@ static struct dir_state read_state(int devfd)
 	s.known = true;
 	s.created = strstr(v, "created=1") != NULL;
 	s.persistent = strstr(v, "persistent=1") != NULL;
+	if ((id = strstr(v, " session=")))
+		snprintf(s.session, sizeof(s.session), "%.*s", (int)strspn(id + 9, "0123456789abcdef"), id + 9);
 	return s;
 }
 
 static int write_state(int devfd, const struct dir_state *s)
 {
-	char v[64];
+	char v[128];
 	int r;
 
-	snprintf(v, sizeof(v), "v1 created=%d persistent=%d", s->created, s->persistent);
+	snprintf(v, sizeof(v), "v1 created=%d persistent=%d session=%s", s->created, s->persistent, s->session);
 	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), r = fsetxattr(devfd, STATE_XATTR, v, strlen(v), 0));
 	return r < 0 ? -errno : 0;
 }
@@ -279,6 +286,17 @@ static int do_mount(int devfd, int mfd, cc_error *err)
 	return 0;
 }
 
+/* umount2, not lazy, of /dev/crashcart: true if it went, i.e. nothing held
+ * it (no session's pinfd, no process's cwd or open file). */
+static bool unmount_if_unused(int devfd)
+{
+	int r;
+	if (fchdir(devfd) < 0)
+		return false;
+	WITH_CAPS(CC_CAP(CAP_SYS_ADMIN), r = umount2(CC_MOUNT_DIR, UMOUNT_NOFOLLOW));
+	return r == 0;
+}
+
 static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, int devdir,
 		       const struct cc_image *img, const struct cc_loop *lo, int mfd, bool persistent,
 		       struct cc_mount_state *st, cc_error *err)
@@ -292,6 +310,19 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 		return devfd;
 	ds = read_state(devfd);
 	r = inspect(devfd, &dev, err);
+	if (r == 1 && ds.known && !ds.persistent && major(dev) == 7 && unmount_if_unused(devfd)) {
+		/* A session's mount that no session holds (each holds its pinfd
+		 * from here, under this lock, until its end): its broker was
+		 * killed, or could not record its unmount. Tidied, and said. */
+		snprintf(st->tidied, sizeof(st->tidied), "removed a mount of /dev/crashcart left by session %s, "
+			 "which ended abnormally", ds.session[0] ? ds.session : "(unknown)");
+		r = 0;
+	} else if (r == 0 && ds.known && ds.created) {
+		/* A directory of ours without its mount: only a broker killed
+		 * between mkdir and move_mount, or before its rmdir, leaves one. */
+		snprintf(st->tidied, sizeof(st->tidied), "found /dev/crashcart left by session %s, which ended "
+			 "abnormally: it goes with this session's mount", ds.session[0] ? ds.session : "(unknown)");
+	}
 	if (r == 1) {
 		/* Already mounted: ours (the same image) is fine, anything else
 		 * is not ours to cover. */
@@ -305,27 +336,42 @@ static int mount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, 
 		}
 		st->persistent = ds.known ? ds.persistent : true;
 	} else if (r == 0 || r == -ENOENT) {
-		bool created = false;
-		if (r == -ENOENT) {
+		/* The state goes first: a broker killed after the mkdir or the
+		 * move leaves what the next one needs to tidy it (a session's
+		 * mount, a directory crashcart made). */
+		struct dir_state old = ds;
+		ds = (struct dir_state){ .created = r == -ENOENT || (ds.known && ds.created), .persistent = persistent };
+		snprintf(ds.session, sizeof(ds.session), "%s", cc_audit_session());
+		ds.known = write_state(devfd, &ds) == 0; /* no xattrs on this /dev: sessions then leave the directory */
+		bool made = r == -ENOENT;
+		if (made) {
 			r = cc_idmap_mkdirat(devfd, CC_MOUNT_DIR, 0755, DEV_WHAT, err);
-			if (r < 0)
+			if (r < 0) {
+				clear_state(devfd);
 				return r;
-			created = true;
+			}
 		}
 		r = do_mount(devfd, mfd, err);
+		if (r == 0)
+			cc_fault_point("move_mount");
 		if (r < 0) {
-			if (created)
+			/* as it was: a directory made now goes; one that was there
+			 * keeps the state it had (a left one stays ours to tidy) */
+			if (made)
 				(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
+			if (made || !old.known)
+				clear_state(devfd);
+			else
+				(void)write_state(devfd, &old);
 			return r;
 		}
-		/* Where does /dev/crashcart lead now? It must be our filesystem. */
-		if (inspect(devfd, &dev, err) != 1 || major(dev) != 7 || minor(dev) != lo->minor) {
-			fprintf(stderr, "crashcart-broker: the mount did not land on /dev/crashcart\n");
-			abort(); /* cannot happen with the fd-based move; never continue if it did */
-		}
-		ds = (struct dir_state){ .created = created || (ds.known && ds.created), .persistent = persistent };
-		if (write_state(devfd, &ds) < 0)
-			ds.known = false; /* no xattrs on this /dev: sessions then leave the directory */
+		/* Where does /dev/crashcart lead now? It must be our filesystem.
+		 * The fd-based move cannot miss, but the root of a user-namespaced
+		 * container holds CAP_SYS_ADMIN over its mount namespace and can
+		 * mount something over it right after: never use that. */
+		if (inspect(devfd, &dev, err) != 1 || major(dev) != 7 || minor(dev) != lo->minor)
+			return cc_fail(err, EBUSY, "something was mounted over the container's /dev/crashcart while the "
+				       "image was being mounted (the root of a user-namespaced container can): not using it");
 		st->was_mounted = false;
 		st->persistent = persistent;
 	} else {
@@ -356,6 +402,7 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 	mfd = create_detached(img, lo, err);
 	if (mfd < 0)
 		return mfd;
+	cc_fault_point("fsmount");
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
@@ -367,7 +414,7 @@ int cc_mount_into(const struct cc_pin *p, int host_mntns_fd, int devdir, const s
 /* ---- unmount ---- */
 
 static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm, bool explicit_request,
-			 bool force, bool *unmounted, cc_error *err)
+			 bool force, bool *unmounted, char *tidied, size_t tidied_len, cc_error *err)
 {
 	_cleanup_close_ int devfd = open_container_dev(p, hm, err);
 	struct dir_state ds;
@@ -381,7 +428,9 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 	if (r == -ENOENT || r == 0) {
 		/* Not mounted. Tidy a directory we made and left behind. */
 		if (r == 0 && ds.known && ds.created && explicit_request) {
-			(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
+			if (cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 }) == 0)
+				snprintf(tidied, tidied_len, "removed /dev/crashcart left by session %s, which ended "
+					 "abnormally", ds.session[0] ? ds.session : "(unknown)");
 			clear_state(devfd);
 		}
 		return 0;
@@ -410,6 +459,7 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 		return cc_failx(err, errno, "cannot unmount the container's /dev/crashcart");
 	}
 	*unmounted = true;
+	cc_fault_point("unmount");
 	if (ds.created)
 		(void)cc_idmap_rmdirat(devfd, CC_MOUNT_DIR, DEV_WHAT, &(cc_error){ 0 });
 	clear_state(devfd);
@@ -417,19 +467,20 @@ static int unmount_in_ns(const struct cc_pin *p, const struct cc_host_mounts *hm
 }
 
 int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_request, bool force, bool *unmounted,
-		    cc_error *err)
+		    char *tidied, size_t tidied_len, cc_error *err)
 {
 	__attribute__((cleanup(cc_host_mounts_free))) struct cc_host_mounts hm = { 0 };
 	int r;
 
 	*unmounted = false;
+	tidied[0] = '\0';
 	r = cc_host_mounts_read(&hm, err);
 	if (r < 0)
 		return r;
 	r = enter_mntns(p, err);
 	if (r < 0)
 		return r;
-	r = unmount_in_ns(p, &hm, explicit_request, force, unmounted, err);
+	r = unmount_in_ns(p, &hm, explicit_request, force, unmounted, tidied, tidied_len, err);
 	leave_mntns(host_mntns_fd);
 	return r;
 }

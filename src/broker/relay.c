@@ -290,7 +290,7 @@ static int launcher_reply(struct cc_relay *r, int launcher_sock, struct cc_msg *
 {
 	int got = cc_msg_recv(launcher_sock, done, err);
 	if (got == 0)
-		return cc_fail(err, EPIPE, "the launcher went away");
+		return cc_fail(err, EPIPE, "the broker's launcher went away (killed?): the session was ended with it");
 	if (got < 0)
 		return got;
 	if (done->type == CC_MSG_LAUNCH_TRAIL && r->trail < 0) {

@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "config.h"
+#include "fault.h"
 #include "json.h"
 #include "relay.h"
 
@@ -52,7 +53,16 @@ static const char *action_name(uint32_t a)
  * Every operation: a "begin" record before acting (no record, no action),
  * an "end" record with the result after. Every refusal: one "refused"
  * record. Each carries who, the target as the broker verified it next to
- * the worker's claim, and the image. */
+ * the worker's claim, and the image.
+ *
+ * Every record is in the file (one write(2) under the lock) before what it
+ * announces happens; not every record is fsynced on its own. A session's
+ * records are made durable in two groups: before anything that can outlive
+ * a crash of the host (the tool starts: exec begin; the runtime's exec:
+ * exec-via begin), and at the end of the request (the last record before
+ * the reply). A mount, a loop device, /dev/crashcart and an unmount are
+ * kernel state that a crash undoes as well, so their records may wait for
+ * the next group (defer_sync); a refusal is synced at once. */
 
 struct record {
 	struct cc_json j;
@@ -289,6 +299,7 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 		.runtime = s->claim_verified ? s->claim_runtime : NULL,
 		.id = s->claim_verified ? s->claim_id : NULL,
 		.own_pidns = s->pin.own_pidns,
+		.own_netns = cc_pin_own_netns(&s->pin),
 	};
 	const struct cc_rule *rule = facts == IMAGE_PATH ? cc_policy_precheck(&s->policy, &f, why, sizeof(why))
 							 : cc_policy_match(&s->policy, &f, why, sizeof(why));
@@ -297,6 +308,19 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 	if (facts != IMAGE_PATH)
 		s->rule = rule;
 	return 0;
+}
+
+/* In a user-namespaced container the tool runs with profile = restricted
+ * only: it stays in the initial user namespace (target.c), where a
+ * profile's capability would be more than the container's own root holds
+ * over its processes. Refused before anything is attached. */
+static int profile_fits_target(const struct session *s, cc_error *err)
+{
+	if (s->action != CC_ACT_EXEC || !s->rule || s->rule->profile == CC_PROFILE_RESTRICTED || !s->pin.own_userns)
+		return 0;
+	return cc_fail(err, EPERM,
+		       "PID %d is in a user-namespaced container, and rule [%s] gives the tool a profile with "
+		       "capabilities: only profile = restricted runs there", s->pin.pid, s->rule->name);
 }
 
 /* ---- handlers ---- */
@@ -398,6 +422,8 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	if (allowed(s, perm, IMAGE_DIGEST, err) < 0)
 		return refuse(s, "mount", err);
+	if (profile_fits_target(s, err) < 0)
+		return refuse(s, "mount", err);
 	/* Before anything is attached: /dev must be the container's own tmpfs
 	 * (mount.c checks again on the fd it writes through). */
 	int devfd = cc_mount_dev_open(&s->pin, err);
@@ -426,11 +452,15 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 
 	rec_start(s, &rc, "mount", "begin");
 	cc_json_bool(&rc.j, "persistent", persistent);
+	rc.sum.defer_sync = true; /* a mount does not outlive a crash: synced with the next group */
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r; /* no record, no mount */
+	cc_fault_point("begin");
 
 	r = cc_loop_attach(s->devdir, &s->img, path, &lo, err);
+	if (r == 0)
+		cc_fault_point("loop");
 	if (r == 0)
 		r = cc_mount_into(&s->pin, s->host_mntns_fd, s->devdir, &s->img, &lo, persistent, &s->ms, err);
 	/* The mount holds the loop device now (or, on failure, nothing does and
@@ -449,6 +479,11 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		cc_json_bool(&rc.j, "already_mounted", s->ms.was_mounted);
 		cc_json_bool(&rc.j, "persistent", s->ms.persistent);
 	}
+	if (s->ms.tidied[0])
+		cc_json_str(&rc.j, "tidied", s->ms.tidied);
+	/* An exec session's exec (or exec-via) begin record, synced, comes
+	 * before its tool runs; a mount on its own is synced now. */
+	rc.sum.defer_sync = r == 0 && s->action != CC_ACT_MOUNT;
 	r = rec_end(&rc, r, err);
 	if (r < 0 && !s->mounted)
 		cc_rec_discard(&s->rec); /* no session: no recording either */
@@ -457,10 +492,12 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 	rep->u.mount_ok.was_mounted = s->ms.was_mounted;
 	rep->u.mount_ok.source = s->source;
 	rep->u.mount_ok.fstype = s->img.fstype;
+	rep->u.mount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
-static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, cc_error *err)
+static int unmount_record(struct session *s, bool explicit_request, bool force, bool *unmounted, char *tidied,
+			  size_t tidied_len, cc_error *err)
 {
 	struct record rc;
 	int r;
@@ -469,12 +506,15 @@ static int unmount_record(struct session *s, bool explicit_request, bool force, 
 	cc_json_str(&rc.j, "reason", explicit_request ? "request" : "session end");
 	if (explicit_request)
 		cc_json_bool(&rc.j, "force", force);
+	rc.sum.defer_sync = true; /* synced with the end record */
 	r = rec_write(&rc, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, err);
+	r = cc_unmount_from(&s->pin, s->host_mntns_fd, explicit_request, force, unmounted, tidied, tidied_len, err);
 	rec_start(s, &rc, "unmount", "end");
 	cc_json_bool(&rc.j, "unmounted", *unmounted);
+	if (tidied[0])
+		cc_json_str(&rc.j, "tidied", tidied);
 	if (r == 0 && s->trace_before.taken) {
 		/* this session mounted first and is the last to leave: what is
 		 * left of it, on record */
@@ -500,10 +540,12 @@ static int do_unmount(struct session *s, struct cc_msg *req, struct cc_msg *rep,
 		return cc_fail(err, EINVAL, "unknown unmount flags %#x", req->u.unmount.flags);
 	if (allowed(s, CC_PERM_UNMOUNT, NO_IMAGE, err) < 0)
 		return refuse(s, "unmount", err);
-	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, err);
+	r = unmount_record(s, true, (req->u.unmount.flags & CC_UNMOUNT_FORCE) != 0, &unmounted, s->ms.tidied,
+			   sizeof(s->ms.tidied), err);
 	if (r < 0)
 		return r;
 	rep->u.unmount_ok.was_mounted = unmounted;
+	rep->u.unmount_ok.tidied = s->ms.tidied;
 	return 0;
 }
 
@@ -519,12 +561,17 @@ static const char *sane_term(const char *t)
 	return t;
 }
 
-static void prompt_name(const char *spec, char *out, size_t len)
+/* What the prompt shows: the target as the operator typed it (docker://web,
+ * ns/pod/ctr) and the operator's own name, which the container's
+ * /etc/passwd does not know (bash's \\u says "I have no name!"). Both go
+ * into PS1, which a shell expands: only characters that mean nothing there
+ * pass, the rest become '_'. */
+static void prompt_word(const char *in, char *out, size_t len)
 {
 	size_t n = 0;
-	for (const char *p = spec; *p && n + 1 < len && n < 32; p++)
+	for (const char *p = in ? in : ""; *p && n + 1 < len; p++)
 		out[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-				   *p == '-' || *p == '_' || *p == '.' || *p == ':' ? *p : '_';
+				   *p == '-' || *p == '_' || *p == '.' || *p == ':' || *p == '/' ? *p : '_';
 	out[n] = '\0';
 }
 
@@ -536,12 +583,14 @@ static void prompt_name(const char *spec, char *out, size_t len)
  * written into the container. */
 static void tool_env(struct session *s, const char *term, char *buf, size_t len, char **envp)
 {
-	char name[40];
+	char name[65], user[33];
 	size_t o = 0;
 	int n = 0;
 
-	prompt_name(s->spec, name, sizeof(name));
+	prompt_word(s->spec, name, sizeof(name));
+	prompt_word(s->caller.user, user, sizeof(user));
 #define ENV(...) do { envp[n++] = buf + o; o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__) + 1; } while (0)
+	/* one PATH, the image's; .crashcartrc keeps it as it is */
 	ENV("PATH=/dev/crashcart/bin:/dev/crashcart/sbin");
 	ENV("HOME=%s", cc_image_has(s->ms.pinfd, "home") ? "/dev/crashcart/home" : "/dev/crashcart");
 	ENV("INPUTRC=/dev/crashcart/etc/inputrc");
@@ -552,8 +601,9 @@ static void tool_env(struct session *s, const char *term, char *buf, size_t len,
 	ENV("OPENSSL_CONF=/dev/crashcart/usr/lib/ssl/openssl.cnf");
 	ENV("LOCPATH=/dev/crashcart/usr/lib/locale");
 	ENV("TERM=%s", sane_term(term));
-	ENV("PS1=crashcart[%s]:\\w\\$ ", name);
+	ENV("PS1=[crashcart %s@%s \\W]\\$ ", user, name);
 	ENV("CRASHCART_TARGET=%s", name);
+	ENV("CRASHCART_USER=%s", user);
 #undef ENV
 	envp[n] = NULL;
 }
@@ -563,7 +613,7 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	static char *bash_argv[] = { "/dev/crashcart/bin/bash", "--rcfile", "/dev/crashcart/.crashcartrc", "-i", NULL };
 	static char *sh_argv[] = { "/dev/crashcart/bin/sh", NULL };
 	char **argv = req->u.exec.argv;
-	char envbuf[768], *envp[16];
+	char envbuf[1024], *envp[20];
 	struct cc_msg launch = { .type = CC_MSG_LAUNCH }, done = { 0 };
 	struct cc_relay relay;
 	int tool[3];
@@ -585,8 +635,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	}
 	tool_env(s, req->u.exec.term, envbuf, sizeof(envbuf), envp);
 
-	/* The profile comes from the rule that allowed this session's mount. */
-	bool ptrace = s->rule && s->rule->profile == CC_PROFILE_PTRACE && s->pin.own_pidns;
+	/* The profile comes from the rule that allowed this session's exec
+	 * (profile.c: the tool's identity and capabilities). */
+	struct cc_profile_plan plan;
+	if (cc_profile_plan(s->rule ? s->rule->profile : CC_PROFILE_RESTRICTED, &s->pin, &plan, err) < 0)
+		return refuse(s, "exec", err);
 
 	/* The tool's stdio is ours (a pty or pipes), never the operator's. */
 	if (cc_relay_open(&relay, req->fds, pty, tool, &ctty, err) < 0)
@@ -601,7 +654,11 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	rec_start(s, &rc, "exec", "begin");
 	record_argv(&rc, argv);
-	cc_json_str(&rc.j, "profile", ptrace ? "ptrace" : "restricted");
+	cc_json_str(&rc.j, "profile", cc_profile_name(plan.profile));
+	char capnames[200];
+	cc_json_str(&rc.j, "tool_caps", cc_profile_tool_caps(&plan, capnames, sizeof(capnames)));
+	if (plan.creds[0])
+		cc_json_str(&rc.j, "tool_ids", plan.creds); /* ruid euid suid rgid egid sgid groups... */
 	cc_json_bool(&rc.j, "pty", pty);
 	if (s->rec.fd >= 0) {
 		cc_json_open(&rc.j, "recording");
@@ -621,21 +678,29 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 
 	launch.u.launch = (struct cc_launch){
 		.nsflags = (uint32_t)s->pin.nsflags,
-		.keep_caps = ptrace ? CC_CAP(CAP_SYS_PTRACE) : 0,
+		.keep_caps = plan.tool_caps,
 		.argv = argv,
 		.envp = envp,
-		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0),
+		.flags = (ctty ? CC_LAUNCH_CTTY : 0) | (s->rec.fd >= 0 ? CC_LAUNCH_TRAIL : 0) | plan.launch_flags,
+		.creds = plan.creds,
 	};
 	launch.fds[0] = s->pin.pidfd;
 	memcpy(&launch.fds[1], tool, sizeof(tool));
 	launch.nfds = 4;
 	launch.seq = 1;
 	r = cc_msg_send(s->launcher_sock, &launch, err);
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = cc_fail(err, EPIPE, "the broker's launcher is gone (killed?): the tool was not started");
 	for (int i = 0; i < 3; i++)
 		(void)close(tool[i]); /* the launcher has them now */
 	if (r == 0)
 		r = cc_relay_run(&relay, s->sock, s->launcher_sock, &done, err);
 	cc_relay_close(&relay);
+	/* One exec a session (ONCE): the launcher's part is over, whatever
+	 * happened. Its socket closed now, it exits while the records are
+	 * written and the worker hears back, not after (main.c reaps it). */
+	(void)close(s->launcher_sock);
+	s->launcher_sock = -1;
 	if (r == 0)
 		rep->u.exit = (struct cc_exit){ done.u.exit.kind, done.u.exit.value, 0 };
 	bool violation = r == 0 && relay.violation;
@@ -673,10 +738,14 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	/* The tool has run: a missing end record cannot undo that, and the
 	 * begin record is there; the worker still gets the exit status (but
 	 * for a violation or a broken recording, the error). */
-	(void)rec_write(&rc, r == 0 ? "ok" : "error", r == 0 ? NULL : err, &(cc_error){ 0 });
+	rc.sum.defer_sync = true; /* synced with the unmount's end record, or below */
+	(void)rec_write(&rc, result_of(r, err), r == 0 ? NULL : err, &(cc_error){ 0 });
 	/* The tool has ended: the session's mount goes now, before the worker
 	 * hears back, so that "crashcart returned" means "cleaned up". */
 	cc_session_end(s);
+	/* Nothing deferred is left unsynced when the worker hears back (an
+	 * image mounted before, -m, has no unmount records to carry it). */
+	(void)cc_audit_sync(&(cc_error){ 0 });
 	return r;
 }
 
@@ -703,8 +772,10 @@ static int do_exec_via_end(struct session *s, struct cc_msg *req, struct cc_msg 
 	(void)rep;
 	rec_start(s, &rc, "exec-via", "end");
 	record_exit(&rc, &req->u.exit, "worker");
+	rc.sum.defer_sync = true; /* synced below, with the unmount's records */
 	(void)rec_write(&rc, "ok", NULL, err);
 	cc_session_end(s);
+	(void)cc_audit_sync(&(cc_error){ 0 });
 	return 0;
 }
 
@@ -748,7 +819,8 @@ void cc_session_end(struct session *s)
 	s->ms.pinfd = -1;
 	if (s->ms.persistent)
 		return;
-	(void)unmount_record(s, false, false, &unmounted, &err);
+	char tidied[sizeof(s->ms.tidied)];
+	(void)unmount_record(s, false, false, &unmounted, tidied, sizeof(tidied), &err);
 }
 
 /* Returns 1 to go on, 0 at the end of the session, negative when the
@@ -760,7 +832,9 @@ int cc_session_step(struct session *s)
 	const struct row *row = NULL;
 	int r = cc_msg_recv(s->sock, &req, &err);
 
-	if (r == 0)
+	/* (ECONNRESET: the worker went away with a reply unread, killed: a
+	 * hang-up, not a malformed request) */
+	if (r == 0 || r == -ECONNRESET)
 		return 0;
 	if (r < 0)
 		goto violation;

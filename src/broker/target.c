@@ -11,7 +11,15 @@
  * can read onto its /dev). The host checks come first and need no access to
  * the target's namespaces, so that every host process gets the same answer.
  * What the host mounts (its mountinfo) is also read here; mount.c uses it to
- * check that the container's /dev is the container's own tmpfs. */
+ * check that the container's /dev is the container's own tmpfs.
+ *
+ * A container in a user namespace of its own (rootless podman, --userns=auto,
+ * unprivileged LXC) is a target when nobody up its chain of user namespaces
+ * is the caller: the caller's own, or one made inside it (where the caller's
+ * subordinate ids are "root"), is theirs to fill with mounts, and is no more
+ * a container than `unshare -Urm`. What the broker does in the others is
+ * the same as in any container (mount.c, idmap.c); the tool does not join
+ * their user namespace (ns_flags). */
 #include "broker.h"
 
 #include <fcntl.h>
@@ -90,7 +98,15 @@ static int read_all(int dirfd, const char *path, char **out, cc_error *err)
 	return 0;
 }
 
-/* "ID PARENT MAJ:MIN ..." */
+/* "ID PARENT MAJ:MIN ...": the first three fields only, by hand. Not
+ * libmount (which the worker's --list uses), because after parsing a line
+ * libmount realpath()s the file name and, for a mount whose source reads
+ * "/dev/root", looks the device up through /sys/dev/block (readlink) and
+ * /proc/cmdline: syscalls this process's filter kills (readlink, getcwd;
+ * policy/seccomp-broker.list), driven by text a container chooses (every
+ * bind of a host file shows "/dev/root" on hosts without an initramfs), and
+ * its filter callback that would drop entries before that is not exported
+ * (2.38). tests/unit/test_seccomp.c (test_broker_kills_libmount) shows it. */
 static bool parse_mountinfo_line(const char *line, uint64_t *id, uint64_t *dev)
 {
 	unsigned long long i, parent;
@@ -257,8 +273,18 @@ static const struct {
 	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
-/* Namespaces to enter: every one the kernel has, except the user namespace
- * when it is ours (entering one's own user namespace is EINVAL). */
+/* Namespaces to enter: every one the kernel has but the user namespace.
+ *
+ * A user-namespaced container's namespaces are entered from the initial
+ * user namespace (CAP_SYS_ADMIN there covers every namespace below it), and
+ * the tool stays in it, as the operator's uid and gid: unmapped in the
+ * container, so the container sees it as the overflow id. Joining the
+ * container's user namespace would make the tool's credentials the
+ * container's to rule: its root holds every capability there, and could
+ * ptrace the tool and act with the operator's uid and groups on whatever
+ * of theirs the container's mounts reach (a host bind mount), or signal it.
+ * Outside, nothing in the container has any privilege over the tool, and
+ * the tool has none over the container beyond what its ids give anyone. */
 static int ns_flags(struct cc_pin *p, int procfd, cc_error *err)
 {
 	int flags = 0;
@@ -279,10 +305,13 @@ static int ns_flags(struct cc_pin *p, int procfd, cc_error *err)
 			p->ns[p->nns].name = namespaces[i].name;
 			p->ns[p->nns++].ino = a.st_ino;
 		}
+		bool own = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 		if (namespaces[i].flag == CLONE_NEWPID)
-			p->own_pidns = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-		if (namespaces[i].flag == CLONE_NEWUSER && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			p->own_pidns = own;
+		if (namespaces[i].flag == CLONE_NEWUSER) {
+			p->own_userns = own;
 			continue;
+		}
 		flags |= namespaces[i].flag;
 	}
 	return flags;

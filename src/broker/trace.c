@@ -108,7 +108,8 @@ void cc_trace_take(const struct cc_pin *p, int devfd, struct cc_trace *t)
 		free(mi);
 		return;
 	}
-	/* each line without its mount id and parent id */
+	/* each line without its mount id and parent id: split by hand, not by
+	 * libmount, for the reason in target.c (parse_mountinfo_line) */
 	for (char *line = mi, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		size_t len = next ? (size_t)(next - line) : strlen(line);

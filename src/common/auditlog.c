@@ -40,20 +40,26 @@ void cc_sha256_hex(const void *data, size_t len, char out[CC_SHA256_HEX])
 char *cc_chain_link(const char *record, const char *prev_line)
 {
 	char hash[CC_SHA256_HEX];
-	size_t n = strlen(record);
-	char *line;
 
-	if (n < 2 || record[n - 1] != '}')
-		return NULL;
 	if (prev_line)
 		cc_sha256_hex(prev_line, strlen(prev_line), hash);
 	else
 		strcpy(hash, ZERO_HASH);
+	return cc_chain_link_hash(record, hash);
+}
+
+char *cc_chain_link_hash(const char *record, const char *prev_hash)
+{
+	size_t n = strlen(record);
+	char *line;
+
+	if (n < 2 || record[n - 1] != '}' || strlen(prev_hash) != CC_SHA256_HEX - 1)
+		return NULL;
 	line = malloc(n + 96);
 	if (!line)
 		return NULL;
 	/* '{}' has no member before prev; anything else needs a comma. */
-	snprintf(line, n + 96, "%.*s%s\"prev\":\"%s\"}\n", (int)(n - 1), record, n > 2 ? "," : "", hash);
+	snprintf(line, n + 96, "%.*s%s\"prev\":\"%s\"}\n", (int)(n - 1), record, n > 2 ? "," : "", prev_hash);
 	return line;
 }
 
@@ -65,7 +71,8 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap, bool *huge)
 {
 	ssize_t n = getline(buf, cap, in);
 	if (n < 0)
-		return ferror(in) ? -EIO : -1;
+		/* the stream's own errno where it set one (a damaged .gz: EBADMSG) */
+		return ferror(in) ? -(errno == EBADMSG ? EBADMSG : EIO) : -1;
 	if (huge)
 		*huge = n > MAX_LINE;
 	else if (n > MAX_LINE)
@@ -75,43 +82,72 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap, bool *huge)
 	return n;
 }
 
-int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
+/* A string member of obj, or NULL. */
+static const char *member_str(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int cc_chain_scan(FILE *in, FILE *out, const char *label, struct cc_chain_ends *e, cc_error *err)
 {
 	_cleanup_free_ char *line = NULL, *prev = NULL;
 	size_t cap = 0, prevlen = 0;
 	int problems = 0;
 	ssize_t n;
-
-	*records = 0;
 	bool huge;
 
+	memset(e, 0, sizeof(*e));
 	while ((n = read_line(in, &line, &cap, &huge)) >= 0) {
-		size_t no = ++*records;
+		size_t no = ++e->records;
 		char want[CC_SHA256_HEX];
 		/* json-c stops at a NUL byte: bytes after one would be unseen by
 		 * the parser, and by a hash taken with strlen. */
 		bool nul = memchr(line, '\0', (size_t)n) != NULL;
 		json_object *obj = nul || huge ? NULL : json_tokener_parse(line), *p = NULL;
+		const char *what = NULL;
+		char huge_what[80];
 
 		if (prev)
 			cc_sha256_hex(prev, prevlen, want);
 		else
 			strcpy(want, ZERO_HASH);
 		if (huge) {
-			fprintf(out, "record %zu: longer than %d bytes (not a record the broker wrote)\n", no, MAX_LINE);
-			problems++;
+			snprintf(huge_what, sizeof(huge_what), "longer than %d bytes (not a record the broker wrote)", MAX_LINE);
+			what = huge_what;
 		} else if (nul) {
-			fprintf(out, "record %zu: holds a NUL byte\n", no);
-			problems++;
+			what = "holds a NUL byte";
 		} else if (!obj || !json_object_is_type(obj, json_type_object)) {
-			fprintf(out, "record %zu: not a JSON object\n", no);
-			problems++;
+			what = "not a JSON object";
 		} else if (!json_object_object_get_ex(obj, "prev", &p) || !json_object_is_type(p, json_type_string)) {
-			fprintf(out, "record %zu: no chain link (\"prev\")\n", no);
-			problems++;
+			what = "no chain link (\"prev\")";
+		} else if (no == 1) {
+			/* The first record starts the chain (64 zeros), or is the
+			 * "rotate" record of `audit link`, which continues the chain of
+			 * the file before it: that link is the caller's to check. */
+			const char *ev = member_str(obj, "event"), *from = member_str(obj, "from");
+			snprintf(e->first_prev, sizeof(e->first_prev), "%s", json_object_get_string(p));
+			e->first_rotate = ev && strcmp(ev, "rotate") == 0 && from;
+			if (e->first_rotate)
+				snprintf(e->from, sizeof(e->from), "%s", from);
+			if (strcmp(e->first_prev, want) != 0 && !e->first_rotate)
+				what = "chain broken: it follows a record that is not the one before it "
+				       "(a record was changed, removed or moved here)";
 		} else if (strcmp(json_object_get_string(p), want) != 0) {
-			fprintf(out, "record %zu: chain broken: it follows a record that is not the one before it "
-				     "(a record was changed, removed or moved here)\n", no);
+			what = "chain broken: it follows a record that is not the one before it "
+			       "(a record was changed, removed or moved here)";
+		}
+		if (no == 1 && obj && json_object_is_type(obj, json_type_object))
+			snprintf(e->first_ts, sizeof(e->first_ts), "%s", member_str(obj, "ts") ? member_str(obj, "ts") : "");
+		if (what) {
+			/* the label is a file name the caller gave: escaped */
+			if (label) {
+				(void)cc_fputs_escaped(label, out);
+				fputs(": ", out);
+			}
+			fprintf(out, "record %zu: %s\n", no, what);
 			problems++;
 		}
 		json_object_put(obj);
@@ -122,9 +158,20 @@ int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
 		memcpy(prev, line, (size_t)n + 1);
 		prevlen = (size_t)n;
 	}
-	if (n == -EIO)
-		return cc_failx(err, EIO, "cannot read the audit log");
+	if (n == -EIO || n == -EBADMSG)
+		return cc_failx(err, (int)-n, "cannot read the audit log");
+	if (prev)
+		cc_sha256_hex(prev, prevlen, e->last_hash);
 	return problems;
+}
+
+int cc_chain_verify(FILE *in, FILE *out, size_t *records, cc_error *err)
+{
+	struct cc_chain_ends e;
+	int r = cc_chain_scan(in, out, NULL, &e, err);
+
+	*records = e.records;
+	return r;
 }
 
 static const char *str_at(json_object *o, const char *a, const char *b)

@@ -29,6 +29,30 @@ void cc_sha256_hex(const void *data, size_t len, char out[CC_SHA256_HEX]);
  * (no newline), or NULL for the first. Returns a malloc'd line with
  * ,"prev":"…" inserted before the closing brace, and a newline. */
 char *cc_chain_link(const char *record, const char *prev_line);
+/* The same with the previous line's sha256 (hex) given: the first record of
+ * a file that continues the chain of a rotated one (`audit link`). */
+char *cc_chain_link_hash(const char *record, const char *prev_hash);
+
+/* A rotated log: the files logrotate keeps are one chain. Each file is
+ * checked on its own (cc_chain_scan), and its ends link it to the others:
+ * the first record of a file after rotation is a "rotate" record (written
+ * by `crashcart audit link`, event "rotate", member "from": the rotated
+ * file's name then) whose prev is the sha256 of the last line of the file
+ * before it. */
+struct cc_chain_ends {
+	size_t records;
+	char first_prev[CC_SHA256_HEX]; /* record 1's "prev" ("": none) */
+	char last_hash[CC_SHA256_HEX];  /* sha256 of the last line ("": no records) */
+	bool first_rotate;              /* record 1 is a "rotate" record */
+	char from[256];                 /* its "from" */
+	char first_ts[64];              /* record 1's "ts" (ordering of broken sets) */
+};
+
+/* Checks every link inside the file, as cc_chain_verify does, except that a
+ * "rotate" first record may follow anything (its link is across files: the
+ * caller's). Problem lines are "LABEL: record N: ..." (label NULL: no
+ * prefix). Returns the number of problems or negative on a read error. */
+int cc_chain_scan(FILE *in, FILE *out, const char *label, struct cc_chain_ends *e, cc_error *err);
 
 /* Checks every link; prints one line per problem to out. Returns the number
  * of problems (0: intact), or negative on a read error. *records gets the

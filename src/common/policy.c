@@ -235,8 +235,12 @@ static int handler(void *user, const char *section, const char *name, const char
 			r->profile = CC_PROFILE_RESTRICTED;
 		else if (strcmp(value, "ptrace") == 0)
 			r->profile = CC_PROFILE_PTRACE;
+		else if (strcmp(value, "netadmin") == 0)
+			r->profile = CC_PROFILE_NETADMIN;
+		else if (strcmp(value, "sysadmin") == 0 || strcmp(value, "general") == 0)
+			return bad(ps, "profile '%s' is not implemented (restricted, ptrace, netadmin)", value);
 		else
-			return bad(ps, "unknown profile '%s' (restricted, ptrace)", value);
+			return bad(ps, "unknown profile '%s' (restricted, ptrace, netadmin)", value);
 		return 1;
 	}
 	if (strcmp(name, "record") == 0) {
@@ -568,8 +572,11 @@ static const struct cc_rule *match(const struct cc_policy *p, const struct cc_fa
 		img = true;
 		if (!target_matches(r, f))
 			continue;
-		if (r->profile == CC_PROFILE_PTRACE && !f->own_pidns && f->action == CC_PERM_EXEC) {
-			pidns = true; /* ptrace only where the container has its own PID namespace */
+		if (r->profile != CC_PROFILE_RESTRICTED && f->action == CC_PERM_EXEC &&
+		    (!f->own_pidns || (r->profile == CC_PROFILE_NETADMIN && !f->own_netns))) {
+			/* a profile only where the container has its own PID
+			 * namespace (and, for netadmin, network namespace) */
+			pidns = true;
 			continue;
 		}
 		return r;
@@ -581,7 +588,8 @@ static const struct cc_rule *match(const struct cc_policy *p, const struct cc_fa
 	else if (!img)
 		snprintf(why, whylen, "the policy does not allow image %s", f->image);
 	else if (pidns)
-		snprintf(why, whylen, "the matching rule's ptrace profile needs a target with its own PID namespace");
+		snprintf(why, whylen, "the matching rule's profile needs a target with its own PID namespace "
+					  "(netadmin: and network namespace)");
 	else
 		snprintf(why, whylen, "the policy does not allow %s on this target", cc_perm_name(f->action));
 	return NULL;
@@ -623,9 +631,12 @@ void cc_policy_describe(const struct cc_policy *p, FILE *out)
 			(void)cc_fputs_escaped(strcmp(*t, "*") == 0 ? "* (any container; never the host)" : *t, out);
 			fputc('\n', out);
 		}
-		fprintf(out, "  tool:   %s\n", r->profile == CC_PROFILE_PTRACE
-						     ? "ptrace (keeps CAP_SYS_PTRACE; only in containers with their own PID namespace)"
-						     : "restricted (no capabilities)");
+		fprintf(out, "  tool:   %s\n",
+			r->profile == CC_PROFILE_PTRACE ? "ptrace (the target process's uid, gids and groups, CAP_SYS_PTRACE; "
+							  "only in containers with their own PID namespace)"
+			: r->profile == CC_PROFILE_NETADMIN ? "netadmin (CAP_NET_ADMIN, CAP_NET_RAW; only in containers with "
+							      "their own PID and network namespaces)"
+							    : "restricted (no capabilities)");
 		fprintf(out, "  record: %s\n", r->record == CC_RECORD_ALL ? "all (every session: input, output, programs run)"
 					       : r->record == CC_RECORD_TTY ? "tty (sessions with a terminal)" : "none");
 		if (r->max_session)
@@ -636,4 +647,17 @@ void cc_policy_describe(const struct cc_policy *p, FILE *out)
 		if (p->sinks & sinks[k].kind)
 			fprintf(out, "%s ", sinks[k].name);
 	fprintf(out, "(%s must accept each record)\n", p->require_all ? "every one" : "at least one");
+}
+
+const char *cc_profile_name(enum cc_profile p)
+{
+	switch (p) {
+	case CC_PROFILE_RESTRICTED:
+		return "restricted";
+	case CC_PROFILE_PTRACE:
+		return "ptrace";
+	case CC_PROFILE_NETADMIN:
+		return "netadmin";
+	}
+	return "?";
 }

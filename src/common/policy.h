@@ -15,8 +15,10 @@
 //   target = cgroup:/docker/*     a glob on the target's cgroup path
 //   target = runtime:docker       the resolver's runtime (once verified)
 //   target = id:3f2a*             a glob on the container id (once verified)
-//   profile = restricted          no capabilities (default)
-//   profile = ptrace              keep CAP_SYS_PTRACE (own PID ns only)
+//   profile = restricted          the operator's ids, no capabilities (default)
+//   profile = ptrace              the target's ids, CAP_SYS_PTRACE (own PID ns)
+//   profile = netadmin            the operator's ids, CAP_NET_ADMIN, CAP_NET_RAW
+//                                 (own PID and network ns)
 //   record = all                  record the session: all (default), tty
 //                                 (only sessions with a pty), none
 //   max_session = 30m             end sessions after this long (s, m, h)
@@ -39,7 +41,7 @@ enum {
 	CC_PERM_EXEC_VIA = 1 << 3,
 };
 
-enum cc_profile { CC_PROFILE_RESTRICTED = 0, CC_PROFILE_PTRACE };
+enum cc_profile { CC_PROFILE_RESTRICTED = 0, CC_PROFILE_PTRACE, CC_PROFILE_NETADMIN };
 enum cc_record { CC_RECORD_ALL = 0, CC_RECORD_TTY, CC_RECORD_NONE };
 
 enum cc_sink_kind { CC_SINK_FILE = 1 << 0, CC_SINK_SYSLOG = 1 << 1, CC_SINK_JOURNALD = 1 << 2, CC_SINK_AUDITD = 1 << 3 };
@@ -82,6 +84,7 @@ struct cc_facts {
 	const char *cgroup;    /* /proc/PID/cgroup as the broker read it */
 	const char *runtime, *id; /* the resolver's claim, NULL unless verified */
 	bool own_pidns;
+	bool own_netns;
 };
 
 int cc_policy_parse_string(const char *text, const char *origin, struct cc_policy *p, cc_error *err);
@@ -109,3 +112,4 @@ const struct cc_rule *cc_policy_precheck(const struct cc_policy *p, const struct
 void cc_policy_describe(const struct cc_policy *p, FILE *out);
 const char *cc_perm_name(unsigned perm);
 const char *cc_record_name(enum cc_record r);
+const char *cc_profile_name(enum cc_profile p);

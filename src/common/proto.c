@@ -49,14 +49,14 @@ static const struct spec specs[CC_MSG_TYPE_MAX] = {
 		U32(target_ok.pid), U64(target_ok.start_time), STR(target_ok.cgroup) } },
 	[CC_MSG_MOUNT] = { "MOUNT", 0, { STR(mount.image), U32(mount.flags) } },
 	[CC_MSG_MOUNT_OK] = { "MOUNT_OK", 0, {
-		U32(mount_ok.was_mounted), STR(mount_ok.source), STR(mount_ok.fstype) } },
+		U32(mount_ok.was_mounted), STR(mount_ok.source), STR(mount_ok.fstype), STR(mount_ok.tidied) } },
 	[CC_MSG_UNMOUNT] = { "UNMOUNT", 0, { U32(unmount.flags) } },
-	[CC_MSG_UNMOUNT_OK] = { "UNMOUNT_OK", 0, { U32(unmount_ok.was_mounted) } },
+	[CC_MSG_UNMOUNT_OK] = { "UNMOUNT_OK", 0, { U32(unmount_ok.was_mounted), STR(unmount_ok.tidied) } },
 	[CC_MSG_EXEC] = { "EXEC", 3, { STRV(exec.argv), STR(exec.term), U32(exec.flags) } },
 	[CC_MSG_EXEC_DONE] = { "EXEC_DONE", 0, { U32(exit.kind), U32(exit.value) } },
 	[CC_MSG_LAUNCH] = { "LAUNCH", 4, {
 		U32(launch.nsflags), U64(launch.keep_caps), STRV(launch.argv), STRV(launch.envp),
-		U32(launch.flags) } },
+		U32(launch.flags), STR(launch.creds) } },
 	[CC_MSG_LAUNCH_DONE] = { "LAUNCH_DONE", 0, { U32(exit.kind), U32(exit.value), U32(exit.ended) } },
 	[CC_MSG_EXEC_VIA] = { "EXEC_VIA", 0, { STRV(exec_via.argv) } },
 	[CC_MSG_EXEC_VIA_OK] = { "EXEC_VIA_OK", 0, { { F_END, 0 } } },

@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define CC_PROTO_VERSION 3
+#define CC_PROTO_VERSION 4
 #define CC_HDR_SIZE 12
 #define CC_MSG_MAX 65536   /* hard maximum frame size */
 #define CC_STR_MAX 4096    /* longest string field (PATH_MAX) */
@@ -60,6 +60,7 @@ enum cc_action {
 #define CC_EXEC_PTY 0x1u         /* EXEC: give the tool a pseudo-terminal of its own */
 #define CC_LAUNCH_CTTY 0x1u      /* LAUNCH: the tool's stdin is a pty slave: make it its controlling tty */
 #define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
+#define CC_LAUNCH_NET_ALONE 0x4u /* LAUNCH: refuse unless the network namespace has no link to another (netadmin) */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {
@@ -81,14 +82,17 @@ struct cc_target {
 };
 struct cc_target_ok { uint32_t pid; uint64_t start_time; char *cgroup; };
 struct cc_mount { char *image; uint32_t flags; };
-struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; };
+/* tidied: what a session that ended abnormally had left there and this
+ * request removed ("" nothing), for the worker to say */
+struct cc_mount_ok { uint32_t was_mounted; char *source; char *fstype; char *tidied; };
 struct cc_unmount { uint32_t flags; };
-struct cc_unmount_ok { uint32_t was_mounted; };
+struct cc_unmount_ok { uint32_t was_mounted; char *tidied; };
 struct cc_exec { char **argv; char *term; uint32_t flags; };
 /* ended (LAUNCH_DONE only): processes of the session still running when it
  * ended, which the launcher's reaper killed. */
 struct cc_exit { uint32_t kind; uint32_t value; uint32_t ended; };
-struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; uint32_t flags; };
+/* creds: "" (the operator's ids) or "RUID EUID SUID RGID EGID SGID [GROUP...]" (profile ptrace) */
+struct cc_launch { uint32_t nsflags; uint64_t keep_caps; char **argv; char **envp; uint32_t flags; char *creds; };
 struct cc_exec_via { char **argv; };
 
 struct cc_msg {

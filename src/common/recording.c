@@ -753,3 +753,88 @@ int cc_sessions_print(const struct cc_sessions *s, FILE *out)
 	}
 	return 0;
 }
+
+/* ---- operations that never ended ---- */
+
+struct op_rec {
+	char session[CC_SESSION_ID_MAX + 1];
+	char event[16];
+	bool begin;
+	size_t no;
+};
+
+static int op_cmp(const void *a, const void *b)
+{
+	const struct op_rec *x = a, *y = b;
+	int c = strcmp(x->session, y->session);
+	if (!c)
+		c = strcmp(x->event, y->event);
+	return c ? c : (x->no > y->no) - (x->no < y->no);
+}
+
+int cc_open_operations(FILE *in, FILE *out, size_t *open, cc_error *err)
+{
+	_cleanup_free_ char *line = malloc(LOG_MAX_LINE + 1);
+	_cleanup_free_ struct op_rec *v = NULL;
+	size_t n = 0, cap = 0, no = 0, len;
+	bool nul;
+	int r;
+
+	*open = 0;
+	if (!line)
+		return cc_fail(err, ENOMEM, "out of memory");
+	while ((r = read_bounded_line(in, line, LOG_MAX_LINE, &len, &nul)) > 0 || r == -EFBIG) {
+		no++;
+		if (r == -EFBIG) {
+			int ch;
+			while ((ch = getc_unlocked(in)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		json_object *o = nul ? NULL : json_tokener_parse(line);
+		const char *ev, *ph, *id;
+		if (o && json_object_is_type(o, json_type_object) && (ev = string_of(member(o, "event"))) &&
+		    strcmp(ev, "exec") != 0 && strlen(ev) < sizeof(v->event) && (ph = string_of(member(o, "phase"))) &&
+		    (strcmp(ph, "begin") == 0 || strcmp(ph, "end") == 0) && (id = string_of(member(o, "session")))) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				struct op_rec *nv = realloc(v, ncap * sizeof(*v));
+				if (!nv) {
+					json_object_put(o);
+					return cc_fail(err, ENOMEM, "out of memory");
+				}
+				v = nv;
+				cap = ncap;
+			}
+			copy_cut(v[n].session, sizeof(v[n].session), id);
+			snprintf(v[n].event, sizeof(v[n].event), "%s", ev);
+			v[n].begin = ph[0] == 'b';
+			v[n].no = no;
+			n++;
+		}
+		json_object_put(o);
+	}
+	if (r < 0)
+		return cc_failx(err, EIO, "cannot read the audit log");
+	/* Per session and operation, the begins that have no end: the last
+	 * ones (a broker does one thing at a time, so only the last can be
+	 * open; records moved out of order are the chain check's to report,
+	 * not counted here as well). */
+	if (n)
+		qsort(v, n, sizeof(*v), op_cmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t begins = 0, ends = 0;
+		for (j = i; j < n && strcmp(v[j].session, v[i].session) == 0 && strcmp(v[j].event, v[i].event) == 0; j++)
+			*(v[j].begin ? &begins : &ends) += 1;
+		for (size_t k = j, unended = begins > ends ? begins - ends : 0; unended && k-- > i;) {
+			if (!v[k].begin)
+				continue;
+			unended--;
+			++*open;
+			if (print_line(out, "session %s: %s begin (record %zu) has no end record (ended abnormally)",
+				       v[k].session, v[k].event, v[k].no) < 0)
+				return -EIO;
+		}
+	}
+	return 0;
+}

@@ -166,4 +166,8 @@ struct cc_sessions_tally {
 int cc_sessions_report(const struct cc_sessions *s, FILE *out, struct cc_sessions_tally *t);
 /* show's table: one line per session, escaped. */
 int cc_sessions_print(const struct cc_sessions *s, FILE *out);
+/* verify's lines for the mount, unmount and exec-via operations whose begin
+ * record has no end record (a broker killed, a disk full), one each,
+ * escaped; *open: how many (exec sessions: cc_sessions_report). */
+int cc_open_operations(FILE *in, FILE *out, size_t *open, cc_error *err);
 const char *cc_rec_state_name(enum cc_rec_state st);

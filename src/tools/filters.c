@@ -3,7 +3,11 @@
  * policy/ turned into on this architecture. Not installed: the broker
  * itself takes nothing from argv. `ninja -C BUILD seccomp-pfc` writes
  * policy-{worker,broker,tool}.pfc into the build directory.
- *   usage: crashcart-filters worker|broker|tool [FILE]    (default: stdout) */
+ *   usage: crashcart-filters worker|broker|tool [FILE]    (default: stdout)
+ *
+ * At build time it also writes the BPF programs the installed binaries load
+ * (seccomp.c), so that they need no libseccomp at run time:
+ *          crashcart-filters --c-header seccomp-bpf.h */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +21,19 @@ int main(int argc, char **argv)
 	cc_error err = { 0 };
 	int fd = STDOUT_FILENO;
 
+	if (argc == 3 && strcmp(argv[1], "--c-header") == 0) {
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		if (cc_seccomp_write_c_header(fd, &err) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[0], err.msg);
+			(void)unlink(argv[2]);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: %s worker|broker|tool [FILE]\n", argv[0]);
 		return 2;

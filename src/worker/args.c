@@ -11,8 +11,10 @@ void cc_usage(FILE *f)
 		"Usage: crashcart [OPTION]... ID [CMD [ARG]...]\n"
 		"  or:  crashcart --list [--json]\n"
 		"  or:  crashcart --check-policy [FILE]\n"
-		"  or:  crashcart audit verify|show FILE [--sessions DIR]\n"
+		"  or:  crashcart audit verify FILE... [--sessions DIR]\n"
+		"  or:  crashcart audit show FILE [--sessions DIR]\n"
 		"  or:  crashcart audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR]\n"
+		"  or:  crashcart audit link ROTATED [--log FILE]\n"
 		"Side-load a read-only toolbox image into a running container at /dev/crashcart\n"
 		"and run CMD from it inside the container (default: a shell from the image).\n"
 		"ID is a PID or pid://PID, a container id or unique prefix, a name (see README).\n"
@@ -32,8 +34,10 @@ void cc_usage(FILE *f)
 		"  -V, --version      print the version and exit\n"
 		"  -h, --help         print this help and exit\n"
 		"\n"
-		"  audit verify FILE        check the audit log's hash chain, and each session\n"
-		"                           recording against its end record\n"
+		"  audit verify FILE...     check the audit log's hash chain, and each session\n"
+		"                           recording against its end record; several FILEs\n"
+		"                           (in any order, .gz too) are the files of a rotated\n"
+		"                           log, checked as one chain: audit verify LOG*\n"
 		"  audit show FILE          list the records and the exec sessions\n"
 		"  audit replay SESSION     write what the session's container printed, escape\n"
 		"                           sequences included, as asciinema does; SESSION is a\n"
@@ -43,6 +47,9 @@ void cc_usage(FILE *f)
 		"  audit replay --commands  the programs the session ran, escaped, not its output\n"
 		"  audit replay --log FILE  the audit log to check the recording against\n"
 		"  audit replay --force     even if the recording does not match the log\n"
+		"  audit link ROTATED       after logrotate moved the log to ROTATED: start the\n"
+		"                           new log (--log FILE, default: the build-time one)\n"
+		"                           with a record chained to ROTATED's last (as root)\n"
 		"\n"
 		"Exit status: CMD's own (128+N if killed by signal N); 125 crashcart failed;\n"
 		"126 CMD not executable; 127 CMD not found. -u with nothing mounted and -m over\n"
@@ -80,6 +87,7 @@ static int parse_audit(int argc, char **argv, int i, struct cc_args *a, cc_error
 		{ "verify", CC_MODE_AUDIT_VERIFY },
 		{ "show", CC_MODE_AUDIT_SHOW },
 		{ "replay", CC_MODE_AUDIT_REPLAY },
+		{ "link", CC_MODE_AUDIT_LINK },
 	};
 	const char *sub = i < argc ? argv[i] : "";
 	bool only_positional = false;
@@ -91,17 +99,22 @@ static int parse_audit(int argc, char **argv, int i, struct cc_args *a, cc_error
 		return cc_fail(err, EINVAL, "usage: crashcart audit verify|show FILE, crashcart audit replay SESSION "
 					    "(see crashcart --help)");
 	a->mode = subs[k].mode;
-	bool replay = a->mode == CC_MODE_AUDIT_REPLAY;
+	bool replay = a->mode == CC_MODE_AUDIT_REPLAY, link = a->mode == CC_MODE_AUDIT_LINK;
+	bool many = a->mode == CC_MODE_AUDIT_VERIFY;
+	const char *what = replay ? "SESSION" : link ? "ROTATED" : "FILE";
 	for (i++; i < argc; i++) {
 		const char *arg = argv[i], *eq, *val = NULL;
 		char name[32];
 		if (only_positional || arg[0] != '-' || arg[1] == '\0') {
-			if (a->target)
-				return cc_fail(err, EINVAL, "audit %s takes one %s, got '%s' too", sub,
-					       replay ? "SESSION" : "FILE", arg);
+			if (a->target && !many)
+				return cc_fail(err, EINVAL, "audit %s takes one %s, got '%s' too", sub, what, arg);
 			if (!*arg)
-				return cc_fail(err, EINVAL, "audit %s: empty %s", sub, replay ? "SESSION" : "FILE");
-			a->target = arg;
+				return cc_fail(err, EINVAL, "audit %s: empty %s", sub, what);
+			if (a->nfiles == CC_AUDIT_FILES_MAX)
+				return cc_fail(err, EINVAL, "audit %s: at most %d files", sub, CC_AUDIT_FILES_MAX);
+			a->files[a->nfiles++] = arg;
+			if (!a->target)
+				a->target = arg;
 			continue;
 		}
 		if (strcmp(arg, "--") == 0) {
@@ -110,7 +123,8 @@ static int parse_audit(int argc, char **argv, int i, struct cc_args *a, cc_error
 		}
 		eq = strchr(arg, '=');
 		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-		bool takes_value = !strcmp(name, "--sessions") || (replay && (!strcmp(name, "--log") || !strcmp(name, "--speed")));
+		bool takes_value = (!link && !strcmp(name, "--sessions")) || ((replay || link) && !strcmp(name, "--log")) ||
+				   (replay && !strcmp(name, "--speed"));
 		bool is_flag = replay && (!strcmp(name, "--commands") || !strcmp(name, "--force"));
 		if (!takes_value && !is_flag)
 			return cc_fail(err, EINVAL, "audit %s: unknown option %s (see crashcart --help)", sub, arg);
@@ -141,7 +155,7 @@ static int parse_audit(int argc, char **argv, int i, struct cc_args *a, cc_error
 		}
 	}
 	if (!a->target)
-		return cc_fail(err, EINVAL, "usage: crashcart audit %s %s", sub, replay ? "SESSION" : "FILE");
+		return cc_fail(err, EINVAL, "usage: crashcart audit %s %s%s", sub, what, many ? "..." : "");
 	return 0;
 }
 

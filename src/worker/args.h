@@ -6,6 +6,10 @@
 
 #include "util.h"
 
+/* audit verify: the files of one rotated log (logrotate's "rotate 52" and
+ * the current one fit many times over) */
+#define CC_AUDIT_FILES_MAX 1000
+
 enum cc_mode {
 	CC_MODE_EXEC = 0, /* crashcart ID [CMD ARG...] */
 	CC_MODE_MOUNT,    /* -m ID */
@@ -14,9 +18,10 @@ enum cc_mode {
 	CC_MODE_VERSION,
 	CC_MODE_LIST,          /* --list [--json]: the containers the resolver sees */
 	CC_MODE_CHECK_POLICY,  /* --check-policy [FILE] */
-	CC_MODE_AUDIT_VERIFY,  /* audit verify FILE [--sessions DIR] */
+	CC_MODE_AUDIT_VERIFY,  /* audit verify FILE... [--sessions DIR] */
 	CC_MODE_AUDIT_SHOW,    /* audit show FILE [--sessions DIR] */
 	CC_MODE_AUDIT_REPLAY,  /* audit replay SESSION [--speed N] [--commands] [--log FILE] [--force] [--sessions DIR] */
+	CC_MODE_AUDIT_LINK,    /* audit link ROTATED [--log FILE] (logrotate's postrotate) */
 };
 
 struct cc_args {
@@ -30,7 +35,9 @@ struct cc_args {
 	char **cmd;         /* CMD ARG... (points into argv; NULL-terminated; may be empty) */
 	/* audit */
 	const char *sessions; /* --sessions DIR, or the build-time session directory */
-	const char *log;      /* replay --log FILE, or the build-time audit log */
+	const char *files[CC_AUDIT_FILES_MAX]; /* audit verify FILE...: files[0] == target */
+	size_t nfiles;
+	const char *log;      /* replay/link --log FILE, or the build-time audit log */
 	bool log_given;
 	double speed;         /* replay --speed N (default 1; 0: no delays) */
 	bool commands;        /* replay --commands */

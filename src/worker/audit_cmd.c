@@ -2,11 +2,19 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "auditlog.h"
+#include "json.h"
 #include "recording.h"
 
 #define MAX_PAUSE 2.0 /* seconds of a recording's silence replayed at most (before --speed) */
@@ -24,12 +32,122 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* ---- reading the log: plain or gzip, one file or a rotated set ---- */
+
+/* A read-only stream over the files paths[0..n) one after the other, each
+ * plain or gzip (zlib reads a file that is not gzip as it is), so that a
+ * rotated set reads as the one log it was. Seeking: back to the start only
+ * (load_sessions reads the log again). */
+struct logs_cookie {
+	const char *const *paths;
+	size_t n, i;
+	gzFile gz;
+	const char *one; /* paths of a single file: &one */
+};
+
+static ssize_t logs_read(void *c_, char *buf, size_t size)
+{
+	struct logs_cookie *c = c_;
+
+	while (c->i < c->n) {
+		if (!c->gz) {
+			int fd = open(c->paths[c->i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+			if (fd < 0 || !(c->gz = gzdopen(fd, "rb"))) {
+				if (fd >= 0)
+					(void)close(fd);
+				return -1;
+			}
+		}
+		int n = gzread(c->gz, buf, size > INT_MAX ? INT_MAX : (unsigned)size);
+		if (n > 0)
+			return n;
+		int zerr = Z_OK;
+		if (n == 0)
+			(void)gzerror(c->gz, &zerr);
+		if (n < 0 || zerr != Z_OK) {
+			/* a damaged or cut-short .gz (Z_BUF_ERROR at its end): an
+			 * error, not taken for the end of a short file */
+			errno = EBADMSG;
+			return -1;
+		}
+		(void)gzclose(c->gz);
+		c->gz = NULL;
+		c->i++;
+	}
+	return 0;
+}
+
+static int logs_seek(void *c_, off64_t *off, int whence)
+{
+	struct logs_cookie *c = c_;
+
+	if (*off != 0 || whence != SEEK_SET) {
+		errno = ESPIPE;
+		return -1;
+	}
+	if (c->gz)
+		(void)gzclose(c->gz);
+	c->gz = NULL;
+	c->i = 0;
+	return 0;
+}
+
+static int logs_close(void *c_)
+{
+	struct logs_cookie *c = c_;
+
+	if (c->gz)
+		(void)gzclose(c->gz);
+	free(c);
+	return 0;
+}
+
+/* paths NULL: the one file one */
+static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_error *err)
+{
+	static const cookie_io_functions_t io = { .read = logs_read, .seek = logs_seek, .close = logs_close };
+	struct logs_cookie *c = calloc(1, sizeof(*c));
+	FILE *f;
+
+	if (!c) {
+		cc_fail(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->one = one;
+	c->paths = paths ? paths : &c->one;
+	c->n = n;
+	paths = c->paths;
+	/* each file tried here, so that a missing one is named at once */
+	for (size_t i = 0; i < n; i++) {
+		if (access(paths[i], R_OK) < 0) {
+			cc_failx(err, errno, "cannot open %s", paths[i]);
+			free(c);
+			return NULL;
+		}
+	}
+	f = fopencookie(c, "r", io);
+	if (!f) {
+		free(c);
+		cc_failx(err, errno, "cannot read %s", paths[0]);
+	}
+	return f;
+}
+
+/* A line of verify's report to stdout, escaped like say()'s. */
+__attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(void)cc_fputs_escaped(line, stdout);
+	fputc('\n', stdout);
+}
+
 static FILE *open_log(const char *path, cc_error *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		cc_failx(err, errno, "cannot open %s", path);
-	return f;
+	return open_logs(NULL, 1, path, err);
 }
 
 /* The exec sessions of the log read from f (from its start), each checked
@@ -57,50 +175,186 @@ static int load_sessions(FILE *f, const char *dir, struct cc_sessions *s, cc_err
 	return 0;
 }
 
+#define ZERO_PREV "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The files of a rotated log in chain order: each file follows the one
+ * whose last record its first record's "prev" names (the rotate record of
+ * `audit link`), whatever order they were given in. Where no given file is
+ * the one before, the chain is broken there (a file between them missing,
+ * or one changed): a new segment starts, segments in the order of their
+ * first records' timestamps. Prints a line per break; returns the number
+ * of breaks, order[] gets the files with records, *norder their number. */
+static int order_files(const struct cc_args *a, const struct cc_chain_ends *e, size_t *order, size_t *norder)
+{
+	size_t n = a->nfiles, heads = 0, k = 0;
+	_cleanup_free_ size_t *pred = calloc(n, sizeof(*pred)), *succ = calloc(n, sizeof(*succ)),
+			      *head = calloc(n, sizeof(*head));
+	int breaks = 0;
+
+	if (!pred || !succ || !head)
+		return -ENOMEM;
+	/* pred/succ: index + 1, 0 for none (SIZE_MAX: a second file after the same one) */
+	for (size_t i = 0; i < n; i++) {
+		if (!e[i].records)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (j == i || !e[j].records || strcmp(e[j].last_hash, e[i].first_prev) != 0)
+				continue;
+			if (succ[j]) {
+				/* two files follow the same one: one was given twice */
+				out("%s: record 1: chain broken: %s follows the last record of %s too (the same file given twice?)",
+				    a->files[i], a->files[succ[j] - 1], a->files[j]);
+				breaks++;
+				pred[i] = SIZE_MAX; /* reported: left out of the order */
+				break;
+			}
+			pred[i] = j + 1;
+			succ[j] = i + 1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (e[i].records && !pred[i])
+			head[heads++] = i;
+	/* the segments by their first record's time (insertion sort: few) */
+	for (size_t i = 1; i < heads; i++)
+		for (size_t j = i; j > 0 && strcmp(e[head[j - 1]].first_ts, e[head[j]].first_ts) > 0; j--) {
+			size_t t = head[j];
+			head[j] = head[j - 1];
+			head[j - 1] = t;
+		}
+	for (size_t h = 0; h < heads; h++) {
+		size_t i = head[h];
+		if (h == 0 && e[i].first_rotate && strcmp(e[i].first_prev, ZERO_PREV) != 0) {
+			out("%s: record 1 continues the chain of %s, not given (rotated away): checked from here",
+			    a->files[i], e[i].from);
+		} else if (h > 0) {
+			out("%s: record 1: chain broken: it follows neither the last record of %s nor that of any file given "
+			    "(a rotated file between them is missing, or one was changed)",
+			    a->files[i], a->files[order[k - 1]]);
+			breaks++;
+		}
+		for (size_t guard = 0; guard < n; guard++) {
+			order[k++] = i;
+			if (!succ[i])
+				break;
+			i = succ[i] - 1;
+		}
+	}
+	*norder = k;
+	return breaks;
+}
+
 /* A missing end record or a recording the broker itself reported broken is
  * a warning: a broker killed mid-session, or a full disk, is not tampering;
  * it is printed and counted in the summary but does not fail verify. */
 static int verify(const struct cc_args *a, cc_error *err)
 {
+	size_t n = a->nfiles ? a->nfiles : 1, records = 0, norder = 0;
+	const char *const *files = a->nfiles ? a->files : &a->target;
+	_cleanup_free_ struct cc_chain_ends *e = calloc(n, sizeof(*e));
+	_cleanup_free_ size_t *order = calloc(n, sizeof(*order));
+	_cleanup_free_ const char **sorted = calloc(n, sizeof(*sorted));
 	struct cc_sessions s;
 	struct cc_sessions_tally t;
-	size_t records = 0;
-	char sum[512];
-	int chain, r, n;
-	FILE *f = open_log(a->target, err);
+	char sum[512], name[4096];
+	int chain = 0, r, c;
+	FILE *f;
 
-	if (!f)
-		return -err->code;
-	chain = cc_chain_verify(f, stdout, &records, err);
-	r = chain < 0 ? chain : load_sessions(f, a->sessions, &s, err);
-	fclose(f);
-	if (r < 0)
-		return r;
+	if (!e || !order || !sorted)
+		return cc_fail(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (!(f = open_log(files[i], err)))
+			return -err->code;
+		c = cc_chain_scan(f, stdout, n > 1 ? files[i] : NULL, &e[i], err);
+		fclose(f);
+		if (c < 0 && err->code == EBADMSG)
+			return cc_fail(err, EBADMSG, "%s: damaged or cut short (not a whole gzip file)", files[i]);
+		if (c < 0) {
+			cc_error_prefix(err, "%s", files[i]);
+			return c;
+		}
+		chain += c;
+		records += e[i].records;
+	}
+	if (n == 1) {
+		if (e[0].first_rotate && strcmp(e[0].first_prev, ZERO_PREV) != 0)
+			out("%s: record 1 continues the chain of %s, not given (audit verify %s*: the rotated files too)",
+			    files[0], e[0].from, files[0]);
+		sorted[0] = files[0];
+		norder = 1;
+	} else {
+		c = order_files(a, e, order, &norder);
+		if (c < 0)
+			return cc_fail(err, -c, "out of memory");
+		chain += c;
+		for (size_t i = 0; i < n; i++)
+			if (!e[i].records)
+				out("%s: no records", files[i]);
+		for (size_t i = 0; i < norder; i++) {
+			sorted[i] = files[order[i]];
+			out("%s: %zu records", sorted[i], e[order[i]].records);
+		}
+	}
+	/* the sessions of the whole set, read in chain order: a session's
+	 * begin and end records may be in two files */
+	if (!norder) {
+		memset(&s, 0, sizeof(s));
+	} else {
+		if (!(f = open_logs(sorted, norder, NULL, err)))
+			return -err->code;
+		r = load_sessions(f, a->sessions, &s, err);
+		fclose(f);
+		if (r < 0)
+			return r;
+	}
 	r = cc_sessions_report(&s, stdout, &t);
 	cc_sessions_free(&s);
 	if (r < 0)
 		return cc_failx(err, EIO, "cannot write the report");
+	/* mount, unmount and exec-via operations that never ended, over the
+	 * whole set in chain order (one may begin in a rotated file) */
+	size_t open_ops = 0;
+	if (norder) {
+		if (!(f = open_logs(sorted, norder, NULL, err)))
+			return -err->code;
+		r = cc_open_operations(f, stdout, &open_ops, err);
+		fclose(f);
+		if (r == -EIO)
+			return cc_failx(err, EIO, "cannot write the report");
+		if (r < 0)
+			return r;
+	}
 
-	if (chain > 0)
-		n = snprintf(sum, sizeof(sum), "%d of %zu records break the chain", chain, records);
+	if (n == 1)
+		snprintf(name, sizeof(name), "%s", files[0]);
+	else if (norder)
+		snprintf(name, sizeof(name), "%s .. %s (%zu files)", sorted[0], sorted[norder - 1], n);
 	else
-		n = snprintf(sum, sizeof(sum), "%zu records, chain intact", records);
+		snprintf(name, sizeof(name), "%zu files", n);
+	if (chain > 0)
+		c = snprintf(sum, sizeof(sum), "%d of %zu records break the chain", chain, records);
+	else
+		c = snprintf(sum, sizeof(sum), "%zu records, chain intact", records);
 	if (t.recorded || t.problems)
-		n += snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu of %zu recordings verified", t.verified, t.recorded);
+		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu of %zu recordings verified", t.verified, t.recorded);
 	if (t.problems)
-		n += snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu session%s with a damaged recording or inconsistent records",
+		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu session%s with a damaged recording or inconsistent records",
 			      t.problems, t.problems == 1 ? "" : "s");
 	if (t.no_end)
-		n += snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu session%s without an end record (ended abnormally)",
+		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu session%s without an end record (ended abnormally)",
 			      t.no_end, t.no_end == 1 ? "" : "s");
+	if (open_ops)
+		c += snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu operation%s without an end record (ended abnormally)",
+			      open_ops, open_ops == 1 ? "" : "s");
 	if (t.warnings > t.no_end)
-		snprintf(sum + n, sizeof(sum) - (size_t)n, ", %zu recording%s broke mid-session", t.warnings - t.no_end,
+		snprintf(sum + c, sizeof(sum) - (size_t)c, ", %zu recording%s broke mid-session", t.warnings - t.no_end,
 			 t.warnings - t.no_end == 1 ? "" : "s");
 	if (chain > 0 || t.problems) {
-		say("%s: %s", a->target, sum);
+		say("%s: %s", name, sum);
 		return 1;
 	}
-	(void)cc_fputs_escaped(a->target, stdout);
+	(void)cc_fputs_escaped(name, stdout);
 	printf(": %s\n", sum);
 	return 0;
 }
@@ -336,6 +590,182 @@ static int replay(const struct cc_args *a, cc_error *err)
 	return r < 0 ? r : 0;
 }
 
+/* ---- link: the first record of the file after a rotation ---- */
+
+/* The rotate record: who linked, when, and from which file, with the last
+ * record of that file as its "prev". */
+static char *rotate_record(const char *rotated, const struct cc_chain_ends *e)
+{
+	struct cc_json j;
+	struct timespec ts;
+	struct tm tm;
+	char when[64];
+	char *line;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	cc_json_init(&j);
+	cc_json_open(&j, NULL);
+	cc_json_str(&j, "ts", when);
+	cc_json_str(&j, "event", "rotate");
+	cc_json_str(&j, "phase", "");
+	cc_json_str(&j, "result", "ok");
+	cc_json_u64(&j, "uid", getuid());
+	cc_json_str(&j, "from", rotated);
+	cc_json_u64(&j, "from_records", e->records);
+	cc_json_close(&j);
+	const char *text = cc_json_text(&j);
+	line = text ? cc_chain_link_hash(text, e->records ? e->last_hash : ZERO_PREV) : NULL;
+	cc_json_free(&j);
+	return line;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The new log at a->log, made in one step: a temporary file in its
+ * directory with the rotated file's owner, group and mode, the record, then
+ * a rename that refuses to replace anything. Or, where logrotate's
+ * "create" made an empty file already, the record goes into that one. */
+static int start_log(const struct cc_args *a, const struct stat *rot, const char *line, cc_error *err)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(a->log, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return cc_fail(err, EINVAL, "%s is not a regular file", a->log);
+		fd = open(a->log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return cc_failx(err, errno, "cannot open %s", a->log);
+		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+			r = cc_failx(err, errno, "cannot lock %s", a->log);
+		} else if (st.st_size != 0) {
+			r = cc_fail(err, EEXIST, "%s has records already: it is not a log just rotated (already linked?)",
+				    a->log);
+		} else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0) {
+			r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", a->log);
+		}
+		(void)close(fd);
+		return r;
+	}
+	if (errno != ENOENT)
+		return cc_failx(err, errno, "cannot look at %s", a->log);
+
+	_cleanup_free_ char *d = strdup(a->log), *b = strdup(a->log), *tmp = NULL;
+	if (!d || !b || asprintf(&tmp, "%s/.%s.link.XXXXXX", dirname(d), basename(b)) < 0) {
+		tmp = NULL;
+		return cc_fail(err, ENOMEM, "out of memory");
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return cc_failx(err, errno, "cannot create a file beside %s", a->log);
+	if (fchown(fd, rot->st_uid, rot->st_gid) < 0 || fchmod(fd, rot->st_mode & 07777) < 0)
+		r = cc_failx(err, errno, "cannot give %s the owner and mode of the rotated file", tmp);
+	else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0)
+		r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", tmp);
+	else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, a->log, RENAME_NOREPLACE) < 0)
+		r = cc_failx(err, errno, "cannot put the new log at %s", a->log);
+	else
+		r = 0;
+	(void)close(fd);
+	if (r < 0) {
+		(void)unlink(tmp);
+		return r;
+	}
+	int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		(void)close(dfd);
+	}
+	return 0;
+}
+
+/* logrotate has moved the log to ROTATED (postrotate). Holding the lock the
+ * brokers write with on ROTATED, so that no record lands in it after its
+ * last one is read: the new log's first record is chained to that last
+ * one. A broker that still holds ROTATED open sees the new file at the
+ * log's path once it has the lock, and writes there (broker/audit.c). */
+static int link_log(const struct cc_args *a, cc_error *err)
+{
+	const char *rotated = a->target;
+	struct cc_chain_ends e;
+	struct stat rot;
+	FILE *f, *devnull;
+	_cleanup_free_ char *line = NULL;
+	int fd, r, problems;
+
+	fd = open(rotated, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return cc_failx(err, errno, "cannot open %s", rotated);
+	if (fstat(fd, &rot) < 0 || !S_ISREG(rot.st_mode)) {
+		(void)close(fd);
+		return cc_fail(err, EINVAL, "%s is not a regular file", rotated);
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		r = cc_failx(err, errno, "cannot lock %s", rotated);
+		(void)close(fd);
+		return r;
+	}
+	/* read through a second descriptor: closing the stream must not drop
+	 * the lock (it belongs to fd's open file) */
+	f = open_log(rotated, err);
+	devnull = fopen("/dev/null", "we");
+	if (!f || !devnull) {
+		if (!devnull)
+			cc_failx(err, errno, "/dev/null");
+		r = -err->code;
+		goto out;
+	}
+	problems = cc_chain_scan(f, devnull, NULL, &e, err);
+	if (problems < 0) {
+		cc_error_prefix(err, "%s", rotated);
+		r = problems;
+		goto out;
+	}
+	if (problems)
+		say("warning: %s: %d records break its chain (crashcart audit verify %s): linking to its last record anyway",
+		    rotated, problems, rotated);
+	line = rotate_record(rotated, &e);
+	if (!line) {
+		r = cc_fail(err, ENOMEM, "cannot format the rotate record");
+		goto out;
+	}
+	r = start_log(a, &rot, line, err);
+	/* No broker writes to ROTATED from here on (each one checks under this
+	 * lock and follows to the new file): nobody needs to, so nobody may
+	 * open it for writing again. (A descriptor opened before stays as it
+	 * was: see SECURITY.md.) */
+	if (r == 0 && fchmod(fd, rot.st_mode & 07555) < 0)
+		say("warning: cannot make %s read-only: %s", rotated, strerror(errno));
+	if (r == 0) {
+		(void)cc_fputs_escaped(a->log, stdout);
+		printf(": started, its first record chained to the last of ");
+		(void)cc_fputs_escaped(rotated, stdout);
+		printf(" (%zu records)\n", e.records);
+	}
+out:
+	if (f)
+		fclose(f);
+	if (devnull)
+		fclose(devnull);
+	(void)close(fd); /* and so the lock: brokers go on, into the new file */
+	return r;
+}
+
 int cc_audit_command(const struct cc_args *a, cc_error *err)
 {
 	switch (a->mode) {
@@ -345,6 +775,8 @@ int cc_audit_command(const struct cc_args *a, cc_error *err)
 		return show(a, err);
 	case CC_MODE_AUDIT_REPLAY:
 		return replay(a, err);
+	case CC_MODE_AUDIT_LINK:
+		return link_log(a, err);
 	case CC_MODE_EXEC:
 	case CC_MODE_MOUNT:
 	case CC_MODE_UNMOUNT:

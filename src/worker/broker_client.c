@@ -98,7 +98,7 @@ int cc_broker_target(struct cc_broker *b, enum cc_action action, const char *spe
 }
 
 int cc_broker_mount(struct cc_broker *b, const char *image, bool persistent,
-		    bool *was_mounted, char **source, char **fstype, cc_error *err)
+		    bool *was_mounted, char **source, char **fstype, char **tidied, cc_error *err)
 {
 	struct cc_msg req = { .type = CC_MSG_MOUNT }, rep;
 	int r;
@@ -111,11 +111,12 @@ int cc_broker_mount(struct cc_broker *b, const char *image, bool persistent,
 	*was_mounted = rep.u.mount_ok.was_mounted != 0;
 	*source = TAKE_PTR(rep.u.mount_ok.source);
 	*fstype = TAKE_PTR(rep.u.mount_ok.fstype);
+	*tidied = TAKE_PTR(rep.u.mount_ok.tidied);
 	cc_msg_clear(&rep);
 	return 0;
 }
 
-int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, cc_error *err)
+int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, char **tidied, cc_error *err)
 {
 	struct cc_msg req = { .type = CC_MSG_UNMOUNT, .u.unmount.flags = force ? CC_UNMOUNT_FORCE : 0 }, rep;
 	int r = cc_call(b->sock, &req, CC_MSG_UNMOUNT_OK, &rep, err);
@@ -123,6 +124,7 @@ int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, cc_err
 	if (r < 0)
 		return r;
 	*was_mounted = rep.u.unmount_ok.was_mounted != 0;
+	*tidied = TAKE_PTR(rep.u.unmount_ok.tidied);
 	cc_msg_clear(&rep);
 	return 0;
 }

@@ -26,9 +26,11 @@ int cc_broker_finish(struct cc_broker *b);
 int cc_broker_hello(struct cc_broker *b, cc_error *err);
 int cc_broker_target(struct cc_broker *b, enum cc_action action, const char *spec,
 		     const struct cc_claim *claim, const char *resolve_error, cc_error *err);
+/* *tidied: what an earlier session that ended abnormally had left and the
+ * broker removed ("" nothing), malloc'd */
 int cc_broker_mount(struct cc_broker *b, const char *image, bool persistent,
-		    bool *was_mounted, char **source, char **fstype, cc_error *err);
-int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, cc_error *err);
+		    bool *was_mounted, char **source, char **fstype, char **tidied, cc_error *err);
+int cc_broker_unmount(struct cc_broker *b, bool force, bool *was_mounted, char **tidied, cc_error *err);
 /* -e: tells the broker what the runtime's exec will run (for the record),
  * then how it ended (after which the broker ends the session). */
 int cc_broker_exec_via(struct cc_broker *b, char **argv, cc_error *err);

@@ -2,7 +2,9 @@
  * toolbox image is mounted in it now. */
 #include "resolve.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <libmount/libmount.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,59 +12,101 @@
 
 #define MOUNTINFO_MAX_BYTES (16u << 20) /* a container may have very many mounts */
 
-/* Is the 5th field (mount point) of this mountinfo line "/dev/crashcart"? */
-static bool line_is_crashcart(const char *line, size_t len)
+/* The mountinfo text comes through a stream that counts bytes and ends the
+ * file at MOUNTINFO_MAX_BYTES (a container may make a very large one); it
+ * has no fd of its own, so libmount reads only what we give it. */
+struct bounded {
+	int fd;
+	size_t total;
+	int err; /* first read error (positive errno), or EFBIG */
+};
+
+static ssize_t bounded_read(void *cookie, char *buf, size_t size)
 {
-	static const char want[] = "/dev/crashcart";
-	size_t i = 0;
-	for (int field = 1; field < 5; field++) {
-		while (i < len && line[i] != ' ')
-			i++;
-		if (i >= len)
-			return false;
-		i++;
+	struct bounded *b = cookie;
+	if (b->err)
+		return 0;
+	for (;;) {
+		ssize_t n = read(b->fd, buf, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			b->err = errno;
+			return 0;
+		}
+		b->total += (size_t)n;
+		if (b->total > MOUNTINFO_MAX_BYTES) {
+			b->err = EFBIG;
+			return 0;
+		}
+		return n;
 	}
-	size_t end = i;
-	while (end < len && line[end] != ' ')
-		end++;
-	return end - i == sizeof(want) - 1 && memcmp(line + i, want, sizeof(want) - 1) == 0;
 }
 
+/* libmount costs every crashcart run 0.25 ms of loading (it brings
+ * libselinux and libpcre2), for --list only: load it then, like libcurl. */
+static struct {
+	struct libmnt_table *(*new_table)(void);
+	int (*parse_stream)(struct libmnt_table *, FILE *, const char *);
+	struct libmnt_fs *(*find_target)(struct libmnt_table *, const char *, int);
+	void (*unref_table)(struct libmnt_table *);
+} lm;
+
+static int load_libmount(void)
+{
+	static void *dl;
+	if (dl)
+		return 0;
+	dl = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return -ENOENT;
+	*(void **)&lm.new_table = dlsym(dl, "mnt_new_table");
+	*(void **)&lm.parse_stream = dlsym(dl, "mnt_table_parse_stream");
+	*(void **)&lm.find_target = dlsym(dl, "mnt_table_find_target");
+	*(void **)&lm.unref_table = dlsym(dl, "mnt_unref_table");
+	if (!lm.new_table || !lm.parse_stream || !lm.find_target || !lm.unref_table) {
+		dlclose(dl);
+		dl = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* libmount parses (fields, octal escapes, optional fields); lines it cannot
+ * parse are skipped. The file name given to it is "" on purpose: for a
+ * mountinfo, libmount realpath()s the name to learn the thread id, and ""
+ * is never looked up. A mount whose source reads "/dev/root" still makes
+ * it look the device up in /sys/dev/block: harmless here (no privilege,
+ * no filter: --list runs before the worker loads one), and the reason the
+ * broker does not use libmount (target.c). */
 int cc_mountinfo_has_crashcart(int fd)
 {
-	char buf[8192];
-	size_t have = 0, total = 0;
-	bool skipping = false; /* inside a line longer than buf */
+	struct bounded b = { .fd = fd };
+	cookie_io_functions_t io = { .read = bounded_read };
+	struct libmnt_table *tb = NULL;
+	FILE *f;
+	int r = load_libmount();
 
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return (have > 0 && !skipping && line_is_crashcart(buf, have)) ? 1 : 0;
-		total += (size_t)n;
-		if (total > MOUNTINFO_MAX_BYTES)
-			return -EFBIG;
-		have += (size_t)n;
-		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (!skipping && line_is_crashcart(buf + start, i - start))
-				return 1;
-			skipping = false;
-			start = i + 1;
-		}
-		memmove(buf, buf + start, have - start);
-		have -= start;
-		if (have == sizeof(buf)) { /* one line fills the buffer: not ours, skip it */
-			skipping = true;
-			have = 0;
-		}
-	}
+	if (r < 0)
+		return r;
+	f = fopencookie(&b, "r", io);
+	if (!f)
+		return -ENOMEM;
+	r = -ENOMEM;
+	tb = lm.new_table();
+	if (!tb)
+		goto out;
+	r = lm.parse_stream(tb, f, "");
+	if (b.err)
+		r = -b.err;
+	else if (r >= 0)
+		/* no cache set: target strings are compared as they are, nothing
+		 * is canonicalized on this host's file system */
+		r = lm.find_target(tb, "/dev/crashcart", MNT_ITER_BACKWARD) != NULL;
+out:
+	lm.unref_table(tb);
+	fclose(f);
+	return r;
 }
 
 int cc_proc_has_crashcart(int procfd, uint32_t pid)
@@ -104,6 +148,12 @@ int cc_list(const struct cc_resolve_ctx *ctx, struct cc_container **out, size_t 
 			c[i].mounted = r < 0 ? CC_MOUNTED_UNKNOWN : r ? CC_MOUNTED_YES : CC_MOUNTED_NO;
 		}
 	}
+	/* names only the runtimes know: podman's from conmon's command line,
+	 * Docker's from its API when the user may use its socket */
+	for (size_t i = 0; i < nv && procfd >= 0 && (ctx->podman_host || ctx->podman_bin); i++)
+		if (strcmp(c[i].runtime, "podman") == 0 && !c[i].name[0])
+			(void)cc_conmon_name(procfd, c[i].pid, c[i].id, c[i].name, sizeof(c[i].name));
+	(void)cc_docker_names(ctx, c, nv);
 	cc_k8s_name(ctx, c, nv);
 	qsort(c, nv, sizeof(*c), cmp_container);
 	*out = c;

@@ -102,7 +102,7 @@ static int exit_code_of(const struct cc_exit *x, char **cmd)
 			say("%s: %s", what, strerror((int)x->value));
 		return x->value == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_NOT_EXECUTABLE;
 	case CC_EXIT_LOST:
-		say("the session's reaper was killed (from inside the container?): "
+		say("the session's reaper was killed (from inside the container, or the container ended): "
 		    "processes the session started may still run there");
 		return EXIT_CC_FAILED;
 	default:
@@ -142,21 +142,26 @@ static int run(const struct cc_args *a, struct cc_broker *b, struct cc_helper *r
 	if (a->exec_via && cc_exec_via_argv(&claim, a->cmd, isatty(STDIN_FILENO), &via, &err) < 0)
 		return fail(&err);
 
+	_cleanup_free_ char *tidied = NULL;
 	if (a->mode == CC_MODE_UNMOUNT) {
-		r = cc_broker_unmount(b, a->force, &was_mounted, &err);
+		r = cc_broker_unmount(b, a->force, &was_mounted, &tidied, &err);
 		if (r < 0)
 			return fail(&err);
+		if (tidied && tidied[0])
+			say("tidied: %s", tidied);
 		if (was_mounted)
 			info("unmounted /dev/crashcart");
-		else
+		else if (!tidied || !tidied[0])
 			say("/dev/crashcart was not mounted in PID %u: nothing to do", claim.pid);
 		return 0;
 	}
 
 	_cleanup_free_ char *source = NULL, *fstype = NULL;
-	r = cc_broker_mount(b, a->image, a->mode == CC_MODE_MOUNT, &was_mounted, &source, &fstype, &err);
+	r = cc_broker_mount(b, a->image, a->mode == CC_MODE_MOUNT, &was_mounted, &source, &fstype, &tidied, &err);
 	if (r < 0)
 		return fail(&err);
+	if (tidied && tidied[0])
+		say("tidied: %s", tidied);
 	info("%s %s (%s from %s) at /dev/crashcart", was_mounted ? "found" : "mounted", a->image, fstype, source);
 	if (a->mode == CC_MODE_MOUNT) {
 		if (was_mounted)
@@ -240,6 +245,7 @@ static int local_command(const struct cc_args *a)
 	case CC_MODE_AUDIT_VERIFY:
 	case CC_MODE_AUDIT_SHOW:
 	case CC_MODE_AUDIT_REPLAY:
+	case CC_MODE_AUDIT_LINK:
 		r = cc_audit_command(a, &err);
 		return r < 0 ? fail(&err) : r;
 	case CC_MODE_EXEC:
@@ -268,6 +274,19 @@ static void log_refusal(const struct cc_args *a, const cc_error *e)
 	syslog(LOG_WARNING, "%s: uid=%u action=%s target=%s: %s", broker_gone ? "broker lost" : "refused",
 	       (unsigned)getuid(), a->mode <= CC_MODE_UNMOUNT ? modes[a->mode] : "?", target, msg);
 	closelog();
+}
+
+/* A bare number naming a live process: resolve.c takes it as that PID
+ * and looks nothing up by name (pid:// likewise). */
+static bool target_is_live_pid(const char *spec)
+{
+	char path[32];
+	if (spec && strncmp(spec, "pid://", 6) == 0)
+		spec += 6;
+	if (!spec || !*spec || strlen(spec) > 10 || strspn(spec, "0123456789") != strlen(spec))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%s", spec);
+	return access(path, F_OK) == 0;
 }
 
 int main(int argc, char **argv)
@@ -310,8 +329,11 @@ int main(int argc, char **argv)
 		cc_broker_finish(&b);
 		return fail(&err);
 	}
-	/* A runtime CLI for name resolution (podman) runs from here, unfiltered. */
-	if (cc_spawner_start(&err) < 0) {
+	/* A runtime CLI for name resolution (podman) runs from here, unfiltered:
+	 * forked only when a name may need it, not for a live PID. */
+	if (target_is_live_pid(a.target))
+		cc_spawner_skip();
+	else if (cc_spawner_start(&err) < 0) {
 		cc_helper_stop(&runner);
 		cc_broker_finish(&b);
 		return fail(&err);

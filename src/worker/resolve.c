@@ -201,15 +201,15 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 	/* Names only the runtime knows (Docker, podman): asked when nothing
 	 * matched exactly, so that an exact id wins, then an exact name, then
 	 * an id prefix (Docker's own order). */
-	char why[600] = "";
+	char why[768] = "";
 	for (size_t i = 0; i < nv; i++)
 		nexact += v[i].match == CC_MATCH_EXACT;
 	unsigned names = only ? only->names : (CC_RT_DOCKER | CC_RT_PODMAN);
 	if (nexact == 0 && names && cc_runtime_name_ok(bare)) {
-		char w[256];
+		char w[512];
 		if (names & CC_RT_DOCKER) {
 			w[0] = '\0';
-			r = cc_docker_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			r = cc_docker_find(ctx, bare, &v, &nv, w, sizeof(w), err);
 			if (r < 0)
 				return r;
 			if (w[0])
@@ -217,7 +217,7 @@ static int resolve(const struct cc_resolve_ctx *ctx, const char *spec, struct cc
 		}
 		if (names & CC_RT_PODMAN) {
 			w[0] = '\0';
-			r = cc_podman_find(ctx, bare, only != NULL, &v, &nv, w, sizeof(w), err);
+			r = cc_podman_find(ctx, bare, &v, &nv, w, sizeof(w), err);
 			if (r < 0)
 				return r;
 			if (w[0])

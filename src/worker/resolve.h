@@ -95,7 +95,8 @@ int cc_parse_status_nspid(const char *status, uint64_t *last, int *levels);
 int cc_parse_stat_ppid(const char *stat, uint32_t *ppid);
 /* 1 when the mountinfo read from fd (to its end, at most 16 MiB) has a
  * mount at /dev/crashcart, 0 when not, negative errno on a read error or
- * a larger file. Lines longer than 8 KiB are not ours and are skipped. */
+ * a larger file. Parsed by libmount (src/common/mountinfo.c): lines it
+ * cannot parse are skipped, escaped mount points are compared unescaped. */
 int cc_mountinfo_has_crashcart(int fd);
 
 /* What container, if any, a cgroup directory is, from its name (base), its
@@ -211,14 +212,23 @@ int cc_api_get(const char *socket_path, const char *url_path, char **body, size_
  * (prefix look-ups are the cgroup walker's). The PID is the one the cgroup
  * walker finds for the returned id, or else the runtime's State.Pid when its
  * /proc/PID/cgroup names the id. why (may be NULL) says, when nothing was
- * appended, why (socket unreachable, no such container, ...); that the
- * runtime is absent (no socket, no storage) is said only when explicit (the
- * user wrote docker:// or podman://). Errors only for what is wrong, not
- * for what is absent. */
-int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+ * appended, what each way of knowing names lacked (no socket, socket
+ * unreachable, no such container, no storage, ...), for a bare name as for
+ * docker:// or podman://: the first message says what was missing. Errors
+ * only for what is wrong, not for what is absent. */
+int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err);
-int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err);
+/* --list: fill the empty names of Docker containers in c[] from the Docker
+ * API's GET /containers/json, when the user can reach the socket (as for
+ * docker://NAME); the number named, 0 when the API is not reachable. */
+int cc_docker_names(const struct cc_resolve_ctx *ctx, struct cc_container *c, size_t n);
+/* The name podman gave the container whose init is pid and whose id is id,
+ * from its parent conmon's world-readable command line (-c ID -n NAME),
+ * when that conmon is root's or the user's: 1 with name set, 0 when not
+ * known that way, negative errno on ENOMEM (resolve_podman.c). */
+int cc_conmon_name(int procfd, uint32_t pid, const char *id, char *name, size_t max);
 /* CC_RT_* of a runtime name as the walker writes it ("docker", "cri-o", ...); 0 if unknown. */
 unsigned cc_runtime_bit(const char *runtime);
 /* Shared by both: append the container the runtime named (after the

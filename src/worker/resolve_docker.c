@@ -472,7 +472,7 @@ int cc_api_inspect_name(const char *label, const char *sock, const char *name, s
 	return 1;
 }
 
-int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err)
 {
 	char sock[256];
@@ -488,9 +488,8 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	}
 	r = cc_api_socket(ctx->docker_host, "DOCKER_HOST", cc_docker_sockets, sock, sizeof(sock), &e);
 	if (r < 0 || !sock[0]) {
-		if (r < 0 || explicit)
-			cc_set_why(why, whymax, "Docker API: %s",
-				r < 0 ? e.msg : "no socket (DOCKER_HOST unset, no /run/docker.sock)");
+		cc_set_why(why, whymax, "Docker API: %s",
+			   r < 0 ? e.msg : "no socket (DOCKER_HOST unset, no /run/docker.sock)");
 		return 0;
 	}
 	if (cc_api_inspect_name("Docker", sock, name, &in, NULL, why, whymax) <= 0)
@@ -498,3 +497,62 @@ int cc_docker_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	return cc_inspect_add(ctx, "docker", CC_RT_DOCKER, &in, v, nv, why, whymax, err);
 }
 
+
+/* GET /containers/json: the running containers with their ids and names
+ * (Names: ["/web"]), parsed as hostilely as an inspect reply. */
+static int list_names(const char *sock, struct cc_container *c, size_t n)
+{
+	_cleanup_free_ char *body = NULL;
+	cc_error e = { 0 };
+	size_t len, named = 0;
+	long status;
+
+	if (cc_api_get(sock, "/containers/json", &body, &len, &status, &e) < 0 || status != 200)
+		return 0;
+	json_tokener *tok = json_tokener_new_ex(CC_INSPECT_MAX_DEPTH);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+	bool ok = root && json_tokener_get_error(tok) == json_tokener_success &&
+		  json_object_is_type(root, json_type_array);
+	json_tokener_free(tok);
+	for (size_t k = 0; ok && k < json_object_array_length(root); k++) {
+		json_object *o = json_object_array_get_idx(root, k);
+		json_object *id = get(o, "Id", json_type_string), *names = get(o, "Names", json_type_array);
+		if (!id || !names || json_object_array_length(names) < 1 ||
+		    !cc_is_hex64(json_object_get_string(id), (size_t)json_object_get_string_len(id)))
+			continue;
+		json_object *nm = json_object_array_get_idx(names, 0);
+		if (!json_object_is_type(nm, json_type_string))
+			continue;
+		const char *name = json_object_get_string(nm);
+		if (strlen(name) != (size_t)json_object_get_string_len(nm) || !cc_runtime_name_ok(name))
+			continue;
+		name += *name == '/';
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(c[i].runtime, "docker") == 0 && !c[i].name[0] &&
+			    strcmp(c[i].id, json_object_get_string(id)) == 0 && strlen(name) < sizeof(c[i].name)) {
+				snprintf(c[i].name, sizeof(c[i].name), "%s", name);
+				named++;
+			}
+	}
+	json_object_put(root);
+	return (int)named;
+}
+
+int cc_docker_names(const struct cc_resolve_ctx *ctx, struct cc_container *c, size_t n)
+{
+	char sock[256];
+	cc_error e = { 0 };
+	bool any = false;
+
+	if (!ctx->docker_host)
+		return 0;
+	for (size_t i = 0; i < n && !any; i++)
+		any = strcmp(c[i].runtime, "docker") == 0 && !c[i].name[0];
+	if (!any || cc_api_socket(ctx->docker_host, "DOCKER_HOST", cc_docker_sockets, sock, sizeof(sock), &e) < 0 ||
+	    !sock[0])
+		return 0;
+	return list_names(sock, c, n);
+}

@@ -13,6 +13,16 @@
  *     when that storage exists or $CONTAINERS_STORAGE_CONF names one (so
  *     that a bare name does not cost a podman start-up on hosts without
  *     podman).
+ *  3. conmon's command line, which needs nothing at all: podman starts one
+ *     conmon per container, the container's init is its child (conmon is
+ *     its subreaper), and its argv carries `-c <id>` and `-n <name>`;
+ *     /proc/PID/cmdline is world-readable. This is how a non-root operator
+ *     names rootful podman containers, whose storage and /run/libpod are
+ *     root's only (0700) and whose API socket is root's unless the site
+ *     shares it. Only a conmon owned by root or by the user counts, only
+ *     when it is the parent of the container's init and its -c is the id
+ *     of the container's cgroup: another user's conmon cannot name root's
+ *     containers (and two containers of one name end in ambiguity).
  * Either way the PID comes from the cgroup walker for the id the runtime
  * returned (State.Pid only as a checked fall-back; cc_inspect_add). */
 #include "resolve.h"
@@ -30,6 +40,7 @@
 
 #define PODMAN_TIMEOUT_MS 10000
 #define PODMAN_STDERR_MAX 512
+#define CMDLINE_MAX (64 * 1024)
 
 extern char **environ;
 
@@ -214,7 +225,100 @@ static int via_api(const struct cc_resolve_ctx *ctx, const char *name, struct cc
 	return cc_inspect_add(ctx, "podman", CC_RT_PODMAN, &in, v, nv, why, whymax, err);
 }
 
-int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool explicit, struct cc_found **v, size_t *nv,
+int cc_conmon_name(int procfd, uint32_t pid, const char *id, char *name, size_t max)
+{
+	char path[48], stat[2048];
+	_cleanup_free_ char *cmd = malloc(CMDLINE_MAX);
+	uint32_t ppid;
+	struct stat st;
+	ssize_t len;
+
+	if (!cmd)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%u/stat", pid);
+	if (cc_read_file_at(procfd, path, stat, sizeof(stat)) < 0 || cc_parse_stat_ppid(stat, &ppid) < 0 || ppid <= 1)
+		return 0;
+	snprintf(path, sizeof(path), "%u", ppid);
+	/* root's conmon (rootful podman) or the user's own (rootless) */
+	if (fstatat(procfd, path, &st, 0) < 0 || (st.st_uid != 0 && st.st_uid != geteuid()))
+		return 0;
+	snprintf(path, sizeof(path), "%u/cmdline", ppid);
+	_cleanup_close_ int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	len = 0;
+	for (ssize_t k; len < CMDLINE_MAX - 1; len += k) {
+		k = read(fd, cmd + len, (size_t)(CMDLINE_MAX - 1 - len));
+		if (k < 0 && errno == EINTR)
+			k = 0;
+		else if (k <= 0)
+			break;
+	}
+	if (len <= 0)
+		return 0;
+	cmd[len] = '\0';
+	const char *argv0 = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	if (strcmp(argv0, "conmon") != 0)
+		return 0;
+	const char *cid = NULL, *cname = NULL;
+	for (const char *a = cmd + strlen(cmd) + 1; a < cmd + len; a += strlen(a) + 1) {
+		const char *next = a + strlen(a) + 1;
+		const char *val = next < cmd + len ? next : NULL;
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--cid") == 0) && val)
+			cid = val;
+		else if ((strcmp(a, "-n") == 0 || strcmp(a, "--name") == 0) && val)
+			cname = val;
+		else if (strncmp(a, "--cid=", 6) == 0)
+			cid = a + 6;
+		else if (strncmp(a, "--name=", 7) == 0)
+			cname = a + 7;
+	}
+	if (!cid || !cname || strcmp(cid, id) != 0 || !cc_runtime_name_ok(cname) || strlen(cname) >= max)
+		return 0;
+	snprintf(name, max, "%s", cname);
+	return 1;
+}
+
+/* Every podman container the walker sees whose conmon names it `name`;
+ * *seen: how many podman containers it saw. */
+static int via_conmon(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv,
+		      size_t *seen, cc_error *err)
+{
+	_cleanup_free_ struct cc_found *f = NULL;
+	struct cc_query q = { .spec = NULL, .runtimes = CC_RT_PODMAN };
+	size_t nf = 0;
+	int r;
+
+	*seen = 0;
+	r = cc_cgroup_find(ctx, &q, &f, &nf, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int procfd = open(ctx->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return cc_failx(err, errno, "cannot open %s", ctx->proc_root);
+	for (size_t i = 0; i < nf; i++) {
+		char cname[256];
+		if (strcmp(f[i].c.runtime, "podman") != 0)
+			continue;
+		(*seen)++;
+		if (cc_conmon_name(procfd, f[i].c.pid, f[i].c.id, cname, sizeof(cname)) <= 0 ||
+		    strcmp(cname, name + (*name == '/')) != 0)
+			continue;
+		struct cc_found *n = realloc(*v, (*nv + 1) * sizeof(**v));
+		if (!n)
+			return cc_fail(err, ENOMEM, "out of memory");
+		*v = n;
+		n[*nv] = f[i];
+		n[*nv].match = CC_MATCH_EXACT;
+		snprintf(n[*nv].c.name, sizeof(n[*nv].c.name), "%s", cname);
+		if (!n[*nv].c.note[0])
+			snprintf(n[*nv].c.note, sizeof(n[*nv].c.note), "name from conmon's command line");
+		(*nv)++;
+	}
+	return 0;
+}
+
+int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, struct cc_found **v, size_t *nv,
 		   char *why, size_t whymax, cc_error *err)
 {
 	char apiwhy[256] = "", errbuf[PODMAN_STDERR_MAX];
@@ -234,27 +338,43 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 	if (ctx->podman_host) {
 		size_t before = *nv;
 		r = via_api(ctx, name, v, nv, apiwhy, sizeof(apiwhy), &done, err);
-		if (r < 0 || *nv > before || done) {
+		if (r < 0 || *nv > before) {
 			cc_set_why(why, whymax, "%s", apiwhy);
 			return r;
 		}
 	}
+	if (!apiwhy[0])
+		snprintf(apiwhy, sizeof(apiwhy), "podman: no API socket (CONTAINER_HOST unset, no %s)",
+			 "/run/podman/podman.sock");
+	/* conmon's command line: no socket, no storage, no privilege */
+	size_t before = *nv, seen = 0;
+	r = via_conmon(ctx, name, v, nv, &seen, err);
+	if (r < 0 || *nv > before)
+		return r;
+	char conwhy[160];
+	if (seen == 0)
+		snprintf(conwhy, sizeof(conwhy), "conmon: no podman container runs here");
+	else
+		snprintf(conwhy, sizeof(conwhy), "conmon: none of the %zu running podman container%s has this name", seen,
+			 seen == 1 ? "" : "s");
+	if (done) { /* the service answered for its storage */
+		cc_set_why(why, whymax, "%s; %s", apiwhy, conwhy);
+		return 0;
+	}
 	if (!ctx->podman_bin || !*ctx->podman_bin || access(ctx->podman_bin, X_OK) < 0) {
-		if (apiwhy[0] || explicit)
-			cc_set_why(why, whymax, "%s", apiwhy[0] ? apiwhy : "podman: no API socket, no podman binary");
+		cc_set_why(why, whymax, "%s; %s; no podman binary", apiwhy, conwhy);
 		return 0;
 	}
 	if (!podman_storage_exists()) {
-		if (apiwhy[0] || explicit)
-			cc_set_why(why, whymax, "%s%spodman: no API socket, no storage of %s", apiwhy, apiwhy[0] ? "; " : "",
-				geteuid() == 0 ? "root" : "this user");
+		cc_set_why(why, whymax, "%s; %s; no podman storage of %s", apiwhy, conwhy,
+			   geteuid() == 0 ? "root" : "this user");
 		return 0;
 	}
 	char *const argv[] = { "podman", "container", "inspect", "--", (char *)(name + (*name == '/')), NULL };
 	/* Through the spawner: the CLI must not run under the worker's filter. */
 	r = cc_spawn_bounded(ctx->podman_bin, argv, &out, &len, CC_INSPECT_MAX_BYTES, errbuf, sizeof(errbuf), &e);
 	if (r < 0) {
-		cc_set_why(why, whymax, "podman: %s", e.msg);
+		cc_set_why(why, whymax, "%s; %s; podman CLI: %s", apiwhy, conwhy, e.msg);
 		return 0;
 	}
 	if (r != 0) {
@@ -262,15 +382,16 @@ int cc_podman_find(const struct cc_resolve_ctx *ctx, const char *name, bool expl
 		if (nl)
 			*nl = '\0';
 		snprintf(shown, sizeof(shown), "%s", errbuf); /* bounded; escaped where printed */
-		cc_set_why(why, whymax, "podman container inspect: exit %d%s%s", r, shown[0] ? ": " : "", shown);
+		cc_set_why(why, whymax, "%s; %s; podman container inspect: exit %d%s%s", apiwhy, conwhy, r,
+			   shown[0] ? ": " : "", shown);
 		return 0;
 	}
 	if (cc_inspect_parse(out, len, true, &in, &e) < 0) {
-		cc_set_why(why, whymax, "podman container inspect: %s", e.msg);
+		cc_set_why(why, whymax, "%s; %s; podman container inspect: %s", apiwhy, conwhy, e.msg);
 		return 0;
 	}
 	if (strcmp(in.name, name + (*name == '/')) != 0 && strcmp(in.id, name) != 0) {
-		cc_set_why(why, whymax, "podman: '%s' is not a container's name", name);
+		cc_set_why(why, whymax, "%s; %s; podman CLI: '%s' is not a container's name", apiwhy, conwhy, name);
 		return 0;
 	}
 	return cc_inspect_add(ctx, "podman", CC_RT_PODMAN, &in, v, nv, why, whymax, err);

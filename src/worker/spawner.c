@@ -10,6 +10,7 @@
 #define OUT_MAX (4 * 1024 * 1024)
 
 static struct cc_helper spawner = CC_HELPER_INIT;
+static bool spawner_skipped; /* cc_spawner_skip(): the filter is on, no spawner */
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -62,6 +63,11 @@ int cc_spawner_start(cc_error *err)
 	return cc_helper_start(&spawner, serve, err);
 }
 
+void cc_spawner_skip(void)
+{
+	spawner_skipped = true;
+}
+
 void cc_spawner_stop(void)
 {
 	cc_helper_stop(&spawner);
@@ -92,6 +98,9 @@ int cc_spawn_bounded(const char *bin, char *const argv[], char **out, size_t *ou
 	int32_t r;
 	uint32_t n;
 
+	if (spawner.fd < 0 && spawner_skipped)
+		return cc_fail(err, ESRCH, "cannot run %s: the target was a live PID when crashcart started, so no helper "
+			       "for runtime commands was started (did the process exit? try again)", bin);
 	if (spawner.fd < 0)
 		return cc_run_bounded(bin, argv, out, outlen, max, errbuf, errmax, err);
 	*out = NULL;

@@ -13,6 +13,10 @@
  * runs the command in-process (unit tests). */
 int cc_spawner_start(cc_error *err);
 void cc_spawner_stop(void);
+/* No spawner for this run (the target is a live PID: nothing to look up by
+ * name); cc_spawn_bounded then fails instead of running the CLI under the
+ * worker's filter (it would be killed). */
+void cc_spawner_skip(void);
 
 /* Run bin with argv, stdin /dev/null, stdout (at most max bytes) into a
  * malloc'd *out, the start of stderr into errbuf. Returns the exit status

@@ -114,7 +114,10 @@ completion)
 	}
 	expect --list "$CC" --li
 	expect --json "$CC" --list --j
-	expect "verify show replay" "$CC" audit ''
+	expect "verify show replay link" "$CC" audit ''
+	expect --log "$CC" audit link --
+	# verify takes the files of a rotated log: a second FILE is offered too
+	expect "$src/meson.build $src/meson_options.txt" "$CC" audit verify "$src/README.md" "$src/meson"
 	expect replay "$CC" audit re
 	expect --sessions "$CC" audit verify --
 	expect "--speed --commands --log --force --sessions" "$CC" audit replay --

@@ -1,6 +1,7 @@
 #!/bin/sh
 # ct-setup.sh ROOT NAME CTPIVOT: runs as PID 1 of a fresh set of namespaces
-# (see ct_start in lib.sh), from the host filesystem. Prepares ROOT, which
+# (see ct_start in lib.sh; also inside a user namespace of its own), from
+# the host filesystem. Prepares ROOT, which
 # holds only /sleeper and empty proc/ sys/ dev/, then pivots into it and
 # execs the sleeper. Nothing from the host is left inside.
 set -eu
@@ -10,9 +11,15 @@ mount --bind "$R" "$R"
 mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
 mount -t tmpfs -o nosuid,mode=755,size=4m tmpfs "$R/dev"
-mknod -m 666 "$R/dev/null" c 1 3
-mknod -m 666 "$R/dev/zero" c 1 5
-mknod -m 666 "$R/dev/urandom" c 1 9
-mknod -m 666 "$R/dev/tty" c 5 0
+# In a user namespace mknod is refused: bind the host's nodes instead
+# (what rootless runtimes do).
+node() {
+	mknod -m 666 "$R/dev/$1" c "$2" "$3" 2>/dev/null && return 0
+	: > "$R/dev/$1" && mount --bind "/dev/$1" "$R/dev/$1"
+}
+node null 1 3
+node zero 1 5
+node urandom 1 9
+node tty 5 0
 hostname "$NAME"
 exec "$PIVOT" "$R" /sleeper

@@ -7,7 +7,8 @@
 # and container registry:
 #   $CC_T/build        meson build dir          $CC_T/prefix   install prefix P
 #   $CC_T/img          test images (root 0755)  $CC_T/imgsrc   image contents
-#   $CC_T/bin          sleeper, ctpivot, cchostile        $CC_T/ct/NAME  one dir per container
+#   $CC_T/bin          sleeper, ctpivot, cchostile, toolprobe (also in the images)
+#   $CC_T/ct/NAME      one dir per container
 #   $CC_T/caps.orig    getcap of the broker as installed
 
 : "${CC_T:?CC_T not set (run through run.sh)}"
@@ -23,6 +24,7 @@ BROKER=$P/libexec/crashcart-broker
 AUDIT=$P/var/log/crashcart/audit.log
 SESSIONS=$P/var/log/crashcart/sessions
 CC_BIN=$P/bin/crashcart
+FAULT_FILE=$P/etc/crashcart/fault-step   # meson.build: CRASHCART_FAULT_FILE
 OPS_GROUP=ccops
 OP_USER=ccop
 OTHER_USER=ccother
@@ -32,6 +34,10 @@ CC_TIMEOUT=${CC_TIMEOUT:-30}
 # The four of the design, and no CAP_DAC_OVERRIDE: /dev/crashcart is made in
 # the container's root-owned /dev through an idmapped clone (SECURITY.md).
 REQUIRED_CAPS="cap_sys_admin cap_sys_ptrace cap_sys_chroot cap_mknod"
+# What the suite's install adds with -Dprofiles=ptrace,netadmin (a default
+# install has none of them: tests-profiles.sh).
+# shellcheck disable=SC2034  # read by tests.sh and tests-profiles.sh
+PROFILE_CAPS="cap_setuid cap_setgid cap_net_admin cap_net_raw"
 
 IMG_EXT4=$IMGDIR/tools.ext4
 IMG_SQUASH=$IMGDIR/tools.squashfs
@@ -40,8 +46,11 @@ IMG_WW=$IMGDIR/world-writable.ext4
 IMG_USER=$IMGDIR/owned-by-ccop.ext4
 IMG_LINK=$IMGDIR/symlink.ext4
 IMG_ZERO=$IMGDIR/zeros.img
+# shellcheck disable=SC2034  # tests-escape.sh
 IMG_DEFAULT=$P/share/crashcart/crashcart.img
-ALL_IMAGES="$IMG_EXT4 $IMG_SQUASH $IMG_EROFS $IMG_WW $IMG_USER $IMG_ZERO $IMG_DEFAULT"
+# gdb, strace, ss, tcpdump (image/build from toolbox.packages; absent when
+# the Debian archive cannot be reached)
+IMG_TOOLBOX=$IMGDIR/toolbox.ext4
 
 # ---------------------------------------------------------------- reporting
 
@@ -108,7 +117,29 @@ as_op() {
 as_other() {
 	setpriv --reuid="$(id -u "$OTHER_USER")" --regid="$(id -g "$OTHER_USER")" --init-groups -- "$@"
 }
+# as_pkg: the member of the Debian package's group (tests-package.sh)
+PKG_USER=ccpkg
+as_pkg() {
+	setpriv --reuid="$(id -u "$PKG_USER")" --regid="$(id -g "$PKG_USER")" --init-groups -- "$@"
+}
 as_root() { "$@"; }
+# as_other_logged SOCK CMD...: as ccother, in a mount namespace of its own
+# whose /dev/log is SOCK (glibc's syslog() has /dev/log compiled in, and the
+# host's is not this suite's to read or replace): a tmpfs /dev there with
+# the few nodes a program needs bound in from the real one.
+as_other_logged() {
+	local sock=$1; shift
+	# shellcheck disable=SC2016  # the inner script's own variables
+	unshare -m --propagation private bash -c '
+		set -e
+		sock=$1 real=$2 uid=$3 gid=$4; shift 4
+		mkdir -p "$real" && mount --rbind /dev "$real"
+		mount -t tmpfs -o mode=0755 ccdev /dev
+		for n in null zero full random urandom tty; do : > "/dev/$n"; mount --bind "$real/$n" "/dev/$n"; done
+		: > /dev/log && mount --bind "$sock" /dev/log
+		exec setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$@"' \
+		logged "$sock" "$CC_TT/realdev" "$(id -u "$OTHER_USER")" "$(id -g "$OTHER_USER")" "$@"
+}
 cc() { "$CC_BIN" "$@"; }
 
 # ---------------------------------------------------------------- build
@@ -119,8 +150,13 @@ build_install() {
 	local src=$1 blog=$CC_T/build.log
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
+		# -Dfault_hooks (the suite's run.sh only; not the demo's or the
+		# benches' installs): the broker can be stopped at a named step
+		# (src/broker/fault.h) for tests-fault.sh; a no-op unless
+		# $FAULT_FILE names a step
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
-			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" &&
+			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" -Dprofiles=ptrace,netadmin \
+			-Dfault_hooks="${CC_IT_FAULT_HOOKS:-false}" &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {
@@ -208,7 +244,11 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/inj" "$CC_IT_DIR/inj.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/ptrace-inject" "$CC_IT_DIR/ptrace-inject.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/cchostile" "$CC_IT_DIR/hostile.c" &&
-	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile"
+	gcc -static -O0 -g -Wall -o "$HBIN/victim" "$CC_IT_DIR/victim.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/dropcaps" "$CC_IT_DIR/dropcaps.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
+	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
+		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe"
 }
 
 # ---------------------------------------------------------------- images
@@ -218,6 +258,7 @@ build_images() {
 	rm -rf "$IMGSRC" && mkdir -p "$IMGSRC/bin" "$IMGSRC/etc" "$IMGDIR" || return 1
 	chmod 755 "$IMGDIR"
 	cp "$BUSYBOX" "$IMGSRC/bin/busybox" && chmod 755 "$IMGSRC/bin/busybox" || return 1
+	cp "$HBIN/toolprobe" "$IMGSRC/bin/toolprobe" && chmod 755 "$IMGSRC/bin/toolprobe" || return 1
 	ln -s busybox "$IMGSRC/bin/sh"
 	printf 'not a program\n' > "$IMGSRC/bin/notexec"; chmod 644 "$IMGSRC/bin/notexec"
 	printf 'crashcart integration test image\n' > "$IMGSRC/etc/crashcart-test"
@@ -243,7 +284,24 @@ build_images() {
 	chmod 755 "$CC_T"
 	# default image (used when -i is not given)
 	mkdir -p "$P/share/crashcart" && cp "$IMG_EXT4" "$P/share/crashcart/crashcart.img" &&
-		chmod 644 "$P/share/crashcart/crashcart.img"
+		chmod 644 "$P/share/crashcart/crashcart.img" || return 1
+	build_toolbox
+}
+
+# build_toolbox: $IMG_TOOLBOX, the tools the profiles are for, built the way
+# the real image is (image/build; the package cache is shared with
+# tools/demo, one build at a time). Without the Debian archive there is
+# none, and the tests that need it skip.
+TOOLBOX_CACHE=/var/cache/crashcart-image
+build_toolbox() {
+	mkdir -p "$TOOLBOX_CACHE" "$CC_T/toolbox" || return 0
+	if flock "$TOOLBOX_CACHE/.lock" "$CC_SRC/image/build" --packages "$CC_IT_DIR/toolbox.packages" \
+		--out "$CC_T/toolbox" --cache "$TOOLBOX_CACHE" >"$CC_T/toolbox.log" 2>&1; then
+		install -o root -g root -m 0644 "$CC_T/toolbox/crashcart.img" "$IMG_TOOLBOX"
+	fi
+	tail -n 3 "$CC_T/toolbox.log"
+	rm -rf "$CC_T/toolbox"
+	return 0
 }
 
 # ---------------------------------------------------------------- containers
@@ -257,29 +315,40 @@ cg_dirs() { # cg_dirs NAME: the per-container cgroup in every hierarchy we use
 
 # minimal_root DIR: the whole container root: the static sleeper and empty
 # proc/ sys/ dev/ directories. No shell, no libc.
+# CT_INIT=PROG: another static init in its place (still named /sleeper);
+# CT_UID=N: written to /uid for it (victim.c takes it).
 minimal_root() {
-	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "$HBIN/sleeper" "$1/sleeper" &&
-		chmod 755 "$1" "$1/sleeper"
+	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "${CT_INIT:-$HBIN/sleeper}" "$1/sleeper" &&
+		chmod 755 "$1" "$1/sleeper" || return 1
+	if [ -n "${CT_UID:-}" ]; then echo "$CT_UID" > "$1/uid" || return 1; fi
 }
 
-# ct_start NAME: start a microcontainer, print the host PID of its init.
-# Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
+# ct_start NAME [USERNS_UID]: start a microcontainer, print the host PID of
+# its init. Private mnt/uts/ipc/net/pid/cgroup namespaces, own cgroup
 # /crashcart-it/NAME, tmpfs /dev (nosuid, mode 755), proc, ro sysfs,
 # hostname NAME. All set-up runs from the host filesystem before the
 # pivot (ct-setup.sh + ctpivot); then the sleeper is PID 1.
+# With USERNS_UID, a user-namespaced container made by hand the way
+# rootless runtimes make theirs: host uid/gid USERNS_UID runs `unshare
+# --user --map-root-user` (its root is USERNS_UID, nothing else is mapped),
+# and every namespace and the tmpfs /dev belong to that user namespace.
+# shellcheck disable=SC2034  # read by tests-userns.sh
+CT_USERNS_UID=100000
 ct_start() {
-	local name=$1 d=$CTDIR/$1 g upid cpid i
+	local name=$1 d=$CTDIR/$1 g upid cpid i as=()
 	[ -e "$d" ] && { echo "container $name exists" >&2; return 1; }
 	mkdir -p "$d" && echo micro > "$d/type" && minimal_root "$d/root" || return 1
 	for g in $(cg_dirs "$name"); do mkdir -p "$g" || return 1; done
+	[ -n "${2:-}" ] && as=(setpriv --reuid="$2" --regid="$2" --clear-groups -- unshare --user --map-root-user --)
 	# shellcheck disable=SC2046,SC2016
 	setsid bash -c '
-		name=$1 root=$2 setup=$3 pivot=$4; shift 4
+		name=$1 root=$2 setup=$3 pivot=$4 nas=$5; shift 5
+		as=("${@:1:nas}"); shift "$nas"
 		for g in "$@"; do echo $$ > "$g/cgroup.procs" || exit 1; done
-		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${as[@]}" \
 			unshare --mount --uts --ipc --net --pid --cgroup --fork --kill-child \
 			--propagation private -- /bin/sh "$setup" "$root" "$name" "$pivot"
-	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" $(cg_dirs "$name") \
+	' ctstart "$name" "$d/root" "$CC_IT_DIR/ct-setup.sh" "$HBIN/ctpivot" "${#as[@]}" "${as[@]}" $(cg_dirs "$name") \
 		</dev/null >"$d/log" 2>&1 &
 	upid=$!
 	echo "$upid" > "$d/upid"
@@ -372,6 +441,19 @@ ct_stop_all() {
 
 ct_pid() { cat "$CTDIR/$1/pid"; }
 
+# ct_gate PID NAME: a FIFO /NAME in the container's root. A tool that runs
+# `read _ < /NAME` (a shell builtin: no lookup in the image) waits there
+# until ct_gate_open PID NAME lets it go: a session held at a known point,
+# without guessing how long anything takes.
+ct_gate() {
+	mkfifo -m 0666 "/proc/$1/root/$2" || fail "cannot make the FIFO /$2 in the container"
+}
+ct_gate_open() {
+	# shellcheck disable=SC2016  # $1 of the inner sh
+	timeout 10 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container"
+	rm -f "/proc/$1/root/$2"
+}
+
 # ---------------------------------------------------------------- observation
 
 # mounted_in PID: the /dev/crashcart line(s) of the process's mountinfo,
@@ -436,6 +518,11 @@ expect_out() { # expect_out WANT: stdout exactly WANT
 expect_out_match() { # expect_out_match ERE
 	printf '%s\n' "$OUT" | grep -Eq -- "$1" || fail "stdout does not match /$1/"
 }
+# expect_err_denied: stderr says "Permission denied" (the kernel's EACCES,
+# not a crash or another error)
+expect_err_denied() {
+	case $ERR in *"Permission denied"*) ;; *) fail "stderr does not say 'Permission denied': '$ERR'" ;; esac
+}
 # expect_one_error_line: stderr is exactly one line starting "crashcart: "
 expect_one_error_line() {
 	local n
@@ -481,29 +568,32 @@ refusal() {
 
 # ---------------------------------------------------------------- cleanup
 
-# detach_leftovers: unmount anything of ours mounted on the host, detach
-# loop devices still backing a test image. Prints what it had to clean.
+# detach_leftovers [--dry]: unmount anything of ours mounted on the host,
+# detach loop devices backed by a file under $CC_T (the test images, and
+# any a test made). Prints what it had to clean; --dry prints what it would
+# clean and touches nothing (run.sh fails the test that left it).
 detach_leftovers() {
-	local img l m
-	for img in $ALL_IMAGES; do
-		[ -e "$img" ] || continue
-		for l in $(loops_for "$img" | cut -d: -f1); do
-			for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
-				echo "leftover host mount $m of $l"; umount -l "$m"
-			done
-			echo "leftover loop device $l for $img"
-			losetup -d "$l" 2>/dev/null
+	local dry='' l f m
+	[ "${1:-}" = --dry ] && dry=1
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r l f; do
+		case $f in "$CC_T"/*) ;; *) continue ;; esac
+		for m in $(awk -v d="$l" '$10 == d {print $5}' /proc/self/mountinfo); do
+			echo "leftover host mount $m of $l"; [ -n "$dry" ] || umount -l "$m"
 		done
+		echo "leftover loop device $l for ${f% (deleted)}"
+		[ -n "$dry" ] || losetup -d "$l" 2>/dev/null
 	done
 	if [ -e /dev/crashcart ] && ! [ -e "$CC_T/host-had-dev-crashcart" ]; then
 		if awk '$5 == "/dev/crashcart"' /proc/self/mountinfo | grep -q .; then
-			echo "leftover mount on the host's /dev/crashcart"; umount -l /dev/crashcart
+			echo "leftover mount on the host's /dev/crashcart"; [ -n "$dry" ] || umount -l /dev/crashcart
 		fi
-		rmdir /dev/crashcart 2>/dev/null && echo "leftover host /dev/crashcart directory"
+		echo "leftover host /dev/crashcart"
+		[ -n "$dry" ] || rmdir /dev/crashcart 2>/dev/null
 	fi
 	awk -v t="$CC_T" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-		while read -r m; do echo "leftover mount $m"; umount -l "$m"; done
+		while read -r m; do echo "leftover mount $m"; [ -n "$dry" ] || umount -l "$m"; done
 }
+no_leftovers() { [ -z "$(detach_leftovers --dry)" ]; }
 
 remove_cgroup_parents() {
 	local c

@@ -9,7 +9,11 @@ terminal's interrupt character (^C) after --intr-after seconds, copy all
 terminal output to stdout. Exit with CMD's status (128+N if killed by
 signal N); --susp-after types the suspend character (^Z) likewise.
 124 if it did not end within --timeout (it is then killed).
-Elapsed seconds are printed to stderr as "elapsed=S".
+Elapsed seconds are printed to stderr as "elapsed=S", and how CMD ended as
+"status=exited:N" or "status=signaled:N".
+--after-output TEXT: every SECS above counts from the moment TEXT first
+appears in the terminal's output (a state the test waits for, not a guess
+of how long start-up takes); nothing is typed before.
 --send types TEXT (Python escapes: \\x1b, \\n, \\x04) at SECS; --size sets
 the terminal's window size at the start, --resize changes it later (the
 kernel then sends SIGWINCH to the terminal's foreground job); --hangup-after
@@ -40,6 +44,7 @@ def main():
     ap.add_argument("--resize-after", type=float, default=None)
     ap.add_argument("--resize", default=None)
     ap.add_argument("--hangup-after", type=float, default=None)
+    ap.add_argument("--after-output", default=None)
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -73,8 +78,13 @@ def main():
     eof = False
     resized = a.resize_after is None
     hung_up = False
+    gate = a.after_output.encode() if a.after_output else None
+    origin = None if gate else start
+    seen = b""
     while True:
-        now = time.monotonic() - start
+        elapsed = time.monotonic() - start
+        # before the gate opens, no action is due (now < every SECS)
+        now = time.monotonic() - origin if origin is not None else -1e9
         for item in sends:
             if item[1] is not None and now >= item[0] and not hung_up:
                 os.write(fd, item[1])
@@ -101,7 +111,7 @@ def main():
                 status = st
         if status is not None and eof:
             break
-        if now > a.timeout:
+        if elapsed > a.timeout:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -109,7 +119,7 @@ def main():
             if status is None:
                 os.waitpid(pid, 0)
             out.flush()
-            sys.stderr.write("ptyrun: timed out after %.1fs\nelapsed=%.2f\n" % (a.timeout, now))
+            sys.stderr.write("ptyrun: timed out after %.1fs\nelapsed=%.2f\n" % (a.timeout, elapsed))
             return 124
         if eof:
             # the child still runs but the terminal is gone: just wait
@@ -128,13 +138,19 @@ def main():
             else:
                 out.write(data)
                 out.flush()
+                if origin is None:
+                    seen = (seen + data)[-4096:]
+                    if gate in seen:
+                        origin = time.monotonic()
         elif status is not None:
             # child gone and nothing more to read (another process may hold
             # the terminal open): stop after a short grace period
             eof = True
     sys.stderr.write("elapsed=%.2f\n" % (time.monotonic() - start))
     if os.WIFSIGNALED(status):
+        sys.stderr.write("status=signaled:%d\n" % os.WTERMSIG(status))
         return 128 + os.WTERMSIG(status)
+    sys.stderr.write("status=exited:%d\n" % os.WEXITSTATUS(status))
     return os.WEXITSTATUS(status)
 
 

@@ -149,7 +149,7 @@ rt_unresolved() {
 	local form=$1
 	shift
 	run as_op env "$@" "$CC_BIN" -i "$IMG_EXT4" "$form" "$BB" hostname
-	[ "$RC" != 0 ] || fail "crashcart $form succeeded; want a resolution failure"
+	expect_rc 125 "crashcart $form (want a resolution failure)"
 	expect_one_error_line
 }
 
@@ -181,4 +181,44 @@ rt_nothing_left() {
 	m=$(awk -v t="$d" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo)
 	[ -z "$m" ] || fail "still mounted under $d: $m"
 	wait_until 3 no_loops_for "$IMG_EXT4" || fail "loop device left for $IMG_EXT4"
+}
+
+# ---------------------------------------------------------------- user namespaces
+
+# rt_subids NAME:START:COUNT...: add these subordinate id ranges to
+# /etc/subuid and /etc/subgid (newuidmap/newgidmap read them) for the test;
+# the files are put back as they were at the end. Once per test.
+rt_subids() {
+	local f l
+	for f in /etc/subuid /etc/subgid; do
+		if [ -e "$f" ]; then
+			cp -p "$f" "$CC_TT/${f##*/}.orig" || fail "cannot save $f"
+			rt_defer "cp -p '$CC_TT/${f##*/}.orig' '$f'"
+		else
+			rt_defer "rm -f '$f'"
+		fi
+		for l; do grep -qx "$l" "$f" 2>/dev/null || echo "$l" >> "$f"; done
+	done
+}
+
+# rt_userns_session FORM PID: PID is in a user namespace of its own (its
+# root is not host root); then rt_session, and the tool's identity there:
+# the operator's uid, no capability, the initial user namespace (it does
+# not join the container's), the image's shell; nothing left after.
+rt_userns_session() {
+	local form=$1 pid=$2 uid
+	uid=$(op_uid)
+	[ "$(awk 'NR == 1 {print $1, $2}' "/proc/$pid/uid_map")" != "0 0" ] ||
+		fail "PID $pid is not user-namespaced: uid_map $(cat "/proc/$pid/uid_map")"
+	log "# PID $pid: uid_map $(tr -s ' \n' ' ' < "/proc/$pid/uid_map")"
+	rt_session "$form" "$pid"
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$form" "$BB" sh -c \
+		"$BB grep -E '^(Uid|CapEff):' /proc/self/status; $BB readlink /proc/self/ns/user; echo \$((6 * 7))"
+	expect_rc 0 "the tool in $form"
+	printf '%s\n' "$OUT" | grep -qE "^Uid:[[:space:]]+${uid}[[:space:]]" || fail "the tool is not the operator (uid $uid): $OUT"
+	printf '%s\n' "$OUT" | grep -qx "CapEff:	0000000000000000" || fail "the tool has capabilities: $OUT"
+	[ "$(printf '%s\n' "$OUT" | sed -n 3p)" = "$(readlink /proc/self/ns/user)" ] ||
+		fail "the tool is not in the initial user namespace: $OUT"
+	[ "$(printf '%s\n' "$OUT" | sed -n 4p)" = 42 ] || fail "the image's shell did not run: $OUT"
+	expect_nothing_mounted "$pid" "$IMG_EXT4"
 }

@@ -9,6 +9,9 @@ TESTS+=(
 	t_edges_noop_says_so
 	t_edges_help_lines
 	t_edges_audit_verify_broken_is_1
+	t_edges_prompt_names_operator_and_target
+	t_edges_install_leaves_another_installs_log
+	t_edges_bare_name_says_what_was_missing
 )
 
 # the last record of EVENT/PHASE since audit_mark
@@ -21,8 +24,9 @@ edges_last() {
 t_edges_unmount_in_use_needs_force() {
 	local rec
 	start_ct cc-edg-busy
+	ct_gate "$PID" cc-go
 	run_bg busy as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy
 	is_mounted_in "$PID" || { wait_bg busy; fail "the session never mounted"; }
 
@@ -39,13 +43,15 @@ t_edges_unmount_in_use_needs_force() {
 		and (.error | contains("in use"))' >/dev/null || fail "the refused -u is not on record: $rec"
 	edges_last unmount begin | jq -e '.reason == "request" and .force == false' >/dev/null ||
 		fail "the -u begin record lacks force=false: $(edges_last unmount begin)"
+	ct_gate_open "$PID" cc-go
 	wait_bg busy
 	expect_rc 0 "the session (its tools must survive a refused -u)"
 	not_mounted_in "$PID" || fail "mount left after the session: $(mounted_in "$PID")"
 
 	# --force: detached under the running session
+	ct_gate "$PID" cc-go
 	run_bg busy2 as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"$BB sleep 3; $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" busy2
 	is_mounted_in "$PID" || { wait_bg busy2; fail "the second session never mounted"; }
 	audit_mark
@@ -56,8 +62,10 @@ t_edges_unmount_in_use_needs_force() {
 		fail "the -u --force begin record lacks force=true: $(edges_last unmount begin)"
 	edges_last unmount end | jq -e '.result == "ok" and .unmounted == true' >/dev/null ||
 		fail "the -u --force end record: $(edges_last unmount end)"
+	ct_gate_open "$PID" cc-go
 	wait_bg busy2
-	[ "$RC" != 0 ] || fail "the session still found its tools after -u --force"
+	# its shell still runs (an open executable), a new lookup fails
+	expect_rc 127 "the session after -u --force (command not found)"
 	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after -u --force and the session: $(loops_for "$IMG_EXT4")"
 
 	# --force goes with -u only
@@ -146,5 +154,85 @@ for i, l in enumerate(open(sys.argv[2]), 1):
 	run as_op cc audit verify "$CC_TT/no-such-log"
 	expect_rc 125 "verify of a missing log"
 	expect_one_error_line
+	return 0
+}
+
+# The tool's environment names the operator (the container's /etc/passwd
+# does not: bash's \u printed "I have no name!") and the target as typed,
+# and holds the image's PATH once. What bash makes of it (.crashcartrc's
+# PS1) is checked by tests/image/run.sh with the real image.
+t_edges_prompt_names_operator_and_target() {
+	start_ct cc-edg-prompt
+	run as_op cc -i "$IMG_EXT4" "pid://$PID" "$BB" sh -c 'printf "%s\\n" "$CRASHCART_USER|$CRASHCART_TARGET|$PATH|$PS1"'
+	expect_rc 0 "a session printing its environment"
+	local want="$OP_USER|pid://$PID|/dev/crashcart/bin:/dev/crashcart/sbin|[crashcart $OP_USER@pid://$PID \\W]\\\$ "
+	[ "$OUT" = "$want" ] || fail "the tool's environment: '$OUT', want '$want'"
+	# what the target was typed as, also when it is a bare PID
+	run as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c 'echo "$CRASHCART_TARGET"'
+	expect_rc 0 "a session by bare PID"
+	[ "$OUT" = "$PID" ] || fail "CRASHCART_TARGET for a bare PID: '$OUT'"
+	return 0
+}
+
+# A second install (another prefix, another operators group) that finds the
+# shared audit log or recordings directory of a first one: refused before
+# anything changes, one line saying whose they are; the first install's
+# files keep their group. A log of this install's own group is kept as is.
+t_edges_install_leaves_another_installs_log() {
+	local d=$CC_TT/inst other=nogroup
+	mkdir -p "$d/log/sessions"
+	{ cp "$BUSYBOX" "$d/broker" && chmod 0755 "$d/broker"; } || fail "cannot copy $BUSYBOX"
+	printf 'first install\n' > "$d/log/audit.log"
+	chown "root:$other" "$d/log/audit.log" "$d/log/sessions"
+	chmod 0660 "$d/log/audit.log"; chmod 1730 "$d/log/sessions"
+	printf '#!/bin/sh\nexec sh "%s/tools/install-broker.sh" "%s/broker" "%s" "%s/log/audit.log" setcap "%s/policy.conf" "%s/policy/policy.conf.in" no_audit_write "%s/log/sessions"\n' \
+		"$CC_SRC" "$d" "$OPS_GROUP" "$d" "$d" "$CC_SRC" "$d" > "$d/inst"
+	chmod 755 "$d/inst"
+	inst="$d/inst"
+	run as_root "$inst"
+	expect_rc 1 "an install over another install's audit log"
+	expect_one_error_line
+	case $ERR in
+	"crashcart: $d/log/audit.log belongs to root:$other, not root:$OPS_GROUP: another crashcart install"*) ;;
+	*) fail "the refusal says '$ERR'" ;;
+	esac
+	[ "$(stat -c %G:%a "$d/log/audit.log")" = "$other:660" ] || fail "the first install's log was changed: $(stat -c %G:%a "$d/log/audit.log")"
+	{ [ "$(stat -c %G "$d/broker")" = root ] && [ -z "$(getcap "$d/broker")" ]; } || fail "the broker was changed before the refusal"
+	[ ! -e "$d/policy.conf" ] || fail "a policy was installed before the refusal"
+	# the log is free, the recordings directory is not: refused too
+	chown "root:$OPS_GROUP" "$d/log/audit.log"
+	run as_root "$inst"
+	expect_rc 1 "an install over another install's recordings directory"
+	case $ERR in *"$d/log/sessions belongs to root:$other"*) ;; *) fail "the refusal says '$ERR'" ;; esac
+	[ "$(stat -c %G "$d/log/sessions")" = "$other" ] || fail "the first install's recordings directory was regrouped"
+	# both this install's group: kept, contents and mode untouched
+	chown "root:$OPS_GROUP" "$d/log/sessions"; chmod 0640 "$d/log/audit.log"
+	run as_root "$inst"
+	expect_rc 0 "an install over its own group's log"
+	[ "$(cat "$d/log/audit.log")" = "first install" ] || fail "the existing log's contents changed"
+	[ "$(stat -c %G:%a "$d/log/audit.log")" = "$OPS_GROUP:640" ] || fail "the existing log's mode was changed: $(stat -c %G:%a "$d/log/audit.log")"
+	printf '%s\n' "$OUT" | grep -q "keeping the existing audit log" || fail "the install does not say it kept the log: $OUT"
+	return 0
+}
+
+# A bare name nobody knows: the first message says what Docker and podman,
+# which keep names to themselves, needed and lacked (it said only "searched:
+# docker, podman, ..."; docker://NAME explained "no socket")
+t_edges_bare_name_says_what_was_missing() {
+	run as_op env DOCKER_HOST=unix:///nonexistent/docker.sock CONTAINER_HOST=unix:///nonexistent/podman.sock \
+		"$CC_BIN" -i "$IMG_EXT4" no-such-web "$BB" true
+	expect_rc 125 "a bare name nobody knows"
+	expect_one_error_line
+	case $ERR in
+	"crashcart: cannot resolve 'no-such-web': no container 'no-such-web' (searched: docker, podman, "*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory; podman API: cannot use /nonexistent/podman.sock: No such file or directory; conmon: "*) ;;
+	*) fail "the bare name's message: '$ERR'" ;;
+	esac
+	# docker:// says the same of Docker, and only of Docker
+	run as_op env DOCKER_HOST=unix:///nonexistent/docker.sock "$CC_BIN" -i "$IMG_EXT4" docker://no-such-web "$BB" true
+	expect_rc 125 "docker://NAME nobody knows"
+	case $ERR in
+	*"(searched: docker; Docker API: cannot use /nonexistent/docker.sock: No such file or directory)") ;;
+	*) fail "docker://NAME's message: '$ERR'" ;;
+	esac
 	return 0
 }

@@ -23,6 +23,9 @@ TESTS+=(
 	t_runtime_podman
 	t_runtime_lxc
 	t_runtime_nspawn
+	t_runtime_lxc_userns
+	t_runtime_podman_userns_auto
+	t_runtime_podman_rootless
 )
 
 # ------------------------------------------------------------------ OCI
@@ -182,9 +185,29 @@ t_runtime_docker() {
 	case $ERR in *"/nonexistent/docker.sock"*) ;; *) fail "the error does not name the socket: $ERR" ;; esac
 	rt_unresolved "docker://no-such-$name" "$DH"
 	case $ERR in *"no such container"*) ;; *) fail "the error does not say 'no such container': $ERR" ;; esac
-	# a user who may not use the socket (not in ccops) gets no name either
-	run as_other env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
-	[ "$RC" != 0 ] || fail "ccother resolved docker://$name"
+	# a bare name says the same in its first message: what Docker needed
+	rt_unresolved "$name" DOCKER_HOST=unix:///nonexistent/docker.sock
+	case $ERR in
+	"crashcart: cannot resolve '$name': no container '$name' (searched: docker, podman,"*"; Docker API: cannot use /nonexistent/docker.sock: No such file or directory"*"; podman: "*) ;;
+	*) fail "a bare name without the Docker socket does not say what Docker needed: $ERR" ;;
+	esac
+	# an operator who may not use the socket gets no name either, and is
+	# told why. (ccother, outside ccops, would fail earlier: it cannot start
+	# the broker.) The socket is root:ccops 0660: its group goes for a moment.
+	chgrp root "$sock" || fail "chgrp $sock"
+	run as_op env "$DH" "$CC_BIN" -i "$IMG_EXT4" "docker://$name" "$BB" true
+	local rc_name=$RC err_name=$ERR
+	# -e by id resolves (cgroups), then needs the operator's own access
+	run as_op env "$DH" "$CC_BIN" -e -i "$IMG_EXT4" "$id" "$BB" true
+	chgrp "$OPS_GROUP" "$sock" || fail "chgrp $sock back"
+	expect_rc 125 "-e for an operator who may not use the socket"
+	expect_one_error_line
+	case $ERR in *"-e needs your own access to the Docker daemon ($sock: Permission denied)"*) ;;
+		*) fail "-e without access to the socket says '$ERR'" ;; esac
+	RC=$rc_name ERR=$err_name
+	expect_rc 125 "docker://$name for an operator who may not use the socket"
+	expect_one_error_line
+	case $ERR in *"$sock"*"Permission denied"*) ;; *) fail "the error does not say the socket refused: '$ERR'" ;; esac
 	rt_session "docker://$name" "$pid" "$DH"
 	# --list sees it, unprivileged, and says whether the image is mounted
 	run as_op "$CC_BIN" -i "$IMG_EXT4" -m "$id"
@@ -196,6 +219,12 @@ t_runtime_docker() {
 		fail "--list --json does not show docker $id (PID $pid) as mounted: $OUT"
 	run as_op "$CC_BIN" --list
 	printf '%s' "$OUT" | grep -q "docker.*${id:0:12}" || fail "--list table lacks ${id:0:12}: $OUT"
+	# with the socket readable, --list names it (NAME was '-')
+	run as_op env "$DH" "$CC_BIN" --list
+	printf '%s' "$OUT" | grep -Eq "^docker +${id:0:12} +$name +$pid +yes$" || fail "--list with the socket does not name $name: $OUT"
+	run as_op env "$DH" "$CC_BIN" --list --json
+	printf '%s' "$OUT" | jq -e --arg id "$id" --arg name "$name" '.containers[] | select(.id == $id and .name == $name)' >/dev/null ||
+		fail "--list --json with the socket does not name $name: $OUT"
 	run as_op "$CC_BIN" -u "$id"
 	expect_rc 0 "-u by id"
 	# -e: through docker exec, with the operator's own access to the socket
@@ -290,8 +319,18 @@ t_runtime_podman() {
 		*) note "podman CLI path not exercised: root is refused by the broker here: $ERR" ;;
 		esac
 	fi
-	# an operator has no podman storage of their own: not found, one line
-	rt_unresolved "podman://$name"
+	# an operator with no socket and no podman storage of their own (the
+	# storage is root's): named through conmon's world-readable cmdline
+	rt_resolves "podman://$name" "$pid" "$name"
+	rt_resolves "$name" "$pid" "$name"
+	run as_op "$CC_BIN" --list --json
+	printf '%s' "$OUT" | jq -e --arg id "$id" --arg name "$name" '.containers[] | select(.id == $id and .runtime == "podman" and .name == $name)' >/dev/null ||
+		fail "--list --json does not name podman $name: $OUT"
+	# and a name no conmon has: one line saying what each way lacked
+	rt_unresolved "podman://no-such-$name"
+	case $ERR in *"podman: no API socket"*"; conmon: none of the "*" running podman container"*" has this name; "*) ;;
+	*) fail "podman://no-such-$name does not say what was missing: $ERR" ;;
+	esac
 	note "podman: resolved by $RT_FORMS"
 	rt_cleanup
 	rt_nothing_left "$d" "$pid"
@@ -301,16 +340,28 @@ t_runtime_podman() {
 
 # ------------------------------------------------------------------ LXC
 
-t_runtime_lxc() {
-	local d name=ccit-lxc pid
+t_runtime_lxc() { lxc_case ccit-lxc; }
+
+# An unprivileged LXC container: lxc.idmap maps its root to host uid
+# 100000 (root's subordinate ids, newuidmap); the busybox template makes
+# the root file system owned by those ids.
+t_runtime_lxc_userns() { lxc_case ccit-lxcu userns; }
+
+lxc_case() {
+	local d name=$1 userns=${2:-} pid
 	rt_begin
 	rt_need lxc-create lxc-start lxc-info lxc-stop lxc-destroy
 	[ -x /bin/busybox ] || rt_need busybox
-	d=$(rt_dir lxc)
+	[ -z "$userns" ] || rt_need newuidmap newgidmap
+	d=$(rt_dir "lxc$userns")
 	rt_track /run/lxc
 	rt_cg_track lxc.pivot
-	mkdir -p "$d/path"
+	mkdir -p "$d/path" && chmod 755 "$d/path"
 	printf 'lxc.net.0.type = empty\nlxc.apparmor.profile = unconfined\n' > "$d/default.conf"
+	if [ -n "$userns" ]; then
+		rt_subids root:100000:65536
+		printf 'lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n' >> "$d/default.conf"
+	fi
 	lx() { timeout -k 5 30 "$@" -P "$d/path" -n "$name" </dev/null; }
 	rt_defer "lx lxc-destroy -f"
 	lx lxc-create -t busybox -f "$d/default.conf" >"$d/create.log" 2>&1 ||
@@ -327,8 +378,12 @@ t_runtime_lxc() {
 	rt_resolves "$name" "$pid" "$name"
 	# LXC names are exact: no prefix
 	rt_unresolved "lxc://${name%?}"
-	rt_session "lxc://$name" "$pid"
-	note "lxc: resolved by $RT_FORMS"
+	if [ -n "$userns" ]; then
+		rt_userns_session "lxc://$name" "$pid"
+	else
+		rt_session "lxc://$name" "$pid"
+	fi
+	note "lxc${userns:+ (user namespace)}: resolved by $RT_FORMS"
 	rt_cleanup
 	rt_nothing_left "$d" "$pid"
 	[ -e "/sys/fs/cgroup/pids/lxc.payload.$name" ] && fail "cgroup lxc.payload.$name left"
@@ -375,5 +430,133 @@ t_runtime_nspawn() {
 	note "systemd-nspawn: resolved by $RT_FORMS"
 	rt_cleanup
 	rt_nothing_left "$d" "$pid" "$npid"
+	return 0
+}
+
+# ------------------------------------------------------------------ podman, user-namespaced
+
+# pm_userns_setup DIR: private storage and state for podman under DIR
+# (as in t_runtime_podman), the sleeper image imported as USER (root when
+# empty) with HOME and XDG_RUNTIME_DIR under DIR; defines pmu.
+pm_userns_setup() {
+	local d=$1 user=${2:-}
+	PMU_USER=$user
+	{ mkdir -p "$d/home" "$d/run" "$d/tmp" && chmod 700 "$d/run" "$d/tmp"; } || fail "mkdir"
+	if [ -n "$user" ]; then
+		chown "$user:$user" "$d/home" "$d/run" "$d/tmp" || fail "chown"
+		# what rootless podman leaves outside HOME and XDG_RUNTIME_DIR: its
+		# pause process (holds the user namespace) and two /tmp directories
+		rt_track "/tmp/containers-user-$(id -u "$user")" "/tmp/podman-run-$(id -u "$user")"
+		rt_defer "pmu_kill_pause '$d'"
+	else
+		cat > "$d/storage.conf" <<-EOF
+		[storage]
+		driver = "overlay"
+		graphroot = "$d/storage"
+		runroot = "$d/runroot"
+		EOF
+		cat > "$d/containers.conf" <<-EOF
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		events_logfile_path = "$d/events.log"
+		runtime = "runc"
+		tmp_dir = "$d/tmp"
+		EOF
+	fi
+	PMU_DIR=$d
+	{ rt_rootfs "$d/rootfs" && tar -C "$d/rootfs" -cf "$d/rootfs.tar" . && chmod 644 "$d/rootfs.tar"; } || fail "rootfs tar"
+	rt_defer "rt_umount_under '$d'"
+	rt_defer "pmu rmi -f localhost/ccit-sleeper:latest"
+	pmu import "$d/rootfs.tar" localhost/ccit-sleeper:latest >"$d/import.log" 2>&1 ||
+		skip "podman cannot import an image here${user:+ as $user}: $(tail -n 2 "$d/import.log" | tr '\n' ' ')"
+}
+pmu_kill_pause() {
+	local p
+	p=$(cat "$1/run/libpod/tmp/pause.pid" 2>/dev/null) && [ -n "$p" ] && rt_kill_wait "$p" 5
+	return 0
+}
+# pmu ARGS...: podman as PMU_USER (rootless: its own storage under HOME) or
+# as root with the private storage
+pmu() {
+	if [ -n "$PMU_USER" ]; then
+		timeout -k 5 60 setpriv --reuid="$PMU_USER" --regid="$PMU_USER" --init-groups -- env -i PATH=/usr/bin:/bin \
+			HOME="$PMU_DIR/home" XDG_RUNTIME_DIR="$PMU_DIR/run" podman "$@" </dev/null
+	else
+		CONTAINERS_STORAGE_CONF=$PMU_DIR/storage.conf CONTAINERS_CONF=$PMU_DIR/containers.conf \
+			timeout -k 5 60 podman "$@" </dev/null
+	fi
+}
+# pmu_run NAME ARGS...: podman run -d (runc: crun refuses this host's hybrid
+# cgroups; ulimits: RUNTIMES.md); sets PID and ID
+pmu_run() {
+	local name=$1
+	shift
+	rt_defer "pmu rm -f -t 0 $name"
+	ID=$(pmu run -d --runtime runc --name "$name" --hostname "$name" --network none --ulimit nofile=1024:1024 \
+		--ulimit nproc=4096:4096 "$@" localhost/ccit-sleeper:latest /sleeper 2>"$PMU_DIR/run.err") ||
+		skip "podman run $* failed here: $(tail -n 2 "$PMU_DIR/run.err" | tr '\n' ' ' | cut -c1-300)"
+	PID=$(pmu inspect -f '{{.State.Pid}}' "$name")
+	case $PID in '' | 0 | *[!0-9]*) fail "no pid from podman inspect" ;; esac
+	log "# podman container $name ($*): id $ID, PID $PID; $(grep pids "/proc/$PID/cgroup")"
+}
+
+# podman run --userns=auto as root: a range of the "containers" user's
+# subordinate ids (/etc/subuid) per container.
+t_runtime_podman_userns_auto() {
+	local d name=ccit-pmu
+	rt_begin
+	rt_need podman conmon runc newuidmap
+	d=$(rt_dir podman-userns)
+	rt_subids containers:2147483647:2147483648
+	rt_cg_track libpod_parent
+	rt_track /var/lib/containers /run/containers /run/libpod /run/runc /etc/cni/net.d/cni.lock
+	pm_userns_setup "$d"
+	pmu_run "$name" --userns=auto
+	rt_resolves "$PID" "$PID" "$name"
+	rt_resolves "$ID" "$PID" "$name"
+	rt_resolves "podman://${ID:0:12}" "$PID" "$name"
+	rt_userns_session "podman://${ID:0:12}" "$PID"
+	note "podman --userns=auto: resolved by $RT_FORMS"
+	local pid=$PID
+	rt_cleanup
+	rt_nothing_left "$d" "$pid"
+	return 0
+}
+
+# Rootless podman, run by a user who is not the operator (ccother, with
+# subordinate ids 300000-365535): its user namespace belongs to that user.
+# On this host (cgroup v1 hierarchies, no systemd) rootless podman makes
+# no cgroup for the container, so it has no id in its cgroup path: it is
+# reached by PID. The same container of the operator's own would be theirs:
+# refused.
+t_runtime_podman_rootless() {
+	local d name=ccit-pmr
+	rt_begin
+	rt_need podman conmon runc newuidmap
+	d=$(rt_dir podman-rootless)
+	rt_subids "$OTHER_USER:300000:65536"
+	pm_userns_setup "$d" "$OTHER_USER"
+	pmu_run "$name"
+	[ "$(awk 'NR == 1 {print $2}' "/proc/$PID/uid_map")" = "$(id -u "$OTHER_USER")" ] ||
+		fail "the rootless container's root is not $OTHER_USER: $(cat "/proc/$PID/uid_map")"
+	rt_resolves "$PID" "$PID" "$name"
+	rt_userns_session "$PID" "$PID"
+	local pid=$PID
+	note "rootless podman (as $OTHER_USER): resolved by $RT_FORMS"
+	rt_cleanup
+	rt_nothing_left "$d" "$pid"
+	# the operator's own rootless container is not a container to crashcart
+	rt_subids "$OP_USER:400000:65536"
+	d=$(rt_dir podman-rootless-op)
+	pm_userns_setup "$d" "$OP_USER"
+	pmu_run "$name-op"
+	audit_mark
+	run as_op "$CC_BIN" -i "$IMG_EXT4" -m "$PID"
+	refusal "$PID" "$IMG_EXT4" "the operator's own rootless container"
+	case $ERR in *"user namespace owned by you"*) ;; *) fail "the refusal does not say why: $ERR" ;; esac
+	pid=$PID
+	rt_cleanup
+	rt_nothing_left "$d" "$pid"
 	return 0
 }

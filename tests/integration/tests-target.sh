@@ -56,6 +56,7 @@ wait_sleeper() { # wait_sleeper TOPPID: sets TPID
 
 # no_xattr DIR: the broker did not mark DIR as a container's /dev
 no_state_xattr() {
+	command -v getfattr >/dev/null || fail "getfattr is not installed (attr: tools/install-deps)"
 	! getfattr --absolute-names -n trusted.crashcart "$1" >/dev/null 2>&1
 }
 
@@ -158,6 +159,12 @@ t_attack_b_private_tmp_daemon() {
 	local top hmi
 	tgt_trap
 	hmi=$(host_mounts)
+	# a marker an earlier broker left on the host's /dev (before hosts were
+	# refused) would hide one set now: crashcart's own, so it goes
+	if ! no_state_xattr /dev; then
+		note "the host's /dev had a stale trusted.crashcart ($(getfattr --absolute-names --only-values -n trusted.crashcart /dev 2>/dev/null)): removed"
+		setfattr -x trusted.crashcart /dev || fail "cannot remove the stale trusted.crashcart of /dev"
+	fi
 	# shellcheck disable=SC2016
 	unshare -m --propagation slave sh -c 'mount -t tmpfs -o size=1m private-tmp /tmp && exec "$1"' \
 		sh "$HBIN/sleeper" </dev/null >"$CC_TT/target.log" 2>&1 &
@@ -258,10 +265,12 @@ t_attack_d_container_flock_dev() {
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 125 "a session while the container holds the lock"
 	expect_err_match 'lock'
-	# the container lets go: nothing may happen now
+	# the container lets go: nothing may happen now. No broker process is
+	# left (checked above, and again here) that could still act on it, so
+	# there is nothing to wait for.
 	audit_mark
 	tgt_kill
-	sleep 2
+	broker_running && fail "a broker process is still running once the container let go"
 	not_mounted_in "$PID" || fail "mounted after the container released its lock: $(mounted_in "$PID")"
 	[ -e "/proc/$PID/root/dev/crashcart" ] && fail "/dev/crashcart appeared after the lock was released"
 	audit_new | jq -se 'any(.event == "mount" and .phase == "end" and .result == "ok")' >/dev/null &&

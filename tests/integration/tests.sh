@@ -78,9 +78,9 @@ expect_mounted() {
 t_broker_file_caps() {
 	local have want extra
 	have=$(installed_caps | tr ' ' '\n' | sort | tr '\n' ' ')
-	want=$(tr ' ' '\n' <<<"$REQUIRED_CAPS" | sort | tr '\n' ' ')
+	want=$(tr ' ' '\n' <<<"$REQUIRED_CAPS $PROFILE_CAPS" | sort | tr '\n' ' ')
 	log "broker: $(getcap "$BROKER")"
-	extra=$(comm -23 <(installed_caps | tr ' ' '\n' | sort) <(tr ' ' '\n' <<<"$REQUIRED_CAPS" | sort) | tr '\n' ' ')
+	extra=$(comm -23 <(installed_caps | tr ' ' '\n' | sort) <(tr ' ' '\n' <<<"$REQUIRED_CAPS $PROFILE_CAPS" | sort) | tr '\n' ' ')
 	[ "$have" = "$want" ] || fail "broker file capabilities are '$have', want exactly '$want' (extra: ${extra:-none})"
 	case $(cat "$CC_T/caps.orig") in *=p) ;; *) fail "broker capabilities are not '=p': $(cat "$CC_T/caps.orig")" ;; esac
 }
@@ -191,6 +191,71 @@ t_exec_identity() {
 	expect_rc 0 "environment"
 	case $(printf '%s\n' "$OUT" | head -n1) in /dev/crashcart/bin*) ;; *) fail "PATH does not start with /dev/crashcart/bin" ;; esac
 	[ "$(printf '%s\n' "$OUT" | sed -n 2p)" = / ] || fail "tool's cwd is not /"
+	[ "$(printf '%s\n' "$OUT" | sed -n 3p)" = /dev/crashcart ] ||
+		fail "tool's HOME is '$(printf '%s\n' "$OUT" | sed -n 3p)', want /dev/crashcart (the image has no home/)"
+
+	# gid and supplementary groups: the operator's, all four gids
+	local gid want have
+	gid=$(id -g "$OP_USER")
+	printf '%s\n' "$st" | grep -qE "^Gid:[[:space:]]+${gid}[[:space:]]+${gid}[[:space:]]+${gid}[[:space:]]+${gid}$" ||
+		fail "tool gids: $(printf '%s\n' "$st" | grep '^Gid:'), want all $gid"
+	want=$(id -G "$OP_USER" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+	have=$(printf '%s\n' "$st" | sed -n 's/^Groups:[[:space:]]*//p' | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
+	[ "$have" = "$want" ] || fail "tool's groups are '$have', want the operator's '$want'"
+
+	# only fds 0, 1, 2, none of them the operator's: crashcart holds 7 and 9
+	# of the operator's, and its stdout is a file; the tool's are pipes
+	run as_op bash -c 'exec 7</dev/null 9</etc/hostname || exit 99; exec "$@"' op "$CC_BIN" -i "$IMG_EXT4" "$PID" \
+		/dev/crashcart/bin/toolprobe fds
+	expect_rc 0 "toolprobe fds"
+	expect_out "fds 0 1 2"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c 'for f in 0 1 2; do /dev/crashcart/bin/busybox readlink /proc/$$/fd/$f; done' 
+	expect_rc 0 "readlink of the tool's fds"
+	printf '%s\n' "$OUT" | grep -qvE '^pipe:\[[0-9]+\]$' && fail "a tool fd is not one of the broker's pipes: $OUT"
+	[ "$(printf '%s\n' "$OUT" | wc -l)" = 3 ] || fail "want 3 fd links: $OUT"
+
+	# default dispositions and an empty mask, though the operator ignores some
+	run as_op bash -c 'trap "" INT QUIT HUP TERM USR1 PIPE TSTP TTOU; exec "$@"' op "$CC_BIN" -i "$IMG_EXT4" "$PID" \
+		/dev/crashcart/bin/toolprobe signals
+	expect_rc 0 "toolprobe signals"
+	expect_out "ignored - caught - blocked -"
+
+	# the environment, exactly; nothing of the operator's (TERM is passed on
+	# when it is a plain name)
+	run as_op env -i CC_OPERATOR_SECRET=leaked HOME=/root LANG=C.UTF-8 LD_PRELOAD=/nonexistent.so TERM=xterm-256color \
+		PATH=/usr/bin:/bin "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB env
+	expect_rc 0 "busybox env"
+	want=$(sort <<-EOF
+	PATH=/dev/crashcart/bin:/dev/crashcart/sbin
+	HOME=/dev/crashcart
+	INPUTRC=/dev/crashcart/etc/inputrc
+	HISTFILE=
+	LESSHISTFILE=-
+	SHELL=/dev/crashcart/bin/sh
+	OPENSSL_CONF=/dev/crashcart/usr/lib/ssl/openssl.cnf
+	LOCPATH=/dev/crashcart/usr/lib/locale
+	TERM=xterm-256color
+	PS1=[crashcart $OP_USER@$PID \\W]\\\$ 
+	CRASHCART_TARGET=$PID
+	CRASHCART_USER=$OP_USER
+	EOF
+	)
+	have=$(printf '%s\n' "$OUT" | sort)
+	[ "$have" = "$want" ] || fail "the tool's environment differs from the documented one: $(diff <(echo "$want") <(echo "$have") | grep '^[<>]' | tr '\n' ' ')"
+	run as_op env -i TERM='xterm;rm -rf /' "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo "$TERM"'
+	expect_rc 0 "TERM with a shell metacharacter"
+	expect_out dumb
+
+	# the container's namespaces, every one
+	local ns wantns=
+	for ns in cgroup ipc mnt net pid time user uts; do
+		wantns="$wantns$(readlink "/proc/$PID/ns/$ns") "
+	done
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+		'for n in cgroup ipc mnt net pid time user uts; do printf "%s " "$(/dev/crashcart/bin/busybox readlink /proc/self/ns/$n)"; done'
+	expect_rc 0 "the tool's namespaces"
+	[ "$OUT" = "$wantns" ] || fail "the tool's namespaces are '$OUT', want the container's '$wantns'"
+	[ "$(readlink /proc/self/ns/net)" != "$(readlink "/proc/$PID/ns/net")" ] || fail "the container shares the host's net namespace: the check above means nothing"
 	run as_op cc -u "$PID"
 	expect_rc 0 "crashcart -u"
 }
@@ -263,15 +328,19 @@ mounted_or_ended() { is_mounted_in "$1" || [ -e "$CC_TT/$2.rc" ]; }
 t_concurrent_sessions() {
 	start_ct cc-conc
 	# the first session checks, after the second one ended, that its
-	# tools are still there (a new path lookup, not an open executable)
+	# tools are still there (a new path lookup, not an open executable); it
+	# waits at the gate /cc-go until then
+	ct_gate "$PID" cc-go
 	run_bg first as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
-		"$BB sleep 3; $BB test -x $BB && $BB test -f /dev/crashcart/etc/crashcart-test"
+		"read _ < /cc-go; $BB test -x $BB && $BB test -f /dev/crashcart/etc/crashcart-test"
 	wait_until 10 mounted_or_ended "$PID" first
 	is_mounted_in "$PID" || { wait_bg first; fail "the first session never mounted"; }
 	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 0 "second session"
 	local still
 	still=$(mounted_in "$PID")
+	[ -e "$CC_TT/first.rc" ] && fail "the first session ended before it was let go: $(cat "$CC_TT/first.stderr")"
+	ct_gate_open "$PID" cc-go
 	wait_bg first
 	expect_rc 0 "first session (its tools must outlive the second session)"
 	[ -n "$still" ] || fail "the second session unmounted the image while the first was running"
@@ -442,26 +511,36 @@ t_tty_shell() {
 	not_mounted_in "$PID" || fail "mount left after the interactive session"
 }
 
+# ^C reaches the tool, not crashcart: crashcart exits (it is not killed) with
+# the tool's 128+SIGINT, and the exec end record says the tool was killed by
+# SIGINT (a crashcart killed by ^C would also look like 130 to its shell).
 t_tty_ctrl_c() {
-	local uid gid out rc el
+	local uid gid out rc el recs
 	pty_cmd
 	start_ct cc-ttyc
 	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
-	log "\$ ptyrun: as_op cc -i IMG $PID $BB sleep 30   (^C after 2 s)"
-	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --intr-after 2 \
-		-- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 30 \
-		2>"$CC_TT/pty.err")
+	log "\$ ptyrun: as_op cc -i IMG $PID $BB sh -c 'echo TOOL-UP; exec sleep 30'   (^C once TOOL-UP shows)"
+	audit_mark
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --after-output TOOL-UP --intr-after 0 \
+		-- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" \
+		$BB sh -c "echo TOOL-UP; exec $BB sleep 30" 2>"$CC_TT/pty.err")
 	rc=$?
-	log "  rc=$rc $(cat "$CC_TT/pty.err")"
+	log "  rc=$rc $(tr '\n' ' ' < "$CC_TT/pty.err")"
 	printf '%s\n' "$out" | sed 's/^/  tty: /'
 	el=$(sed -n 's/^elapsed=//p' "$CC_TT/pty.err" | cut -d. -f1)
-	[ "$rc" = 130 ] || fail "^C: crashcart exited $rc, want 130 (the tool's status, 128+SIGINT)"
+	grep -qx 'status=exited:130' "$CC_TT/pty.err" ||
+		fail "^C: crashcart ended $(grep '^status=' "$CC_TT/pty.err"), want exited:130 (it exits with the tool's 128+SIGINT, it is not killed)"
+	[ "$rc" = 130 ] || fail "^C: crashcart exited $rc, want 130"
 	[ "${el:-99}" -lt 8 ] || fail "^C: crashcart took ${el}s to exit"
+	recs=$(audit_new)
+	printf '%s\n' "$recs" | jq -se 'map(select(.event == "exec" and .phase == "end"))
+		| length == 1 and .[0].result == "ok" and .[0].exit.kind == "signaled" and .[0].exit.value == 2' >/dev/null ||
+		fail "^C: the exec end record does not say the tool was killed by SIGINT: $(printf '%s\n' "$recs" | grep '"exec"' | tail -n1)"
 	wait_until 5 not_mounted_in "$PID" || fail "mount left after ^C"
 	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after ^C"
 }
 
-# ^Z reaches the tool (here one that traps SIGTSTP and carries on) and
+# ^Z reaches the tool (here one that traps SIGTSTP and then ends) and
 # crashcart survives it. (The pty's session has no job-control shell, so
 # its process group is orphaned and the kernel stops nobody: with a shell,
 # ^Z stops crashcart, broker and tool together and fg resumes them.)
@@ -470,36 +549,51 @@ t_tty_ctrl_z() {
 	pty_cmd
 	start_ct cc-ttyz
 	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
-	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --susp-after 1.5 \
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --after-output TRAP-SET --susp-after 0 \
 		-- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
-		'trap "echo tool-got-TSTP" TSTP; i=0; while [ $i -lt 30 ]; do /dev/crashcart/bin/busybox sleep 0.1; i=$((i+1)); done; exit 7' \
+		'trap "echo tool-got-TSTP; got=1" TSTP; echo TRAP-SET; i=0; while [ -z "$got" ] && [ $i -lt 150 ]; do /dev/crashcart/bin/busybox sleep 0.1; i=$((i+1)); done; exit 7' \
 		2>"$CC_TT/pty.err")
 	rc=$?
 	printf '%s\n' "$out" | sed 's/^/  tty: /'
 	case $out in *tool-got-TSTP*) ;; *) fail "^Z did not reach the tool: $out" ;; esac
-	[ "$rc" = 7 ] || fail "^Z: crashcart exited $rc, want 7 (the tool's own status)"
+	grep -qx 'status=exited:7' "$CC_TT/pty.err" || fail "^Z: crashcart ended $(grep '^status=' "$CC_TT/pty.err"), want exited:7 (the tool's own status)"
+	[ "$rc" = 7 ] || fail "^Z: crashcart exited $rc, want 7"
 	wait_until 5 not_mounted_in "$PID" || fail "mount left after ^Z"
 }
 
 # ------------------------------------------------------------------ refusals
 
+# A caller outside the operators group cannot execute the broker, so the
+# audit file gets nothing; the refusal goes to syslog authpriv (SECURITY.md),
+# here a listener standing in for /dev/log, which gets the sender's uid
+# from the kernel.
 t_refuse_not_in_group() {
+	local sl=$CC_TT/authpriv.jsonl ouid
+	ouid=$(id -u "$OTHER_USER")
 	start_ct cc-other
+	SYSLOG_SOCK=$CC_TT/devlog.sock
+	trap 'rc=$?; trap - EXIT; [ -n "${SYSLOG_PID:-}" ] && kill "$SYSLOG_PID"; ct_stop_all; broker_restore_caps; exit $rc' EXIT
+	syslog_listen "$sl"
 	audit_mark
-	run as_other cc -i "$IMG_EXT4" -m "$PID"
+	run as_other_logged "$SYSLOG_SOCK" "$CC_BIN" -i "$IMG_EXT4" -m "$PID"
 	expect_rc 125 "crashcart -m as $OTHER_USER (not in $OPS_GROUP)"
 	expect_one_error_line
+	case $ERR in *"$BROKER"*"$OPS_GROUP"*) ;; *) fail "the error does not name the broker and the group: '$ERR'" ;; esac
 	expect_nothing_mounted "$PID" "$IMG_EXT4"
-	run as_other cc -i "$IMG_EXT4" "$PID" $BB true
+	run as_other_logged "$SYSLOG_SOCK" "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB true
 	expect_rc 125 "session as $OTHER_USER"
 	expect_one_error_line
 	expect_nothing_mounted "$PID" "$IMG_EXT4"
-	if [ -n "$(audit_new)" ]; then
-		log "  audit: $(audit_new | tr '\n' ' ')"
-		note "audit records were written for a caller outside $OPS_GROUP"
-	else
-		note "no audit record for a caller outside $OPS_GROUP (the broker cannot be executed)"
-	fi
+	[ -z "$(audit_new)" ] || fail "audit records for a caller outside $OPS_GROUP: $(audit_new | tr '\n' ' ')"
+	touch "$sl"
+	wait_until 3 test "$(wc -l < "$sl")" -ge 2
+	log "  authpriv: $(cat "$sl")"
+	[ "$(wc -l < "$sl")" = 2 ] || fail "syslog got $(wc -l < "$sl") messages, want 2 (the two refusals)"
+	jq -se --argjson uid "$ouid" --arg pid "$PID" '
+		all(.[]; .uid == $uid and (.msg | test("^<84>.*crashcart\\[[0-9]+\\]: refused: uid=\($uid) action=")))
+		and (.[0].msg | test("action=mount target=\($pid): "))
+		and (.[1].msg | test("action=exec target=\($pid): "))' "$sl" >/dev/null ||
+		fail "want two authpriv.warning (<84>) refusals from uid $ouid, mount then exec, target $PID: $(cat "$sl")"
 }
 
 t_refuse_host_process() {
@@ -530,14 +624,12 @@ t_refuse_no_such_pid() {
 	run as_op cc -i "$IMG_EXT4" "$nopid" $BB true
 	expect_rc 125 "session in a PID that does not exist"
 	expect_one_error_line
+	# a resolution failure still goes to the broker, which records it
 	recs=$(audit_new)
-	if [ -n "$recs" ]; then
-		log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
-		printf '%s\n' "$recs" | jq -se 'all(.phase == "refused")' >/dev/null ||
-			fail "audit records for a nonexistent PID other than phase refused"
-	else
-		note "no audit record for a nonexistent PID (refused before the broker)"
-	fi
+	log "  audit: $(printf '%s' "$recs" | tr '\n' ' ')"
+	printf '%s\n' "$recs" | jq -se --arg spec "$nopid" 'length == 2 and all(.phase == "refused"
+		and .result == "refused" and .target.spec == $spec) and .[0].event == "mount" and .[1].event == "exec"' \
+		>/dev/null || fail "want two refused records (mount, exec) naming the target $nopid: $recs"
 }
 
 image_refusal() { # image_refusal NAME IMG

@@ -136,6 +136,17 @@ START_TEST(audit_subcommands)
 	ck_assert_str_eq(a.log, "/l");
 	ck_assert_str_eq(a.sessions, "/d");
 	ck_assert_str_eq(a.target, "abc");
+	/* verify takes the files of a rotated log, options among them */
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "verify", "log.2.gz", "--sessions", "/s", "log.1", "log"), 0);
+	ck_assert_uint_eq(a.nfiles, 3);
+	ck_assert_str_eq(a.target, "log.2.gz");
+	ck_assert_str_eq(a.files[1], "log.1");
+	ck_assert_str_eq(a.files[2], "log");
+	ck_assert_str_eq(a.sessions, "/s");
+	ck_assert_int_eq(PARSE(&a, &err, "audit", "link", "/var/log/x.1", "--log", "/var/log/x"), 0);
+	ck_assert_int_eq(a.mode, CC_MODE_AUDIT_LINK);
+	ck_assert_str_eq(a.target, "/var/log/x.1");
+	ck_assert_str_eq(a.log, "/var/log/x");
 	ck_assert_int_eq(PARSE(&a, &err, "audit", "replay", "--speed", "0", "--", "--odd.cast"), 0);
 	ck_assert_double_eq(a.speed, 0);
 	ck_assert_str_eq(a.target, "--odd.cast");
@@ -151,7 +162,10 @@ START_TEST(audit_misuse)
 		{ { "audit", "play", "x" }, "usage: crashcart audit verify|show FILE" },
 		{ { "audit", "verify" }, "usage: crashcart audit verify FILE" },
 		{ { "audit", "replay" }, "usage: crashcart audit replay SESSION" },
-		{ { "audit", "verify", "a", "b" }, "audit verify takes one FILE, got 'b' too" },
+		{ { "audit", "show", "a", "b" }, "audit show takes one FILE, got 'b' too" },
+		{ { "audit", "link", "a", "b" }, "audit link takes one ROTATED, got 'b' too" },
+		{ { "audit", "link" }, "usage: crashcart audit link ROTATED" },
+		{ { "audit", "link", "r", "--sessions=/s" }, "audit link: unknown option --sessions" },
 		{ { "audit", "verify", "--speed", "2" }, "audit verify: unknown option --speed (see crashcart --help)" },
 		{ { "audit", "show", "--force", "f" }, "audit show: unknown option --force" },
 		{ { "audit", "replay", "x", "--sessions" }, "option --sessions needs an argument" },

@@ -150,6 +150,72 @@ static void setup(void)
 	memset(raw_len, 0, sizeof(raw_len));
 }
 
+/* ---- cc_chain_scan: the ends by which rotated files link ---- */
+
+static int scan_chain(const struct chain *c, struct cc_chain_ends *e, char *out, size_t outlen)
+{
+	size_t len;
+	cc_error err = { 0 };
+	char *buf = joined(c, &len);
+	FILE *in = fmemopen(buf, len, "r"), *o = fmemopen(out, outlen, "w");
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(o);
+	int r = cc_chain_scan(in, o, "f.1", e, &err);
+	fclose(o);
+	fclose(in);
+	free(buf);
+	return r;
+}
+
+START_TEST(test_scan_ends_link_files)
+{
+	struct chain a, b;
+	struct cc_chain_ends ea, eb;
+	char out[4096] = "", hash[CC_SHA256_HEX];
+
+	build(&a, 5);
+	ck_assert_int_eq(scan_chain(&a, &ea, out, sizeof(out)), 0);
+	ck_assert_uint_eq(ea.records, 5);
+	ck_assert_str_eq(ea.first_prev, ZERO);
+	ck_assert(!ea.first_rotate);
+	ck_assert_str_eq(ea.first_ts, "2024-05-01T10:00:01.000Z");
+	/* last_hash: the sha256 of the last line without its newline */
+	cc_sha256_hex(a.line[4], strlen(a.line[4]) - 1, hash);
+	ck_assert_str_eq(ea.last_hash, hash);
+
+	/* the next file: a rotate record chained to a's last, then records */
+	memset(&b, 0, sizeof(b));
+	b.line[0] = cc_chain_link_hash("{\"ts\":\"2024-05-02T00:00:00.000Z\",\"event\":\"rotate\",\"from\":\"f.1\"}", ea.last_hash);
+	ck_assert_ptr_nonnull(b.line[0]);
+	char *prev = strndup(b.line[0], strlen(b.line[0]) - 1);
+	b.line[1] = cc_chain_link("{\"event\":\"mount\"}", prev);
+	free(prev);
+	b.n = 2;
+	ck_assert_int_eq(scan_chain(&b, &eb, out, sizeof(out)), 0);
+	ck_assert(eb.first_rotate);
+	ck_assert_str_eq(eb.from, "f.1");
+	ck_assert_str_eq(eb.first_prev, ea.last_hash);
+	/* cc_chain_verify of b alone: the rotate record may follow a file not given */
+	struct verdict v;
+	verify_chain(&b, &v);
+	ck_assert_int_eq(v.r, 0);
+
+	/* the first records cut off: the new first record is no rotate record
+	 * and does not start the chain: broken, with the file's name */
+	delete_at(&a, 0);
+	ck_assert_int_eq(scan_chain(&a, &ea, out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "f.1: record 1: chain broken: it follows a record that is not the one before it "
+			      "(a record was changed, removed or moved here)\n");
+	/* a rotate record without "from" is not one */
+	replace(&b, 0, "{\"event\":\"rotate\",\"prev\":\"" ZERO "1\"}\n");
+	memset(out, 0, sizeof(out));
+	ck_assert_int_ge(scan_chain(&b, &eb, out, sizeof(out)), 1);
+	ck_assert(!eb.first_rotate);
+	chain_free(&a);
+	chain_free(&b);
+}
+END_TEST
+
 /* ---- cc_sha256_hex, cc_chain_link ---- */
 
 START_TEST(test_sha256_known_vectors)
@@ -535,6 +601,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_show_one_line_per_record);
 	tcase_add_test(tc, test_show_escapes_hostile_fields);
 	tcase_add_test(tc, test_record_escapes_controls);
+	tcase_add_test(tc, test_scan_ends_link_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static void facts(struct fx *x)
 	x->f.image_sha256 = PIN_A;
 	x->f.cgroup = "0::/crashcart-it/web\n";
 	x->f.own_pidns = true;
+	x->f.own_netns = true;
 }
 
 static const char *match(const struct fx *x)
@@ -188,7 +190,9 @@ START_TEST(test_parse_errors)
 	PARSE_FAILS("[r]\ngroup = root\nactions = mount, reboot\n", "P:3: unknown action 'reboot' (mount, unmount, exec, exec-via)");
 	PARSE_FAILS("[r]\nactions = Mount\n", "P:2: unknown action 'Mount' (mount, unmount, exec, exec-via)");
 	PARSE_FAILS("[r]\nactions =\n", "P:2: empty list");
-	PARSE_FAILS("[r]\n" BODY "profile = root\n", "P:6: unknown profile 'root' (restricted, ptrace)");
+	PARSE_FAILS("[r]\n" BODY "profile = root\n", "P:6: unknown profile 'root' (restricted, ptrace, netadmin)");
+	PARSE_FAILS("[r]\n" BODY "profile = sysadmin\n",
+		    "P:6: profile 'sysadmin' is not implemented (restricted, ptrace, netadmin)");
 	PARSE_FAILS("[r]\n" BODY "profile = ptrace\nprofile = restricted\n", "P:7: profile given twice in [r]");
 	PARSE_FAILS("[audit]\nsink = file, email\n", "P:2: unknown audit sink 'email' (file, syslog, journald, auditd)");
 	PARSE_FAILS("[audit]\nsink =\n", "P:2: empty list");
@@ -507,9 +511,30 @@ START_TEST(test_match_ptrace_needs_own_pidns)
 	cc_policy_free(&pol);
 	PARSE_OK("[tracers]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = ptrace\n");
 	x.f.action = CC_PERM_EXEC;
-	DENIED(&x, "the matching rule's ptrace profile needs a target with its own PID namespace");
+	DENIED(&x, "the matching rule's profile needs a target with its own PID namespace (netadmin: and network namespace)");
 	x.f.own_pidns = true;
 	MATCHES(&x, "tracers");
+}
+END_TEST
+
+/* netadmin: own PID and network namespaces; ptrace does not care about the
+ * network namespace. */
+START_TEST(test_match_netadmin_needs_own_netns)
+{
+	struct fx x;
+	facts(&x);
+	PARSE_OK("[net]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = netadmin\n"
+		 "[tracers]\ngroup = daemon\nactions = exec\nimage = /img/*\ntarget = *\nprofile = ptrace\n");
+	MATCHES(&x, "net");
+	ck_assert_int_eq(cc_policy_match(&pol, &x.f, why, sizeof(why))->profile, CC_PROFILE_NETADMIN);
+	x.f.own_netns = false;
+	MATCHES(&x, "tracers"); /* skipped: the host's network namespace */
+	x.f.own_netns = true;
+	x.f.own_pidns = false;
+	DENIED(&x, "the matching rule's profile needs a target with its own PID namespace (netadmin: and network namespace)");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_NETADMIN), "netadmin");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_PTRACE), "ptrace");
+	ck_assert_str_eq(cc_profile_name(CC_PROFILE_RESTRICTED), "restricted");
 }
 END_TEST
 
@@ -693,13 +718,10 @@ static int load(const char *path)
 	return cc_policy_load(path, &pol, &perr);
 }
 
-#define NEED_ROOT()                                                        \
-	do {                                                               \
-		if (geteuid() != 0) {                                      \
-			fprintf(stderr, "%s: skipped (needs root)\n", __func__); \
-			return;                                            \
-		}                                                          \
-	} while (0)
+/* The load tests chown and chmod as root: they are their own meson test
+ * (test_policy_as_root), which reports SKIP when not run as root, and here
+ * an assertion, so that none of them can pass by not running. */
+#define NEED_ROOT() ck_assert_msg(geteuid() == 0, "%s needs root (meson test test_policy_as_root)", __func__)
 
 #define LOAD_FAILS(path, want_)                                  \
 	do {                                                   \
@@ -1005,12 +1027,14 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_match_pin);
 	tcase_add_test(tc, test_match_targets);
 	tcase_add_test(tc, test_match_ptrace_needs_own_pidns);
+	tcase_add_test(tc, test_match_netadmin_needs_own_netns);
 	tcase_add_test(tc, test_two_stage_match);
 	tcase_add_test(tc, test_two_stage_consistent);
 	tcase_add_test(tc, test_describe);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("load");
+	tc = tcase_create("load-as-root");
+	tcase_set_tags(tc, "as-root");
 	tcase_add_checked_fixture(tc, load_setup, load_teardown);
 	tcase_set_timeout(tc, 10); /* a FIFO that blocked open() would hang here */
 	tcase_add_test(tc, test_load_ok_under_sticky_tmp);
@@ -1027,10 +1051,17 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
+/* test_policy: every case but load-as-root; test_policy as-root: only
+ * that one, exit 77 (meson: SKIP) when not root. */
+int main(int argc, char **argv)
 {
+	bool as_root = argc > 1 && strcmp(argv[1], "as-root") == 0;
+	if (as_root && geteuid() != 0) {
+		puts("load-as-root: needs root; skipped");
+		return 77;
+	}
 	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_tagged(sr, NULL, as_root ? "load-as-root" : NULL, NULL, as_root ? NULL : "as-root", CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;

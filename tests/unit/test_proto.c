@@ -147,12 +147,14 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.mount_ok.was_mounted = u32;
 		m->u.mount_ok.source = s1;
 		m->u.mount_ok.fstype = ext ? "" : "squashfs";
+		m->u.mount_ok.tidied = ext ? s2 : "";
 		break;
 	case CC_MSG_UNMOUNT:
 		m->u.unmount.flags = ext ? UINT32_MAX : CC_UNMOUNT_FORCE;
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		m->u.unmount_ok.was_mounted = u32;
+		m->u.unmount_ok.tidied = ext ? "" : s2;
 		break;
 	case CC_MSG_EXEC:
 		m->u.exec.argv = v1;
@@ -183,6 +185,7 @@ static void sample(unsigned type, int variant, struct cc_msg *m)
 		m->u.launch.argv = v1;
 		m->u.launch.envp = v2;
 		m->u.launch.flags = ext ? UINT32_MAX : CC_LAUNCH_CTTY;
+		m->u.launch.creds = ext ? "" : "1000 1000 1000 1000 1000 1000 27 100";
 		break;
 	default:
 		ck_abort_msg("no sample for type %u", type);
@@ -237,12 +240,14 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		ck_assert_uint_eq(a->u.mount_ok.was_mounted, b->u.mount_ok.was_mounted);
 		ck_assert_str_eq(a->u.mount_ok.source, b->u.mount_ok.source);
 		ck_assert_str_eq(a->u.mount_ok.fstype, b->u.mount_ok.fstype);
+		ck_assert_str_eq(a->u.mount_ok.tidied, b->u.mount_ok.tidied);
 		break;
 	case CC_MSG_UNMOUNT:
 		ck_assert_uint_eq(a->u.unmount.flags, b->u.unmount.flags);
 		break;
 	case CC_MSG_UNMOUNT_OK:
 		ck_assert_uint_eq(a->u.unmount_ok.was_mounted, b->u.unmount_ok.was_mounted);
+		ck_assert_str_eq(a->u.unmount_ok.tidied, b->u.unmount_ok.tidied);
 		break;
 	case CC_MSG_EXEC:
 		assert_strv_eq(a->u.exec.argv, b->u.exec.argv, "exec.argv");
@@ -271,6 +276,7 @@ static void assert_msg_eq(const struct cc_msg *a, const struct cc_msg *b)
 		ck_assert_uint_eq(a->u.launch.flags, b->u.launch.flags);
 		assert_strv_eq(a->u.launch.argv, b->u.launch.argv, "launch.argv");
 		assert_strv_eq(a->u.launch.envp, b->u.launch.envp, "launch.envp");
+		ck_assert_str_eq(a->u.launch.creds, b->u.launch.creds);
 		break;
 	default:
 		ck_abort_msg("unexpected type %u", a->type);
@@ -406,6 +412,7 @@ START_TEST(test_wire_layout)
 	for (int i = 0; i < 3; i++)
 		raw_str(&R, envp_sample[i]);
 	raw_u32(&R, m.u.launch.flags);
+	raw_str(&R, m.u.launch.creds);
 	raw_fix(&R);
 	ck_assert_uint_eq((size_t)n, R.len);
 	ck_assert_int_eq(memcmp(encbuf, R.b, R.len), 0);
@@ -510,14 +517,15 @@ START_TEST(test_string_limits_roundtrip)
 }
 END_TEST
 
-/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 36 bytes of header and fixed
- * fields, then 16 strings of 4 + 4090 bytes, the first 4 bytes shorter. */
+/* A LAUNCH frame of exactly CC_MSG_MAX bytes: 40 bytes of header, fixed
+ * fields and the empty creds, then 16 strings of 4 + 4090 bytes, the first
+ * 8 bytes shorter. */
 static char **max_frame_argv(size_t extra)
 {
 	char **argv = calloc(17, sizeof(char *));
 	ck_assert_ptr_nonnull(argv);
 	for (int i = 0; i < 16; i++) {
-		size_t len = 4090 + (i == 0 ? extra - 4 : 0);
+		size_t len = 4090 + (i == 0 ? extra - 8 : 0);
 		argv[i] = malloc(len + 1);
 		ck_assert_ptr_nonnull(argv[i]);
 		memset(argv[i], 'a' + i, len);
@@ -604,6 +612,8 @@ static const struct str_field str_fields[] = {
 	{ CC_MSG_MOUNT, offsetof(struct cc_msg, u.mount.image) },
 	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.source) },
 	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.fstype) },
+	{ CC_MSG_MOUNT_OK, offsetof(struct cc_msg, u.mount_ok.tidied) },
+	{ CC_MSG_UNMOUNT_OK, offsetof(struct cc_msg, u.unmount_ok.tidied) },
 	{ CC_MSG_EXEC, offsetof(struct cc_msg, u.exec.term) },
 };
 
@@ -1026,10 +1036,10 @@ START_TEST(test_decode_too_big)
 	cc_strv_free(m.u.launch.argv);
 	/* Grow the first string by 1 byte by hand: +1 length, insert a byte. */
 	size_t first_len_at = CC_HDR_SIZE + 4 + 8 + 4;
-	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4086);
+	ck_assert_uint_eq(big[first_len_at] | big[first_len_at + 1] << 8, 4082);
 	memmove(big + first_len_at + 4 + 1, big + first_len_at + 4, (size_t)n - first_len_at - 4);
 	big[first_len_at + 4] = 'a';
-	put_le32(big + first_len_at, 4091);
+	put_le32(big + first_len_at, 4083);
 	put_le32(big, CC_MSG_MAX + 1);
 	ck_assert_int_eq(decode_fails(big, CC_MSG_MAX + 1, 4, "frame over CC_MSG_MAX"), EBADMSG);
 	decode_fails(big, CC_MSG_MAX + 1, 0, "frame over CC_MSG_MAX, no fds");

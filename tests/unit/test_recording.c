@@ -691,6 +691,39 @@ START_TEST(test_print_escapes)
 }
 END_TEST
 
+/* Mount, unmount and exec-via operations whose begin has no end (a broker
+ * killed, a full disk) are named, each once; ended ones and exec (reported
+ * with the sessions) are not; interleaved sessions do not confuse it. */
+START_TEST(test_open_operations)
+{
+	static const char log[] =
+		"{\"session\":\"aa\",\"event\":\"mount\",\"phase\":\"begin\"}\n"
+		"{\"session\":\"bb\",\"event\":\"mount\",\"phase\":\"begin\"}\n"
+		"{\"session\":\"aa\",\"event\":\"mount\",\"phase\":\"end\",\"result\":\"ok\"}\n"
+		"{\"session\":\"aa\",\"event\":\"exec\",\"phase\":\"begin\"}\n"
+		"not a record\n"
+		"{\"session\":\"cc\",\"event\":\"unmount\",\"phase\":\"refused\"}\n"
+		"{\"session\":\"bb\",\"event\":\"mount\",\"phase\":\"end\",\"result\":\"ok\"}\n"
+		"{\"session\":\"bb\",\"event\":\"unmount\",\"phase\":\"begin\"}\n"
+		"{\"session\":\"dd\",\"event\":\"exec-via\",\"phase\":\"begin\"}\n"
+		"{\"session\":\"dd\",\"event\":\"exec-via\",\"phase\":\"end\"}\n"
+		/* moved out of order (the chain reports that): ended all the same */
+		"{\"session\":\"ee\",\"event\":\"mount\",\"phase\":\"end\"}\n"
+		"{\"session\":\"ee\",\"event\":\"mount\",\"phase\":\"begin\"}\n";
+	char out[1024] = "";
+	cc_error err = { 0 };
+	size_t open = 99;
+	FILE *in = fmemopen((void *)log, sizeof(log) - 1, "r");
+	FILE *o = fmemopen(out, sizeof(out) - 1, "w");
+
+	ck_assert_int_eq(cc_open_operations(in, o, &open, &err), 0);
+	fclose(o);
+	fclose(in);
+	ck_assert_uint_eq(open, 1);
+	ck_assert_str_eq(out, "session bb: unmount begin (record 8) has no end record (ended abnormally)\n");
+}
+END_TEST
+
 START_TEST(test_digest_fd)
 {
 	struct cc_digest d;
@@ -737,6 +770,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_unrecorded_and_other_records);
 	tcase_add_test(tc, test_many_sessions);
 	tcase_add_test(tc, test_print_escapes);
+	tcase_add_test(tc, test_open_operations);
 	tcase_add_test(tc, test_digest_fd);
 	suite_add_tcase(s, tc);
 	return s;

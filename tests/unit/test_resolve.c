@@ -601,6 +601,32 @@ START_TEST(hostile_mountinfo)
 	fclose(f);
 	ck_assert_int_eq(cc_proc_has_crashcart(procfd, 1300), 1);
 	ck_assert_int_eq(cc_proc_has_crashcart(procfd, 1399), -ENOENT);
+
+	/* libmount's reading: a mount point the kernel escaped is compared
+	 * unescaped ("/dev/crashcart x" is not ours) ... */
+	f = fopen(p, "w");
+	fputs("1 0 0:1 / / rw - ext4 /dev/vda rw\n", f);
+	fputs("2 1 7:0 / /dev/crashcart\\040x ro - ext4 /dev/loop0 ro\n", f);
+	fputs("3 1 7:0 / /dev/crashcart\\011 ro - ext4 /dev/loop0 ro\n", f);
+	fclose(f);
+	ck_assert_int_eq(cc_proc_has_crashcart(procfd, 1300), 0);
+	/* ... a line is a line however long (options of 20000 bytes), and a
+	 * malformed line before it does not stop the reading */
+	f = fopen(p, "a");
+	fputs("garbage without fields\n4 1 7:0 / /dev/crashcart ro,nosuid,nodev shared:1 - ext4 /dev/loop0 ro", f);
+	for (int i = 0; i < 2000; i++)
+		fputs(",opt123456", f);
+	fputs("\n", f);
+	fclose(f);
+	ck_assert_int_eq(cc_proc_has_crashcart(procfd, 1300), 1);
+	/* more than 16 MiB: refused, not read without bound */
+	f = fopen(p, "w");
+	for (int i = 0; i < 300000; i++)
+		fprintf(f, "%d 1 0:%d / /tmp/m%d rw - tmpfs tmpfs rw,size=%d\n", i + 2, i, i, i);
+	fputs("400000 1 7:0 / /dev/crashcart ro - ext4 /dev/loop0 ro\n", f);
+	ck_assert_int_gt(ftell(f), 16 << 20);
+	fclose(f);
+	ck_assert_int_eq(cc_proc_has_crashcart(procfd, 1300), -EFBIG);
 	close(procfd);
 }
 END_TEST

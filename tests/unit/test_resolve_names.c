@@ -5,6 +5,7 @@
  * id) against a fake Engine API served by a forked child, with a fixture
  * /proc and /sys/fs/cgroup like test_resolve's. */
 #include <check.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -458,6 +459,36 @@ static int resolve(const char *spec, struct cc_claim *c, cc_error *e)
 	return cc_resolve(&ctx, spec, c, e);
 }
 
+/* resolve() as a user without privileges: this process when it is not
+ * root; as root a child that drops to uid/gid 65534 and sends back what it
+ * got. */
+static int resolve_unprivileged(const char *spec, cc_error *e)
+{
+	struct cc_claim c;
+	struct { int r; cc_error e; } res = { 0 };
+	int p[2], status;
+
+	if (geteuid() != 0)
+		return resolve(spec, &c, e);
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		res.r = resolve(spec, &c, &res.e);
+		_exit(write(p[1], &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 3);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &res, sizeof(res)), (ssize_t)sizeof(res));
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the unprivileged child failed (status %#x)", status);
+	*e = res.e;
+	return res.r;
+}
+
 /* ------------------------------------------------------------ whole path */
 
 START_TEST(docker_name_through_api)
@@ -566,13 +597,16 @@ START_TEST(docker_api_unreachable)
 	/* no server on the socket path */
 	ck_assert_int_eq(resolve("docker://web", &c, &e), -ENOENT);
 	ck_assert_msg(strstr(e.msg, "Docker API") != NULL, "%s", e.msg);
-	/* a socket the user may not use */
+	/* a socket the user may not use (as root: as uid 65534, since root
+	 * may use any socket), against the same socket usable (the control) */
 	start_server();
+	ck_assert_int_eq(chmod(root, 0711), 0);
 	ck_assert_int_eq(chmod(sock, 0), 0);
-	if (geteuid() != 0) {
-		ck_assert_int_eq(resolve("docker://web", &c, &e), -ENOENT);
-		ck_assert_msg(strstr(e.msg, "Permission denied") != NULL, "%s", e.msg);
-	}
+	ck_assert_int_eq(resolve_unprivileged("docker://web", &e), -ENOENT);
+	ck_assert_msg(strstr(e.msg, "Permission denied") != NULL, "%s", e.msg);
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	resolve_unprivileged("docker://web", &e);
+	ck_assert_msg(strstr(e.msg, "Permission denied") == NULL, "%s", e.msg);
 	/* a bare name without any socket says nothing about Docker */
 	ctx.docker_host = "";
 	setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1);
@@ -626,9 +660,118 @@ START_TEST(podman_binary_absent)
 	ctx.podman_bin = "/nonexistent/podman";
 	ck_assert_int_eq(resolve("podman://pm1", &c, &e), -ENOENT);
 	ck_assert_msg(strstr(e.msg, "no podman binary") != NULL, "%s", e.msg);
-	/* bare: nothing said about podman */
+	/* bare: the same, in the first message (it said nothing about podman) */
 	ck_assert_int_eq(resolve("pm1", &c, &e), -ENOENT);
-	ck_assert_msg(strstr(e.msg, "podman:") == NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "podman: no API socket") != NULL && strstr(e.msg, "no podman binary") != NULL,
+		      "%s", e.msg);
+}
+END_TEST
+
+/* A bare name nobody knows: the one message says what each runtime that
+ * keeps names to itself needed and lacked, as docker:// and podman:// do. */
+START_TEST(bare_name_says_what_each_runtime_lacked)
+{
+	struct cc_claim c;
+	cc_error e;
+	ctx.docker_host = "";
+	ctx.podman_host = "";
+	ctx.podman_bin = "/nonexistent/podman";
+	setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1);
+	setenv("CONTAINER_HOST", "unix:///nonexistent/podman.sock", 1);
+	ck_assert_int_eq(resolve("web", &c, &e), -ENOENT);
+	ck_assert_msg(strncmp(e.msg, "no container 'web' (searched: docker, podman, containerd, cri-o, runc, lxc, machine; ",
+			      85) == 0, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "; Docker API: cannot use /nonexistent/docker.sock: No such file or directory") != NULL,
+		      "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "; podman API: cannot use /nonexistent/podman.sock") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "conmon: none of the 1 running podman container has this name; no podman binary)") != NULL,
+		      "%s", e.msg);
+	unsetenv("CONTAINER_HOST");
+	unsetenv("DOCKER_HOST");
+}
+END_TEST
+
+/* conmon's world-readable command line names a (rootful) podman container
+ * for anyone: its init's parent, root's or the user's, naming that id. */
+static void conmon(unsigned pid, const char *argv0, const char *id, const char *name)
+{
+	char p[600];
+	add_proc_parent(pid, 1, "conmon", "7");
+	snprintf(p, sizeof(p), "%s/%u/cmdline", proc, pid);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s%c--api-version%c1%c-c%c%s%c-u%c%s%c-r%c/usr/bin/runc%c-b%c/b%c-n%c%s%c--exit-dir%c/x%c", argv0,
+		0, 0, 0, 0, id, 0, 0, id, 0, 0, 0, 0, 0, 0, name, 0, 0, 0);
+	fclose(f);
+}
+
+START_TEST(podman_name_through_conmon)
+{
+	struct cc_claim c;
+	cc_error e;
+	char p[600];
+	ctx.docker_host = NULL;
+	ctx.podman_host = NULL;
+	ctx.podman_bin = "/nonexistent/podman";
+	/* the container's init (300) is conmon's child */
+	add_proc_parent(300, 299, "sleeper", "300\t1");
+	conmon(299, "/usr/bin/conmon", ID_GHOST, "pm1");
+	ck_assert_msg(resolve("podman://pm1", &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.pid, 300);
+	ck_assert_str_eq(c.id, ID_GHOST);
+	ck_assert_str_eq(c.name, "pm1");
+	ck_assert_msg(resolve("pm1", &c, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(c.pid, 300);
+	/* --list shows the name */
+	struct cc_container *l = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(cc_list(&ctx, &l, &n, &e), 0);
+	bool named = false;
+	for (size_t i = 0; i < n; i++)
+		named |= strcmp(l[i].id, ID_GHOST) == 0 && strcmp(l[i].name, "pm1") == 0;
+	free(l);
+	ck_assert_msg(named, "--list does not name the podman container");
+	ck_assert_int_eq(resolve("pm2", &c, &e), -ENOENT);
+	ck_assert_msg(strstr(e.msg, "conmon: none of the 1 running podman container has this name") != NULL, "%s", e.msg);
+	/* a conmon naming another id, and a parent that is not conmon */
+	conmon(299, "/usr/bin/conmon", ID_DB, "pm1");
+	ck_assert_int_eq(resolve("podman://pm1", &c, &e), -ENOENT);
+	conmon(299, "/tmp/not-conmon", ID_GHOST, "pm1");
+	ck_assert_int_eq(resolve("podman://pm1", &c, &e), -ENOENT);
+	/* another user's conmon does not name root's containers */
+	conmon(299, "conmon", ID_GHOST, "pm1");
+	ck_assert_msg(resolve("podman://pm1", &c, &e) == 0, "%s", e.msg);
+	if (geteuid() == 0) {
+		snprintf(p, sizeof(p), "%s/299", proc);
+		ck_assert_int_eq(chown(p, 4321, 4321), 0);
+		ck_assert_int_eq(resolve("podman://pm1", &c, &e), -ENOENT);
+	}
+}
+END_TEST
+
+/* --list names Docker containers from GET /containers/json */
+START_TEST(list_names_docker_containers)
+{
+	struct cc_container *l = NULL;
+	size_t n = 0;
+	cc_error e;
+	on_path("/containers/json",
+		http_json("[{\"Id\":\"" ID_WEB "\",\"Names\":[\"/web\"],\"State\":\"running\"},"
+			  "{\"Id\":\"" ID_DB "\",\"Names\":[\"/bad name\"]},"
+			  "{\"Id\":\"" ID_GHOST "\",\"Names\":[\"/notdocker\"]}]"));
+	start_server();
+	ck_assert_int_eq(cc_list(&ctx, &l, &n, &e), 0);
+	int seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(l[i].id, ID_WEB) == 0)
+			seen += strcmp(l[i].name, "web") == 0;
+		if (strcmp(l[i].id, ID_DB) == 0)
+			seen += l[i].name[0] == '\0' ? 2 : 100; /* a name no runtime gives is not shown */
+		if (strcmp(l[i].id, ID_GHOST) == 0)
+			seen += l[i].name[0] == '\0' ? 4 : 100; /* the podman container is not Docker's to name */
+	}
+	free(l);
+	ck_assert_int_eq(seen, 7);
 }
 END_TEST
 
@@ -679,6 +822,9 @@ static Suite *suite(void)
 	tcase_add_test(t, docker_api_unreachable);
 	tcase_add_test(t, podman_name_through_api);
 	tcase_add_test(t, podman_binary_absent);
+	tcase_add_test(t, bare_name_says_what_each_runtime_lacked);
+	tcase_add_test(t, podman_name_through_conmon);
+	tcase_add_test(t, list_names_docker_containers);
 	tcase_add_test(t, containerd_bare_id_in_several_hierarchies);
 	suite_add_tcase(s, t);
 	return s;
