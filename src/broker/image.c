@@ -14,6 +14,7 @@
 
 #include "auditlog.h"
 #include "caps.h"
+#include "config.h"
 
 #define DIGEST_XATTR "trusted.crashcart.sha256"
 
@@ -61,6 +62,10 @@ int cc_image_open(const char *path, struct cc_image *img, cc_error *err)
 	if (img->fd < 0) {
 		if (errno == ELOOP)
 			return cc_fail(err, ELOOP, "image %s is a symlink: refusing (give the real path)", path);
+		/* The default path is empty until a toolbox is installed: say how. */
+		if (errno == ENOENT && strcmp(path, CRASHCART_DEFAULT_IMAGE) == 0)
+			return cc_fail(err, ENOENT, "no toolbox image at %s: install one (meson -Dtoolbox=true, "
+				       "or image/build, see image/README.md) or give one with -i", path);
 		return cc_failx(err, errno, "cannot open image %s", path);
 	}
 	if (fstat(img->fd, &st) < 0) {

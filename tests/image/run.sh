@@ -170,11 +170,15 @@ expect() {  # expect DESCRIPTION PATTERN COMMAND...: output must match PATTERN
 }
 
 # ---------------------------------------------------------------- builds
-cache="$work/cache"
-mkdir -p "$cache" "$work/a" "$work/b"
-chown "$NOBODY:$NOBODY" "$cache" "$work/a"
+# The cache is kept between runs (apt's lists and .debs, checked against the
+# signed index on every build): the same one tools/demo and -Dtoolbox use.
+cache=${CRASHCART_CACHE:-/var/cache/crashcart-image}
+mkdir -p "$cache/lists" "$cache/debs" "$cache/apt" "$work/a" "$work/b"
+# what a root build does to it too: apt runs as uid 65534 and owns these
+chown -R "$NOBODY:$NOBODY" "$cache/lists" "$cache/debs" "$cache/apt"
+chown "$NOBODY:$NOBODY" "$work/a"
 t0=$(date +%s)
-check "build ext4 as a non-root user (cold cache)" \
+check "build ext4 as a non-root user" \
     setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
     env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/nonexistent \
     "$build" --packages "$packages" --out "$work/a" --cache "$cache"
@@ -184,6 +188,45 @@ echo "       (two builds: $(($(date +%s) - t0))s)"
 [ -s "$work/a/crashcart.img" ] || { echo "FAIL - no image built; stopping"; exit 1; }
 check "two builds give byte-identical images" cmp "$work/a/crashcart.img" "$work/b/crashcart.img"
 check "two builds give identical manifests" cmp "$work/a/crashcart.manifest" "$work/b/crashcart.manifest"
+# The cache uses apt's names (epochs as %3a), shared with apt.
+expect "the cache holds .debs under apt's names (busybox 1:... as busybox_1%3a...)" \
+    'busybox_1%3a[^ ]*_amd64\.deb' ls "$cache/debs"
+# apt takes a cached .deb by its size: one tampered with in the cache (same
+# size, other bytes) must be noticed against the signed index and fetched
+# again; the image is then the same. With the check gone, dpkg-deb unpacks
+# the tampered file (or fails) and the images differ.
+bash_debs=("$cache"/debs/bash_*_amd64.deb)
+tamper=${bash_debs[0]}
+printf 'TAMPERED' | dd of="$tamper" bs=1 seek=2000 conv=notrunc status=none
+# apt keeps an index the server calls unchanged (If-Modified-Since) without
+# checking it again: as root the build copies and checks the indices itself;
+# one that differs from its signed InRelease is fetched anew.
+index_lists=("$cache"/lists/*_dists_*_main_binary-amd64_Packages)
+tampered_index=${index_lists[0]}
+printf 'Package: TAMPERED-INDEX\n\n' >>"$tampered_index"
+# A relative --out once dropped the gconv cache (a relative symlink).
+check "build with a relative --out (and a tampered .deb and index in the cache)" \
+    sh -c 'cd "$1" && "$2" --packages "$3" --out rel --cache "$4"' \
+    sh "$work" "$build" "$packages" "$cache"
+check "the tampered .deb was fetched again" sh -c '! grep -q TAMPERED "$1"' sh "$tamper"
+check "the tampered index was fetched again" sh -c '! grep -q TAMPERED-INDEX "$1"' sh "$tampered_index"
+check "relative and absolute --out give byte-identical images" cmp "$work/a/crashcart.img" "$work/rel/crashcart.img"
+expect "the gconv cache is in the image" ' usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache$' \
+    cat "$work/rel/crashcart.manifest"
+
+# Resolution by apt: versioned Provides (nload needs libgcc1 (>= 1:3.0),
+# which only libgcc-s1's "Provides: libgcc1 (= 1:12...)" satisfies) and
+# Conflicts (busybox and busybox-static cannot both be in).
+mkdir -p "$work/r"
+printf 'nload\n' >"$work/r/nload"
+expect "resolve nload (versioned Provides: libgcc-s1 for libgcc1)" '^libgcc-s1 [^ ]+ amd64$' \
+    "$build" --list --packages "$work/r/nload" --cache "$cache"
+printf 'perl\n!perl-modules-5.36\n' >"$work/r/excl"
+excl_check() {      # an excluded dependency is not fetched, the rest is
+    local out; out=$("$build" --list --packages "$work/r/excl" --cache "$cache") || return 1
+    printf '%s\n' "$out" | grep -q '^perl-base ' && ! printf '%s\n' "$out" | grep -q '^perl-modules'
+}
+check "!name keeps a dependency out (perl without perl-modules-5.36)" excl_check
 expect "manifest lists packages with versions" '^package bash [0-9]' cat "$work/a/crashcart.manifest"
 expect "manifest lists files with sha256" '^[0-9a-f]{64} 0755 usr/bin/bash$' cat "$work/a/crashcart.manifest"
 
@@ -480,6 +523,10 @@ expect_error "archive unreachable" 'archive unreachable: http://127.0.0.1:9/' \
     --sources "$work/e/sources" --packages "$packages" --out "$work/e" \
     --cache "$work/e/cache"
 
+printf 'busybox\nbusybox-static\n' >"$work/e/conflict"
+expect_error "conflicting packages" 'conflicting packages: busybox(-static)? conflicts with busybox' \
+    --packages "$work/e/conflict" --out "$work/e" --cache "$cache"
+
 mkdir -p "$work/full"
 mount -t tmpfs -o size=2m tmpfs "$work/full" && mounts+=("$work/full")
 expect_error "disk full" 'disk full' --packages "$packages" --out "$work/full" \
@@ -498,6 +545,14 @@ printf 'bash\narmtool.deb\n' >"$work/e/badpkgs"
 expect_error "unrelocatable binary names file and reason" \
     'cannot relocate usr/bin/armtrue \(package armtool\): ELF for machine 40' \
     --packages "$work/e/badpkgs" --out "$work/e" --cache "$cache"
+
+# ---------------------------------------------------------------- the toolbox
+# The full default toolbox through crashcart (tests/image/toolbox.sh).
+if [ -n "${CC_IMAGE_NO_TOOLBOX:-}" ]; then
+    echo "skip - the default toolbox through crashcart (CC_IMAGE_NO_TOOLBOX set)"
+elif ! bash "$here/toolbox.sh" "$top" "$cache" "$work"; then
+    fail "the default toolbox through crashcart (tests/image/toolbox.sh)"
+fi
 
 if [ "$fails" -gt 0 ]; then
     echo "$fails check(s) failed"

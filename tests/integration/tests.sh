@@ -20,6 +20,7 @@ TESTS=(
 	t_session_keeps_prior_mount
 	t_concurrent_sessions
 	t_default_image
+	t_default_image_missing
 	t_squashfs
 	t_erofs
 	t_runc
@@ -364,6 +365,23 @@ t_default_image() {
 	run as_op cc -u "$PID"
 	expect_rc 0 "crashcart -u"
 	wait_until 5 no_loops_for "$img" || fail "loop device left for the default image"
+}
+
+# Installed without a toolbox (no -Dtoolbox=true, no image/build): the
+# default path is empty. crashcart must say what to do, in one line, and
+# the refusal is audited.
+t_default_image_missing() {
+	local img=$P/share/crashcart/crashcart.img
+	start_ct cc-noimage
+	mv "$img" "$img.away" || fail "cannot move the default image aside"
+	audit_mark
+	run as_op cc "$PID" $BB true
+	mv "$img.away" "$img"
+	refusal "$PID" "$img" "missing default image"
+	case $ERR in
+	*"no toolbox image at $img: install one (meson -Dtoolbox=true, or image/build"*"or give one with -i") ;;
+	*) fail "the error does not say how to get a toolbox: $ERR" ;;
+	esac
 }
 
 fs_case() { # fs_case IMG FSTYPE TOOL

@@ -1,0 +1,1 @@
+"""image/build's modules: archive (apt), and the shared helpers in util."""
