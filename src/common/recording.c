@@ -50,6 +50,15 @@ static int read_bounded_line(FILE *f, char *buf, size_t max, size_t *len, bool *
 	return 1;
 }
 
+/* The rest of a line read_bounded_line() found too long: 0, or -EIO. */
+static int skip_line(FILE *f)
+{
+	int ch;
+	while ((ch = getc_unlocked(f)) != EOF && ch != '\n')
+		;
+	return ferror(f) ? -EIO : 0;
+}
+
 /* ---- the cast ---- */
 
 static json_object *member(json_object *o, const char *key)
@@ -514,13 +523,8 @@ int cc_sessions_read(FILE *in, struct cc_sessions *s, cc_error *err)
 		if (r == -EFBIG) {
 			/* no record of the broker's: verify reports it; the
 			 * sessions go on after it */
-			int ch;
-			while ((ch = getc_unlocked(in)) != EOF && ch != '\n')
-				;
-			if (ferror(in)) {
-				r = -EIO;
+			if ((r = skip_line(in)) < 0)
 				break;
-			}
 			continue;
 		}
 		json_object *o = nul ? NULL : json_tokener_parse(line);
@@ -786,9 +790,8 @@ int cc_open_operations(FILE *in, FILE *out, size_t *open, cc_error *err)
 	while ((r = read_bounded_line(in, line, LOG_MAX_LINE, &len, &nul)) > 0 || r == -EFBIG) {
 		no++;
 		if (r == -EFBIG) {
-			int ch;
-			while ((ch = getc_unlocked(in)) != EOF && ch != '\n')
-				;
+			if ((r = skip_line(in)) < 0)
+				break;
 			continue;
 		}
 		json_object *o = nul ? NULL : json_tokener_parse(line);
