@@ -129,7 +129,10 @@ BPFTRACE = REFUSAL % {
 
 
 def refusal_wrappers(root):
-    """usr/bin/perf and usr/bin/bpftrace become PROG.bin and a wrapper."""
+    """usr/bin/perf and usr/bin/bpftrace become PROG.bin and a wrapper, in
+    an image with a sh to run it (else they stay as they are)."""
+    if not os.path.isfile(os.path.join(root, "usr/bin/sh")):
+        return
     for prog, text in (("perf", PERF), ("bpftrace", BPFTRACE)):
         path = os.path.join(root, "usr/bin", prog)
         if os.path.isfile(path) and not os.path.islink(path):

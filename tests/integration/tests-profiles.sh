@@ -472,6 +472,23 @@ t_prof_ptrace_perf_counts() {
 		done
 		ct_stop_all
 	done
+	# the real perf of the toolbox image, and its wrapper's line
+	[ -f "$IMG_TOOLBOX" ] || { note "no toolbox image: perf itself not run"; return 0; }
+	start_victim cc-prof-perf-real $VICTIM_UID
+	prof_policy ptrace
+	tool $TB/perf stat -e task-clock -p "$W" -- $TB/busybox sleep 1
+	expect_rc 0 "perf stat -p of the worker under ptrace: $ERR"
+	printf '%s\n' "$ERR" | grep -Eq '[0-9.]+ msec task-clock' || fail "perf stat under ptrace counted nothing: $ERR"
+	log "  perf stat under ptrace: $(printf '%s\n' "$ERR" | grep -m1 task-clock)"
+	[[ $ERR == *"crashcart: "* ]] && fail "the perf wrapper added a crashcart line under ptrace: $ERR"
+	for prof in restricted netadmin; do
+		prof_policy $prof
+		tool $TB/perf stat -e task-clock -p "$W" -- $TB/busybox sleep 1
+		[ "$RC" != 0 ] || fail "perf stat worked under $prof"
+		[[ $ERR == *"crashcart: perf_event_open is refused by this session's profile ($prof); a rule with profile = ptrace allows perf stat/record of the container's processes"* ]] ||
+			fail "perf stat under $prof: no crashcart line: $ERR"
+	done
+	ct_stop_all
 }
 
 # ---------------------------------------------------------------- netadmin
