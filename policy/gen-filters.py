@@ -10,6 +10,8 @@ The list format (policy/README.md has the long form):
     %listed allow | EPERM            what a listed syscall gets
     %define NAME(a,b) EXPR           a C macro for the conditions below
     %if OPTION / %endif              lines only for builds with --with OPTION
+    %variant NAME -SYSCALL...        a second filter TAG_NAME: this list without
+                                     the rules for those syscalls (a profile's)
     NAME [COND...] [-> ERRNO]  # why  one syscall (one rule) per line
 
 A COND compares one argument of the call (a0..a5) with a C expression (no
@@ -38,6 +40,7 @@ class ListError(Exception):
 def parse(path, options):
     rules, includes, defines = [], [], []
     default = listed = None
+    variants = []
     active = [True]
     seen = set()
     with open(path, encoding="utf-8") as f:
@@ -68,6 +71,14 @@ def parse(path, options):
                 if not m:
                     raise ListError(f"{where}: %define NAME[(args)] C-EXPRESSION")
                 defines.append((m.group(1), m.group(2)))
+                continue
+            if words[0] == "%variant":
+                if len(words) < 3 or not re.match(r"^[a-z]+$", words[1]) or \
+                        not all(x.startswith("-") and NAME.match(x[1:]) for x in words[2:]):
+                    raise ListError(f"{where}: %variant NAME -SYSCALL...")
+                if not comment.strip():
+                    raise ListError(f"{where}: %variant {words[1]} has no comment saying why")
+                variants.append((words[1], {x[1:] for x in words[2:]}, where))
                 continue
             if words[0] == "%default":
                 if words[1:] not in (["kill"], ["allow"]):
@@ -123,7 +134,17 @@ def parse(path, options):
         # libseccomp lets a rule without conditions win over the others
         if not r["conds"] and any(o["name"] == r["name"] and o is not r for o in rules):
             raise ListError(f"{r['where']}: {r['name']} is listed without conditions and with them")
-    return {"rules": rules, "includes": includes, "defines": defines, "default": default, "listed": listed, "count": len(names)}
+    return {"rules": rules, "includes": includes, "defines": defines, "default": default, "listed": listed,
+            "count": len(names), "variants": variants}
+
+
+def variant(l, drop, where):
+    """The list l without the rules for the syscalls in drop."""
+    for name in drop:
+        if not any(r["name"] == name for r in l["rules"]):
+            raise ListError(f"{where}: %variant drops {name}, which the list does not name")
+    rules = [r for r in l["rules"] if r["name"] not in drop]
+    return dict(l, rules=rules, count=len({r["name"] for r in rules}), defines=[], includes=[], variants=[])
 
 
 def c_string(s):
@@ -176,7 +197,10 @@ def main():
     try:
         for spec in a.lists:
             tag, _, path = spec.partition("=")
-            lists.append((tag, parse(path, set(a.options))))
+            l = parse(path, set(a.options))
+            lists.append((tag, l))
+            for vname, drop, where in l["variants"]:
+                lists.append((f"{tag}_{vname}", variant(l, drop, where)))
     except (ListError, OSError) as e:
         print(f"gen-filters: {e}", file=sys.stderr)
         return 1

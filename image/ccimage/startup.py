@@ -94,6 +94,52 @@ def valgrind_wrapper(root):
         write(root, "usr/bin/valgrind", VALGRIND, 0o755)
 
 
+# perf and bpftrace (issue 12): the tool's seccomp filter refuses
+# perf_event_open under every profile but ptrace, and bpf under all of them,
+# with EPERM; perf then blames perf_event_paranoid and bpftrace root, which
+# is not why. The wrappers run the program (not exec: its exit is needed)
+# and, when it failed in a crashcart session (CRASHCART_PROFILE, set by the
+# broker) whose profile refuses the call, add one line saying so. Ctrl-C is
+# the program's to handle: the shell traps it (reset in the child on exec)
+# and waits.
+REFUSAL = """\
+#!/dev/crashcart/bin/sh
+# crashcart: say when the session's profile, not the kernel, refused %(what)s.
+trap : INT QUIT
+/dev/crashcart/usr/bin/%(prog)s.bin "$@"
+rc=$?
+if [ "$rc" -ne 0 ] && [ -n "${CRASHCART_PROFILE:-}" ]%(when)s; then
+    echo "crashcart: %(line)s" >&2
+fi
+exit "$rc"
+"""
+PERF = REFUSAL % {
+    "what": "perf_event_open", "prog": "perf",
+    # the subcommands that open events (report, script, annotate read a file)
+    "when": ' && [ "$CRASHCART_PROFILE" != ptrace ] && case ${1:-} in '
+            'stat|record|top|trace|sched|mem|c2c|lock|kmem|kwork|timechart|ftrace|kvm) true ;; *) false ;; esac',
+    "line": "perf_event_open is refused by this session's profile ($CRASHCART_PROFILE); "
+            "a rule with profile = ptrace allows perf stat/record of the container's processes",
+}
+BPFTRACE = REFUSAL % {
+    "what": "bpf", "prog": "bpftrace", "when": "",
+    "line": "bpf is refused under every profile (this session's: $CRASHCART_PROFILE): bpftrace needs "
+            "CAP_BPF and CAP_PERFMON and sees the whole host, which crashcart does not grant",
+}
+
+
+def refusal_wrappers(root):
+    """usr/bin/perf and usr/bin/bpftrace become PROG.bin and a wrapper, in
+    an image with a sh to run it (else they stay as they are)."""
+    if not os.path.isfile(os.path.join(root, "usr/bin/sh")):
+        return
+    for prog, text in (("perf", PERF), ("bpftrace", BPFTRACE)):
+        path = os.path.join(root, "usr/bin", prog)
+        if os.path.isfile(path) and not os.path.islink(path):
+            os.rename(path, path + ".bin")
+            write(root, "usr/bin/" + prog, text, 0o755)
+
+
 NOWHERE = PREFIX + "/-"     # never exists: the image has no such file
 NO_FILE = ""                # for paths too short to hold PREFIX + "/x"
 P11KIT = "usr/lib/" + TRIPLET + "/libp11-kit.so.*"

@@ -91,7 +91,7 @@ static void become_tool(const struct cc_launch *l, const int *stdio, int errfd, 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return;
 	cc_error err;
-	if (cc_seccomp_load(CC_FILTER_TOOL, &err) < 0) {
+	if (cc_seccomp_load((l->flags & CC_LAUNCH_PERF) ? CC_FILTER_TOOL_PTRACE : CC_FILTER_TOOL, &err) < 0) {
 		errno = err.code;
 		return;
 	}

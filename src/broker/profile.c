@@ -162,8 +162,12 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 	}
 	plan->tool_caps = d->tool;
 	plan->launch_flags |= CC_LAUNCH_OWN_PROC;
-	if (prof == CC_PROFILE_PTRACE)
+	if (prof == CC_PROFILE_PTRACE) {
+		/* perf stat/record -p of the container's processes, as their own
+		 * uids (policy/seccomp-tool.list, %variant ptrace) */
+		plan->launch_flags |= CC_LAUNCH_PERF;
 		return target_creds(p, plan->creds, sizeof(plan->creds), err);
+	}
 	if (prof == CC_PROFILE_NETADMIN)
 		plan->launch_flags |= CC_LAUNCH_NET_ALONE;
 	return 0;

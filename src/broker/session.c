@@ -604,6 +604,8 @@ static void tool_env(struct session *s, const char *term, char *buf, size_t len,
 	ENV("PS1=[crashcart %s@%s \\W]\\$ ", user, name);
 	ENV("CRASHCART_TARGET=%s", name);
 	ENV("CRASHCART_USER=%s", user);
+	/* for the image's perf and bpftrace wrappers: why a refusal happened */
+	ENV("CRASHCART_PROFILE=%s", cc_profile_name(s->rule ? s->rule->profile : CC_PROFILE_RESTRICTED));
 #undef ENV
 	envp[n] = NULL;
 }

@@ -62,6 +62,7 @@ enum cc_action {
 #define CC_LAUNCH_TRAIL 0x2u     /* LAUNCH: the session is recorded: hand its execs to the broker (LAUNCH_TRAIL) */
 #define CC_LAUNCH_NET_ALONE 0x4u /* LAUNCH: refuse unless the network namespace has no link to another (netadmin) */
 #define CC_LAUNCH_OWN_PROC 0x8u  /* LAUNCH: refuse if a procfs of another PID namespace is mounted there (ptrace, netadmin) */
+#define CC_LAUNCH_PERF 0x10u     /* LAUNCH: the tool's filter allows perf_event_open (CC_FILTER_TOOL_PTRACE: ptrace) */
 
 /* How a tool ended (EXEC_DONE / LAUNCH_DONE). */
 enum cc_exit_kind {

@@ -5,7 +5,9 @@
  *           launcher forked, audit log open), before it serves requests;
  *           default action: kill the process
  *   TOOL    loaded in the tool's process after no_new_privs, just before
- *           execve: what a debugging session never needs is refused */
+ *           execve: what a debugging session never needs is refused
+ *   TOOL_PTRACE  the same without the perf_event_open rule, for the
+ *           ptrace profile's tool (policy/seccomp-tool.list, %variant) */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@ enum cc_filter {
 	CC_FILTER_WORKER,
 	CC_FILTER_BROKER,
 	CC_FILTER_TOOL,
+	CC_FILTER_TOOL_PTRACE, /* the tool's under profile = ptrace: perf_event_open allowed */
 	CC_FILTER_TRAIL, /* the exec trail: cc_seccomp_exec_trail() only */
 };
 struct sock_filter;
@@ -43,7 +46,7 @@ int cc_seccomp_build_bpf(enum cc_filter which, struct sock_filter **prog, size_t
 int cc_seccomp_write_c_header(int fd, cc_error *err);
 /* Writes the filter in libseccomp's readable PFC form to fd. */
 int cc_seccomp_export_pfc(enum cc_filter which, int fd, cc_error *err);
-/* "worker", "broker", "tool" (NULL for anything else). */
+/* "worker", "broker", "tool", "tool_ptrace" (NULL for anything else). */
 const char *cc_seccomp_name(enum cc_filter which);
 /* How many distinct syscalls the filter's list names (-1: no such filter). */
 int cc_seccomp_count(enum cc_filter which);

@@ -214,7 +214,7 @@ static int write_trail_names(FILE *f)
 
 int cc_seccomp_write_c_header(int fd, cc_error *err)
 {
-	static const char *const names[] = { "worker", "broker", "tool", "trail" };
+	static const char *const names[] = { "worker", "broker", "tool", "tool_ptrace", "trail" };
 	FILE *f = fdopen(fd, "w");
 
 	if (!f)

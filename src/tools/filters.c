@@ -3,7 +3,7 @@
  * policy/ turned into on this architecture. Not installed: the broker
  * itself takes nothing from argv. `ninja -C BUILD seccomp-pfc` writes
  * policy-{worker,broker,tool}.pfc into the build directory.
- *   usage: crashcart-filters worker|broker|tool [FILE]    (default: stdout)
+ *   usage: crashcart-filters worker|broker|tool|tool_ptrace [FILE]    (default: stdout)
  *
  * At build time it also writes the BPF programs the installed binaries load
  * (seccomp.c), so that they need no libseccomp at run time:
@@ -17,7 +17,7 @@
 
 int main(int argc, char **argv)
 {
-	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL };
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL, CC_FILTER_TOOL_PTRACE };
 	cc_error err = { 0 };
 	int fd = STDOUT_FILENO;
 
@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s worker|broker|tool [FILE]\n", argv[0]);
+		fprintf(stderr, "usage: %s worker|broker|tool|tool_ptrace [FILE]\n", argv[0]);
 		return 2;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
@@ -48,14 +48,15 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		dprintf(fd, "# crashcart %s filter: %d syscalls named in policy/seccomp-%s.list\n", argv[1],
-			cc_seccomp_count(all[i]), argv[1]);
+		/* tool_ptrace is a %variant of the tool's list */
+		dprintf(fd, "# crashcart %s filter: %d syscalls named in policy/seccomp-%.*s.list\n", argv[1],
+			cc_seccomp_count(all[i]), (int)strcspn(argv[1], "_"), argv[1]);
 		if (cc_seccomp_export_pfc(all[i], fd, &err) < 0) {
 			fprintf(stderr, "%s: %s\n", argv[0], err.msg);
 			return 1;
 		}
 		return fd == STDOUT_FILENO || close(fd) == 0 ? 0 : 1;
 	}
-	fprintf(stderr, "%s: no filter '%s' (worker, broker, tool)\n", argv[0], argv[1]);
+	fprintf(stderr, "%s: no filter '%s' (worker, broker, tool, tool_ptrace)\n", argv[0], argv[1]);
 	return 2;
 }

@@ -111,8 +111,8 @@ test ! -e "/proc/$PID/root/lib" -a ! -e "/proc/$PID/root/usr" && ok "the contain
 # processes (perf_event_paranoid 2); crashcart's tool profile refuses
 # perf_event_open, and perf says so. perf report reads a file: it works.
 paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
-tool "perf stat through crashcart: refused (seccomp: perf_event_open), and perf says so" \
-	'No permission to enable task-clock event' \
+tool "perf stat through crashcart: refused (seccomp: perf_event_open), and crashcart says so" \
+	"crashcart: perf_event_open is refused by this session's profile \\(restricted\\)" \
 	perf stat -e task-clock /dev/crashcart/bin/true
 echo "       ($(printf '%s\n' "$OUT" | grep -m1 -i permission))"
 if [ "$paranoid" -le 2 ]; then
@@ -128,7 +128,7 @@ if [ "$paranoid" -le 2 ]; then
 else
 	echo "skip - perf stat/record: kernel.perf_event_paranoid is $paranoid"
 fi
-tool "bpftrace: says it needs root" 'only supports running as the root user' \
+tool "bpftrace: refused, and crashcart says so" 'crashcart: bpf is refused under every profile' \
 	bpftrace -e 'BEGIN { exit(); }'
 tool "perl: modules from the image, @INC only the image's" '^perl 7 /dev/crashcart/[^ ]*( /dev/crashcart/[^ ]*)*$' \
 	perl -MPOSIX -MData::Dumper -e 'print "perl ", POSIX::floor(7.9), " @INC\n"'

@@ -22,6 +22,7 @@ TESTS+=(
 	t_prof_refuses_foreign_procfs
 	t_prof_ptrace_refuses_host_task
 	t_prof_restricted_refuses_tracing
+	t_prof_ptrace_perf_counts
 	t_prof_netadmin_tcpdump_and_changes
 	t_prof_netadmin_refuses_linked_netns
 	t_prof_netadmin_refuses_foreign_netns_in_pidns
@@ -440,6 +441,54 @@ t_prof_restricted_refuses_tracing() {
 		case "$OUT$ERR" in *"Operation not permitted"*) ;; *) fail "tcpdump under restricted ($who): no 'Operation not permitted'" ;; esac
 		ct_stop_all
 	done
+}
+
+# perf stat -p (issue 12): under ptrace the tool, as the target's uid, opens
+# a user-space task-clock counter on the container's worker and reads a
+# count (perfcount.c: perf's first call, without the perf binary); under
+# restricted the tool's filter refuses perf_event_open with EPERM, against
+# a root target whose uid the restricted tool shares (the kernel alone would
+# allow it at perf_event_paranoid 2: the EPERM is the filter's); under
+# netadmin too. The CPU-wide form (pid -1) stays the kernel's to refuse.
+t_prof_ptrace_perf_counts() {
+	local paranoid who prof
+	paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+	[ "$paranoid" -le 2 ] || skip "perf_event_paranoid is $paranoid: no perf for the unprivileged on this host"
+	pol_trap
+	for who in $VICTIM_UID root; do
+		if [ "$who" = root ]; then start_victim cc-prof-perf-root; else start_victim cc-prof-perf-user "$who"; fi
+		install -m 0755 "$HBIN/perfcount" "$CTDIR/cc-prof-perf-${who/$VICTIM_UID/user}/root/perfcount" ||
+			fail "cannot put perfcount in the container"
+		prof_policy ptrace
+		run as_op cc -i "$IMG_SQUASH" "$PID" /perfcount "$W"
+		expect_rc 0 "perfcount of the worker under ptrace ($who target): $OUT"
+		[[ $OUT == "perf_event_open pid=$W: ok task-clock="* ]] || fail "perfcount under ptrace ($who): $OUT"
+		log "  ptrace ($who target): $OUT"
+		for prof in restricted netadmin; do
+			prof_policy $prof
+			run as_op cc -i "$IMG_SQUASH" "$PID" /perfcount "$W"
+			[ "$RC" != 0 ] || fail "perf_event_open was allowed under $prof ($who target)"
+			[ "$OUT" = "perf_event_open pid=$W: EPERM" ] || fail "perfcount under $prof ($who target): '$OUT', want EPERM"
+		done
+		ct_stop_all
+	done
+	# the real perf of the toolbox image, and its wrapper's line
+	[ -f "$IMG_TOOLBOX" ] || { note "no toolbox image: perf itself not run"; return 0; }
+	start_victim cc-prof-perf-real $VICTIM_UID
+	prof_policy ptrace
+	tool $TB/perf stat -e task-clock -p "$W" -- $TB/busybox sleep 1
+	expect_rc 0 "perf stat -p of the worker under ptrace: $ERR"
+	printf '%s\n' "$ERR" | grep -Eq '[0-9.]+ msec task-clock' || fail "perf stat under ptrace counted nothing: $ERR"
+	log "  perf stat under ptrace: $(printf '%s\n' "$ERR" | grep -m1 task-clock)"
+	[[ $ERR == *"crashcart: "* ]] && fail "the perf wrapper added a crashcart line under ptrace: $ERR"
+	for prof in restricted netadmin; do
+		prof_policy $prof
+		tool $TB/perf stat -e task-clock -p "$W" -- $TB/busybox sleep 1
+		[ "$RC" != 0 ] || fail "perf stat worked under $prof"
+		[[ $ERR == *"crashcart: perf_event_open is refused by this session's profile ($prof); a rule with profile = ptrace allows perf stat/record of the container's processes"* ]] ||
+			fail "perf stat under $prof: no crashcart line: $ERR"
+	done
+	ct_stop_all
 }
 
 # ---------------------------------------------------------------- netadmin

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <dirent.h>
 #include <libmount/libmount.h>
@@ -86,7 +87,7 @@ static void load(enum cc_filter which)
 
 START_TEST(test_lists_build)
 {
-	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL };
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL, CC_FILTER_TOOL_PTRACE };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		cc_error err = { 0 };
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -110,7 +111,8 @@ END_TEST
  * changed and a stale header would differ. */
 START_TEST(test_compiled_in_is_libseccomps)
 {
-	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL, CC_FILTER_TRAIL };
+	static const enum cc_filter all[] = { CC_FILTER_WORKER, CC_FILTER_BROKER, CC_FILTER_TOOL, CC_FILTER_TOOL_PTRACE,
+					      CC_FILTER_TRAIL };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		cc_error err = { 0 };
 		struct sock_filter *now = NULL;
@@ -868,6 +870,59 @@ END_TEST
 START_TEST(test_tool_refuses)
 {
 	assert_exited_ok(run_filtered(CC_FILTER_TOOL, tool_refused));
+	/* the ptrace profile's variant refuses all of it too (bpf included) */
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL_PTRACE, tool_refused));
+}
+END_TEST
+
+/* perf stat's first call: a task-clock counter on this process, user space
+ * only (what perf_event_paranoid 2 lets an unprivileged process have). */
+static long perf_task_clock(void)
+{
+	if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			       setresuid(65534, 65534, 65534) < 0))
+		return -2;
+	struct perf_event_attr a = { .type = PERF_TYPE_SOFTWARE, .size = sizeof(a),
+				     .config = PERF_COUNT_SW_TASK_CLOCK, .exclude_kernel = 1, .exclude_hv = 1 };
+	return syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int tool_perf_refused(void)
+{
+	return expect_errno(perf_task_clock(), EPERM) == OK ? OK : 1;
+}
+
+static int tool_perf_allowed(void)
+{
+	long fd = perf_task_clock();
+	uint64_t n = 0;
+	for (volatile unsigned long i = 0; i < 10000000UL; i++)
+		;
+	if (fd < 0)
+		return 1;
+	if (read((int)fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || n == 0)
+		return 2;
+	return OK;
+}
+
+/* The ptrace profile's filter is the tool's without perf_event_open, and
+ * only that: one name fewer, every other refusal kept (test_tool_refuses).
+ * As uid 65534 (perf_task_clock): the kernel's own perf_event_paranoid checks apply. */
+START_TEST(test_tool_ptrace_allows_perf)
+{
+	ck_assert_int_eq(cc_seccomp_count(CC_FILTER_TOOL_PTRACE), cc_seccomp_count(CC_FILTER_TOOL) - 1);
+	ck_assert_str_eq(cc_seccomp_name(CC_FILTER_TOOL_PTRACE), "tool_ptrace");
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL, tool_perf_refused));
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	int paranoid = 99;
+	if (f) {
+		if (fscanf(f, "%d", &paranoid) != 1)
+			paranoid = 99;
+		fclose(f);
+	}
+	if (paranoid > 2) /* Debian's 3: no perf for the unprivileged at all */
+		return;
+	assert_exited_ok(run_filtered(CC_FILTER_TOOL_PTRACE, tool_perf_allowed));
 }
 END_TEST
 
@@ -951,6 +1006,7 @@ static Suite *seccomp_suite(void)
 
 	tc = tcase_create("tool");
 	tcase_add_test(tc, test_tool_refuses);
+	tcase_add_test(tc, test_tool_ptrace_allows_perf);
 	tcase_add_test(tc, test_tool_refuses_every_listed_call);
 	tcase_add_test(tc, test_exec_trail_fails_closed);
 	tcase_add_test(tc, test_exec_trail_notifies);
