@@ -481,6 +481,13 @@ t_prof_ptrace_perf_counts() {
 	printf '%s\n' "$ERR" | grep -Eq '[0-9.]+ msec task-clock' || fail "perf stat under ptrace counted nothing: $ERR"
 	log "  perf stat under ptrace: $(printf '%s\n' "$ERR" | grep -m1 task-clock)"
 	[[ $ERR == *"crashcart: "* ]] && fail "the perf wrapper added a crashcart line under ptrace: $ERR"
+	# perf record | perf report, in pipe mode (the container has nowhere
+	# the tool's uid may write), of a busy loop perf starts itself: the
+	# worker is idle, so a task-clock -p of it may well take no sample
+	tool $TB/sh -c "$TB/perf record -q -e task-clock -o - -- $TB/busybox sh -c 'i=0; while [ \$i -lt 300000 ]; do i=\$((i+1)); done' | $TB/perf report -i - --stdio --sort comm"
+	expect_rc 0 "perf record | perf report under ptrace: $ERR"
+	printf '%s\n' "$OUT" | grep -Eq '^# Samples: *[1-9]' || fail "perf record under ptrace recorded no sample: $OUT $ERR"
+	printf '%s\n' "$OUT" | grep -Eq '%[[:space:]]+(busybox|sh)$' || fail "perf report names no sample of the loop: $OUT"
 	for prof in restricted netadmin; do
 		prof_policy $prof
 		tool $TB/perf stat -e task-clock -p "$W" -- $TB/busybox sleep 1
