@@ -205,7 +205,7 @@ t_package_install() {
 	st=$(stat -c '%U:%G %a' /usr/share/crashcart/crashcart.img)
 	[ "$st" = "root:root 644" ] || fail "the built image is $st, want root:root 644"
 	[ "$(blkid -o value -s TYPE /usr/share/crashcart/crashcart.img)" = erofs ] || fail "the built image is not erofs"
-	grep -q '^busybox-static ' /usr/share/crashcart/crashcart.manifest || fail "no manifest beside the built image"
+	grep -q '^package busybox-static ' /usr/share/crashcart/crashcart.manifest || fail "no manifest beside the built image"
 	# built beside it and renamed: nothing else is left there
 	ls -A /usr/share/crashcart | grep -q '^\.crashcart-toolbox' && fail "the build left its temporary directory: $(ls -A /usr/share/crashcart)"
 	run as_pkg /usr/bin/crashcart -T "$PID" $BB cat /proc/1/comm
