@@ -176,7 +176,7 @@ t_package_install() {
 	# the image builder and its command, which postinst does not run
 	[ -x /usr/sbin/crashcart-toolbox-build ] || fail "no /usr/sbin/crashcart-toolbox-build"
 	[ -f /usr/share/man/man8/crashcart-toolbox-build.8.gz ] || fail "no crashcart-toolbox-build(8) man page"
-	[ -x /usr/share/crashcart/image/build ] && [ -f /usr/share/crashcart/image/packages ] ||
+	{ [ -x /usr/share/crashcart/image/build ] && [ -f /usr/share/crashcart/image/packages ]; } ||
 		fail "the image builder is not in /usr/share/crashcart/image"
 	run as_root /usr/sbin/crashcart-toolbox-build --help
 	expect_rc 0 "crashcart-toolbox-build --help"
@@ -207,7 +207,9 @@ t_package_install() {
 	[ "$(blkid -o value -s TYPE /usr/share/crashcart/crashcart.img)" = erofs ] || fail "the built image is not erofs"
 	grep -q '^package busybox-static ' /usr/share/crashcart/crashcart.manifest || fail "no manifest beside the built image"
 	# built beside it and renamed: nothing else is left there
-	ls -A /usr/share/crashcart | grep -q '^\.crashcart-toolbox' && fail "the build left its temporary directory: $(ls -A /usr/share/crashcart)"
+	for f in /usr/share/crashcart/.crashcart-toolbox.*; do
+		[ -e "$f" ] && fail "the build left its temporary directory $f"
+	done
 	run as_pkg /usr/bin/crashcart -T "$PID" $BB cat /proc/1/comm
 	expect_rc 0 "a session of the installed package as a member of crashcart"
 	[ "$OUT" = sleeper ] || fail "the session did not run in the container: '$OUT'"
