@@ -64,8 +64,8 @@ int cc_image_open(const char *path, struct cc_image *img, cc_error *err)
 			return cc_fail(err, ELOOP, "image %s is a symlink: refusing (give the real path)", path);
 		/* The default path is empty until a toolbox is installed: say how. */
 		if (errno == ENOENT && strcmp(path, CRASHCART_DEFAULT_IMAGE) == 0)
-			return cc_fail(err, ENOENT, "no toolbox image at %s: install one (meson -Dtoolbox=true, "
-				       "or image/build, see image/README.md) or give one with -i", path);
+			return cc_fail(err, ENOENT, "no toolbox image at %s: build one with crashcart-toolbox-build "
+				       "(as root) or give one with -i", path);
 		return cc_failx(err, errno, "cannot open image %s", path);
 	}
 	if (fstat(img->fd, &st) < 0) {

@@ -11,7 +11,7 @@
 set -u
 check=${1:?usage: check-docs.sh CHECK SRCDIR BUILDDIR} src=${2:?} build=${3:?}
 CC=$build/crashcart
-PAGES=("$build/doc/crashcart.1" "$build/doc/crashcart-broker.8" "$build/doc/crashcart-policy.5")
+PAGES=("$build/doc/crashcart.1" "$build/doc/crashcart-broker.8" "$build/doc/crashcart-policy.5" "$build/doc/crashcart-toolbox-build.8")
 nfail=0
 
 fail() { printf 'not ok - %s\n' "$*"; nfail=$((nfail + 1)); }

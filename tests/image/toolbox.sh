@@ -87,7 +87,7 @@ direct() {
 mv "$IMG_DEFAULT" "$IMG_DEFAULT.away"
 cc_run /dev/crashcart/bin/true
 if [ "$RC" = 125 ] && [ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ] &&
-	printf '%s\n' "$OUT" | grep -q 'no toolbox image at .*-Dtoolbox=true.*image/build.*-i'; then
+	printf '%s\n' "$OUT" | grep -q 'no toolbox image at .*crashcart-toolbox-build.*-i'; then
 	ok "missing default image: $OUT"
 else
 	bad "missing default image: exit $RC: $OUT"

@@ -21,7 +21,7 @@ t_docs_man_installed() {
 		command -v scdoc >/dev/null && fail "scdoc is installed, but meson install put no pages in $P/share/man"
 		skip "scdoc is not installed: no man pages were built (-Dman=auto)"
 	}
-	for page in crashcart.1 crashcart-broker.8 crashcart-policy.5; do
+	for page in crashcart.1 crashcart-broker.8 crashcart-policy.5 crashcart-toolbox-build.8; do
 		sec=${page##*.}
 		path=$(MANPATH=$P/share/man man -w "$sec" "${page%.*}" 2>&1) ||
 			fail "man -w $sec ${page%.*} with MANPATH=$P/share/man: $path"

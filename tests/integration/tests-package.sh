@@ -7,7 +7,8 @@
 # `audit verify LOG*` checks one chain across the files.
 #
 # t_package_install: the .deb that tools/build-deb made (CC_IT_DEB=FILE,
-# set by tools/test) installed on this host with apt, one session by a
+# set by tools/test) installed on this host with apt, its
+# crashcart-toolbox-build run with a tiny package list, one session by a
 # member of the package's group against a real microcontainer, an upgrade
 # over itself, the shipped logrotate rule run once, then purged; the host is left as it was (the
 # test refuses to run on a host with a crashcart of its own in /usr, /etc
@@ -172,13 +173,43 @@ t_package_install() {
 		fail "/etc/crashcart/policy.conf is not a conffile: $(dpkg-query -W -f='${Conffiles}' crashcart)"
 	dpkg-query -W -f='${Conffiles}\n' crashcart | grep -q '^ /etc/logrotate.d/crashcart ' || fail "no logrotate rule"
 
+	# the image builder and its command, which postinst does not run
+	[ -x /usr/sbin/crashcart-toolbox-build ] || fail "no /usr/sbin/crashcart-toolbox-build"
+	[ -f /usr/share/man/man8/crashcart-toolbox-build.8.gz ] || fail "no crashcart-toolbox-build(8) man page"
+	{ [ -x /usr/share/crashcart/image/build ] && [ -f /usr/share/crashcart/image/packages ]; } ||
+		fail "the image builder is not in /usr/share/crashcart/image"
+	run as_root /usr/sbin/crashcart-toolbox-build --help
+	expect_rc 0 "crashcart-toolbox-build --help"
+	expect_out_match "^usage: crashcart-toolbox-build "
+	[ -e /usr/share/crashcart/crashcart.img ] && fail "the package installed a default image (postinst must not download)"
+
 	# One session by a member of the group, with the package's own policy:
 	# it allows the group the default image, which the package does not ship
-	# (README: the toolbox image); the suite's ext4 image stands in for it.
+	# (README: the toolbox image). Without it, the refusal names the command;
+	# then the command builds it, from a tiny package list (busybox, libc6:
+	# seconds with the suite's shared cache) to the default path.
 	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G crashcart "$PKG_USER" ||
 		fail "cannot make user $PKG_USER"
-	install -D -o root -g root -m 0644 "$IMG_EXT4" /usr/share/crashcart/crashcart.img
 	start_ct cc-pkg
+	run as_pkg /usr/bin/crashcart -T "$PID" $BB true
+	expect_rc 125 "a session of the package without a toolbox image"
+	case $ERR in
+	*"no toolbox image at /usr/share/crashcart/crashcart.img: build one with crashcart-toolbox-build (as root) or give one with -i") ;;
+	*) fail "the missing-image error does not name crashcart-toolbox-build: $ERR" ;;
+	esac
+	printf 'busybox-static\nlibc6\n' > "$CC_TT/tiny.packages"
+	mkdir -p "$TOOLBOX_CACHE"
+	run as_root flock "$TOOLBOX_CACHE/.lock" /usr/sbin/crashcart-toolbox-build --packages "$CC_TT/tiny.packages"
+	expect_rc 0 "crashcart-toolbox-build --packages (busybox-static, libc6)"
+	expect_out_match "installed the toolbox image at /usr/share/crashcart/crashcart.img$"
+	st=$(stat -c '%U:%G %a' /usr/share/crashcart/crashcart.img)
+	[ "$st" = "root:root 644" ] || fail "the built image is $st, want root:root 644"
+	[ "$(blkid -o value -s TYPE /usr/share/crashcart/crashcart.img)" = erofs ] || fail "the built image is not erofs"
+	grep -q '^package busybox-static ' /usr/share/crashcart/crashcart.manifest || fail "no manifest beside the built image"
+	# built beside it and renamed: nothing else is left there
+	for f in /usr/share/crashcart/.crashcart-toolbox.*; do
+		[ -e "$f" ] && fail "the build left its temporary directory $f"
+	done
 	run as_pkg /usr/bin/crashcart -T "$PID" $BB cat /proc/1/comm
 	expect_rc 0 "a session of the installed package as a member of crashcart"
 	[ "$OUT" = sleeper ] || fail "the session did not run in the container: '$OUT'"
@@ -209,7 +240,7 @@ t_package_install() {
 	expect_rc 0 "audit verify of the rotated package log"
 	expect_out_match "\\(2 files\\): [0-9]+ records, chain intact"
 
-	rm -f /usr/share/crashcart/crashcart.img
+	rm -f /usr/share/crashcart/crashcart.img /usr/share/crashcart/crashcart.manifest
 	run as_root dpkg --purge crashcart
 	expect_rc 0 "dpkg --purge crashcart"
 	for f in /usr/libexec/crashcart-broker /usr/bin/crashcart /etc/crashcart /etc/logrotate.d/crashcart /usr/lib/tmpfiles.d/crashcart.conf; do

@@ -379,7 +379,7 @@ t_default_image_missing() {
 	mv "$img.away" "$img"
 	refusal "$PID" "$img" "missing default image"
 	case $ERR in
-	*"no toolbox image at $img: install one (meson -Dtoolbox=true, or image/build"*"or give one with -i") ;;
+	*"no toolbox image at $img: build one with crashcart-toolbox-build (as root) or give one with -i") ;;
 	*) fail "the error does not say how to get a toolbox: $ERR" ;;
 	esac
 }
