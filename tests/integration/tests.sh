@@ -241,6 +241,7 @@ t_exec_identity() {
 	PS1=[crashcart $OP_USER@$PID \\W]\\\$ 
 	CRASHCART_TARGET=$PID
 	CRASHCART_USER=$OP_USER
+	CRASHCART_PROFILE=restricted
 	EOF
 	)
 	have=$(printf '%s\n' "$OUT" | sort)
