@@ -2,12 +2,14 @@
 # meson install script (skipped with DESTDIR): make the broker usable by the
 # operators group only, and give it its file capabilities (permitted set
 # only: the broker raises each one around the call that needs it).
-# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write SESSION_DIR PROFILES
+# Args: BROKER_PATH OPS_GROUP AUDIT_LOG setcap|nosetcap POLICY DEFAULT_POLICY audit_write|no_audit_write SESSION_DIR PROFILES [DEVCG_SETUP]
+# DEVCG_SETUP: the installed crashcart-devices-cgroup, run for OPS_GROUP (the
+# devices cgroup the sessions live in; without it no tool can start).
 # PROFILES (-Dprofiles=, comma-separated, may be empty): the tool profiles
 # beyond restricted this install supports; each adds the capabilities its
 # launcher needs (SECURITY.md, Profiles). Default: none.
 set -eu
-broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8 profiles=${9:-}
+broker=$1 group=$2 audit=$3 mode=$4 policy=$5 default_policy=$6 auditw=$7 sessions=$8 profiles=${9:-} devcg=${10:-}
 CAPS=cap_sys_admin,cap_sys_ptrace,cap_sys_chroot,cap_mknod
 [ "$auditw" = audit_write ] && CAPS=$CAPS,cap_audit_write
 case ",$profiles," in *,ptrace,*) CAPS=$CAPS,cap_setuid,cap_setgid ;; esac
@@ -18,6 +20,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "crashcart: not root: the broker was installed without its group and capabilities."
 	echo "  as root: chgrp $group $broker && chmod 0750 $broker && setcap $CAPS $broker"
 	echo "  and: mkdir -p $sessions && chown root:$group $sessions && chmod 1730 $sessions"
+	[ -z "$devcg" ] || echo "  and: $devcg $group (and at every boot)"
 	exit 0
 fi
 if [ "$mode" != setcap ]; then
@@ -82,3 +85,11 @@ mkdir -p "$sessions"
 chown "root:$group" "$sessions"
 chmod 1730 "$sessions"
 echo "crashcart: session recordings in $sessions (root:$group 1730)"
+
+# The devices cgroup of the sessions (src/broker/devcg.c). The kernel
+# forgets it at reboot: the package runs it at boot; a meson install leaves
+# that to the administrator, and says so.
+if [ -n "$devcg" ]; then
+	"$devcg" "$group"
+	echo "crashcart: run '$devcg $group' at every boot (cgroups do not survive a reboot)"
+fi

@@ -158,6 +158,21 @@ int cc_unmount_from(const struct cc_pin *p, int host_mntns_fd, bool explicit_req
 /* For the default shell: does the image hold `rel` (e.g. "bin/bash")? */
 bool cc_image_has(int pinfd, const char *rel);
 
+/* devcg.c: the crashcart devices cgroup (crashcart/GROUP in the v1 devices
+ * hierarchy) that every session's processes live in. */
+struct cc_devcg {
+	int dirfd;   /* the cgroup's directory */
+	int procsfd; /* its cgroup.procs, open for writing */
+};
+/* Opens and checks it (root's rules, within CRASHCART_DEVCG_RULES); needs
+ * CAP_SYS_ADMIN in the permitted set (a detached mount of the hierarchy). */
+int cc_devcg_open(struct cc_devcg *d, cc_error *err);
+/* Moves pid in and checks that it is there. */
+int cc_devcg_join(const struct cc_devcg *d, pid_t pid, cc_error *err);
+void cc_devcg_close(struct cc_devcg *d);
+/* Is a devices.list line within CRASHCART_DEVCG_RULES? */
+bool cc_devcg_rule_allowed(const char *line);
+
 /* launcher.c */
 int cc_launcher_start(pid_t *pid, int *sock, cc_error *err);
 /* The broker's argv[0], renamed "crashcart-reaper" in the session's reaper. */

@@ -123,11 +123,23 @@ static int start(struct session *s, cc_error *err)
 	s->host_mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (s->host_mntns_fd < 0)
 		return cc_failx(err, errno, "cannot open the broker's mount namespace");
+	/* The devices cgroup the session's processes will live in (devcg.c):
+	 * opened while CAP_SYS_ADMIN may still be raised. Without it a tool
+	 * cannot be started (session.c refuses every exec with the reason);
+	 * mounting and unmounting still work. */
+	struct cc_devcg devcg;
+	s->devcg_ok = cc_devcg_open(&devcg, &s->devcg_err) == 0;
 	/* The launcher is forked before the filter: the tool descends from it,
 	 * never from a process under the broker's strict filter. */
 	r = cc_launcher_start(&s->launcher_pid, &s->launcher_sock, err);
-	if (r < 0)
+	if (r < 0) {
+		cc_devcg_close(&devcg);
 		return r;
+	}
+	/* Moved before it is sent anything: what it forks is born inside. */
+	if (s->devcg_ok)
+		s->devcg_ok = cc_devcg_join(&devcg, s->launcher_pid, &s->devcg_err) == 0;
+	cc_devcg_close(&devcg);
 	/* The profile capabilities (-Dprofiles=) are the launcher's alone. */
 	return cc_caps_keep_base(err);
 }

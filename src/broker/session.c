@@ -424,6 +424,12 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	if (profile_fits_target(s, err) < 0)
 		return refuse(s, "mount", err);
+	/* A tool needs the devices cgroup (devcg.c): said before anything is
+	 * attached, not after the mount. */
+	if (s->action == CC_ACT_EXEC && !s->devcg_ok) {
+		*err = s->devcg_err;
+		return refuse(s, "mount", err);
+	}
 	/* Before anything is attached: /dev must be the container's own tmpfs
 	 * (mount.c checks again on the fd it writes through). */
 	int devfd = cc_mount_dev_open(&s->pin, err);
@@ -633,6 +639,10 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	}
 	if (req->u.exec.flags & ~CC_EXEC_PTY) {
 		cc_fail(err, EINVAL, "unknown exec flags %#x", req->u.exec.flags);
+		return refuse(s, "exec", err);
+	}
+	if (!s->devcg_ok) {
+		*err = s->devcg_err;
 		return refuse(s, "exec", err);
 	}
 	tool_env(s, req->u.exec.term, envbuf, sizeof(envbuf), envp);

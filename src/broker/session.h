@@ -17,6 +17,8 @@ struct session {
 	int devdir;              /* private tmpfs for device nodes */
 	int launcher_sock;
 	pid_t launcher_pid;
+	bool devcg_ok;           /* the launcher is in the crashcart devices cgroup */
+	cc_error devcg_err;      /* else why not: every exec is refused with it */
 	uint64_t audit_seq;
 	struct cc_policy policy;
 	bool policy_loaded;

@@ -149,6 +149,7 @@ t_package_install() {
 		dpkg --purge crashcart >/dev/null 2>&1
 		userdel "$PKG_USER" 2>/dev/null
 		rm -rf /var/log/crashcart /usr/share/crashcart
+		rmdir /sys/fs/cgroup/devices/crashcart/crashcart 2>/dev/null
 		[ -n "$PKG_MADE_GROUP" ] && groupdel crashcart 2>/dev/null
 		:
 	}
@@ -172,6 +173,11 @@ t_package_install() {
 	dpkg-query -W -f='${Conffiles}\n' crashcart | grep -q '^ /etc/crashcart/policy.conf ' ||
 		fail "/etc/crashcart/policy.conf is not a conffile: $(dpkg-query -W -f='${Conffiles}' crashcart)"
 	dpkg-query -W -f='${Conffiles}\n' crashcart | grep -q '^ /etc/logrotate.d/crashcart ' || fail "no logrotate rule"
+	# the sessions' devices cgroup, and the unit that makes it at boot
+	st=$(stat -c '%U:%G %a' /sys/fs/cgroup/devices/crashcart/crashcart/cgroup.procs 2>&1)
+	[ "$st" = "root:crashcart 664" ] || fail "the package's devices cgroup's cgroup.procs is '$st', want root:crashcart 664"
+	grep -qx 'ExecStart=/usr/sbin/crashcart-devices-cgroup crashcart' /lib/systemd/system/crashcart-devices-cgroup.service ||
+		fail "no crashcart-devices-cgroup.service running it for the group"
 
 	# the image builder and its command, which postinst does not run
 	[ -x /usr/sbin/crashcart-toolbox-build ] || fail "no /usr/sbin/crashcart-toolbox-build"
@@ -247,6 +253,7 @@ t_package_install() {
 		[ -e "$f" ] && fail "$f is still there after purge"
 	done
 	[ -z "$(dpkg-statoverride --list /usr/libexec/crashcart-broker)" ] || fail "the stat override is still there after purge"
+	[ -e /sys/fs/cgroup/devices/crashcart/crashcart ] && fail "the package's devices cgroup is still there after purge"
 	# kept on purge (evidence), as README says
 	[ -f /var/log/crashcart/audit.log ] || fail "purge removed the audit log (README says it is kept)"
 	# and the host as it was: what the test made goes, checked here

@@ -9,10 +9,12 @@
 # shellcheck disable=SC2016  # single-quoted $$ etc. are meant for the tool's shell
 # shellcheck disable=SC2034  # TESTS is read by run.sh
 
-# open (SECURITY.md, "Open: the tool is outside the container's cgroup"):
-# fails until the tool's processes are under the container's device rules
-OPEN_TESTS+=(t_attack_devcgroup_through_tool)
 TESTS+=(
+	t_attack_devcgroup_through_tool
+	t_devcg_session_inside
+	t_devcg_refused_when_wider
+	t_devcg_refused_when_missing
+	t_devcg_setup_unmounted_hierarchy
 	t_attack_a1_tiocsti_reaches_host_shell
 	t_attack_a1_bare_cmd_from_container
 	t_attack_a3_ptrace_tool_tiocsti
@@ -177,6 +179,86 @@ t_attack_devcgroup_through_tool() {
 	grep -q CC-DEVCG-WRITTEN "$disk" && fail "the container wrote the host's block device through the tool"
 	case $out in *"tool opens /devnode: Operation not permitted"*) ;;
 		*) fail "the tool's open of the denied device was not refused: $out" ;; esac
+}
+
+# The cgroup every session's processes live in (src/broker/devcg.c).
+DEVCG=/sys/fs/cgroup/devices/crashcart/$OPS_GROUP
+
+# The tool, and what it starts, are in it; the pseudo-devices a shell needs
+# open; a denied character device does not (/dev/mem's numbers, made in the
+# container by container root); and the session ends with nothing of it left
+# in the cgroup.
+t_devcg_session_inside() {
+	start_ct cc-devcg-in
+	mknod -m 0666 "/proc/$PID/root/memnode" c 1 1 || fail "set-up: cannot make the node in the container"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB grep devices /proc/self/cgroup; $BB sh -c '$BB grep devices /proc/self/cgroup'
+		 echo x > /dev/null && $BB head -c 4 /dev/zero | $BB wc -c && $BB head -c 4 /dev/urandom | $BB wc -c
+		 $BB head -c 1 /memnode; echo mem=\$?"
+	expect_rc 0
+	[ "$(printf '%s\n' "$OUT" | grep -cE ":devices:(/\.\.)*/crashcart/$OPS_GROUP\$")" = 2 ] ||
+		fail "the tool and its child are not both in crashcart/$OPS_GROUP: $OUT"
+	[ "$(printf '%s\n' "$OUT" | grep -cx ' *4')" = 2 ] || fail "/dev/zero or /dev/urandom did not read: $OUT"
+	expect_out_match '^mem=1$'
+	case $ERR in *"/memnode: Operation not permitted"*) ;; *) fail "the denied node's open did not fail EPERM: $ERR" ;; esac
+	wait_until 5 sh -c "[ -z \"\$(cat $DEVCG/cgroup.procs)\" ]" || fail "left in the cgroup: $(cat "$DEVCG/cgroup.procs")"
+}
+
+# Rules wider than the tool may have (an administrator's `echo 'c 1:1 rw' >
+# devices.allow`, /dev/mem): every exec is refused before anything is
+# mounted, with a line that names the rule, on record; -m still works.
+t_devcg_refused_when_wider() {
+	start_ct cc-devcg-wide
+	# shellcheck disable=SC2064
+	trap "rc=\$?; trap - EXIT; echo 'c 1:1 rwm' > ${DEVCG%/*}/devices.deny; ct_stop_all; exit \$rc" EXIT
+	# a child cgroup never allows what its parent denies: both
+	echo 'c 1:1 rw' > "${DEVCG%/*}/devices.allow" && echo 'c 1:1 rw' > "$DEVCG/devices.allow" ||
+		fail "set-up: cannot widen the rules"
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	refusal "$PID" "$IMG_EXT4" "an exec with wider device rules"
+	case $ERR in *"crashcart/$OPS_GROUP allows 'c 1:1 rw', more than the tool may open"*) ;;
+		*) fail "the refusal does not name the rule: $ERR" ;; esac
+	echo 'c 1:1 rwm' > "${DEVCG%/*}/devices.deny"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "the exec once the rules are back"
+}
+
+# Not set up (after a reboot, before crashcart-devices-cgroup ran): refused,
+# saying what to run; set up again, it works.
+t_devcg_refused_when_missing() {
+	local setup=$P/sbin/crashcart-devices-cgroup
+	start_ct cc-devcg-miss
+	# shellcheck disable=SC2064
+	trap "rc=\$?; trap - EXIT; $setup $OPS_GROUP >/dev/null; ct_stop_all; exit \$rc" EXIT
+	"$setup" --remove "$OPS_GROUP" || fail "cannot remove the devices cgroup"
+	[ ! -e "$DEVCG" ] || fail "--remove left $DEVCG"
+	audit_mark
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	refusal "$PID" "$IMG_EXT4" "an exec without the devices cgroup"
+	case $ERR in *"crashcart/$OPS_GROUP does not exist: it is not set up (as root: crashcart-devices-cgroup $OPS_GROUP"*) ;;
+		*) fail "the refusal does not say what to run: $ERR" ;; esac
+	run as_op cc -m -i "$IMG_EXT4" "$PID"
+	expect_rc 0 "-m needs no devices cgroup"
+	run as_op cc -u "$PID"
+	expect_rc 0 "-u needs no devices cgroup"
+	"$setup" "$OPS_GROUP" >/dev/null || fail "cannot set it up again"
+	"$setup" --check "$OPS_GROUP" >/dev/null || fail "--check fails after set-up"
+	run as_op cc -i "$IMG_EXT4" "$PID" $BB true
+	expect_rc 0 "the exec once set up again"
+}
+
+# Where nothing mounts the devices hierarchy (cgroup2 hosts): the set-up
+# mounts it for itself, and leaves no mount behind.
+t_devcg_setup_unmounted_hierarchy() {
+	local setup=$P/sbin/crashcart-devices-cgroup out
+	out=$(unshare -m sh -c 'umount /sys/fs/cgroup/devices && ! grep -q " /sys/fs/cgroup/devices " /proc/self/mounts &&
+		"$1" "$2" && "$1" --check "$2" && grep -c crashcart-devcg /proc/self/mounts' _ "$setup" "$OPS_GROUP" 2>&1)
+	log "  $out"
+	case $out in *"is set up"*"is set up"*) ;; *) fail "the set-up without a mounted hierarchy failed: $out" ;; esac
+	[ "$(printf '%s\n' "$out" | tail -n 1)" = 0 ] || fail "the set-up left its mount: $out"
+	ls -d /run/crashcart-devcg.* 2>/dev/null && fail "the set-up left its mount point"
+	return 0
 }
 
 # E: `sleep 777 &` (and setsid, a double fork) left running in the
