@@ -315,7 +315,7 @@ t_session_keeps_prior_mount() {
 # run_bg TAG WHO CMD...: run in the background; wait_bg TAG collects it
 run_bg() {
 	local tag=$1; shift
-	( run "$@" > "$CC_TT/$tag.log" 2>&1; echo "$RC" > "$CC_TT/$tag.rc"
+	( RUN_TAG=$tag run "$@" > "$CC_TT/$tag.log" 2>&1; echo "$RC" > "$CC_TT/$tag.rc"
 	  printf '%s' "$OUT" > "$CC_TT/$tag.stdout"; printf '%s' "$ERR" > "$CC_TT/$tag.stderr" ) &
 	eval "BG_$tag=\$!"
 }
