@@ -372,22 +372,41 @@ t_attack_reaper_holds_no_host_fd() {
 # The container stops the reaper (SIGSTOP, CAP_KILL is Docker's default):
 # the session, and the broker, waited forever. Now the launcher resumes it.
 t_attack_container_stops_reaper() {
-	local hp reaper
+	local sh reaper stopper
 	start_ct cc-stopreaper
-	run_bg() { as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB sleep 2; exit 5" </dev/null >"$CC_TT/s.out" 2>"$CC_TT/s.err"; echo $? > "$CC_TT/s.rc"; }
-	run_bg &
-	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 2 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 2 $')
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")/status")
-	# the tool is sh's child; sh's parent is the reaper
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(pgrep -f "^$BB sh -c $BB sleep 2" | head -n1)/status")
-	log "  reaper: $reaper ($(cat "/proc/$reaper/comm" 2>/dev/null))"
-	local i
-	for i in $(seq 60); do kill -STOP "$reaper" 2>/dev/null; sleep 0.1; done
-	wait_until 10 test -s "$CC_TT/s.rc" || { kill -CONT "$reaper"; fail "crashcart hangs while the container stops the reaper"; }
-	wait "$bg"
-	[ "$(cat "$CC_TT/s.rc")" = 5 ] || fail "crashcart exited $(cat "$CC_TT/s.rc"), want the tool's 5: $(cat "$CC_TT/s.err")"
+	ct_gate "$PID" cc-go
+	run_bg s as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c "echo > /cc-go.up; read _ < /cc-go; exit 5"
+	ct_gate_reached "$PID" cc-go
+	# the tool is the shell; its parent is the reaper
+	sh=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$sh/status" 2>/dev/null)
+	log "  tool: $sh, reaper: $reaper ($(cat "/proc/$reaper/comm" 2>/dev/null))"
+	[ "$(cat "/proc/$reaper/comm" 2>/dev/null)" = crashcart-reap ] || { ct_gate_open "$PID" cc-go; fail "no reaper found above the tool"; }
+	# The container stops the reaper every 10 ms, from before the tool
+	# ends until the reaper is gone (through a pidfd: never another
+	# process). Each stop is noted, and whether the gate was open by then.
+	python3 -c '
+import os, signal, sys, time
+fd = os.pidfd_open(int(sys.argv[1]))
+end = time.monotonic() + 60
+try:
+    while time.monotonic() < end:
+        signal.pidfd_send_signal(fd, signal.SIGSTOP)
+        open(sys.argv[2], "a").write("after\n" if os.path.exists(sys.argv[3]) else "before\n")
+        time.sleep(0.01)
+    signal.pidfd_send_signal(fd, signal.SIGCONT)
+    sys.exit(1)
+except ProcessLookupError:
+    sys.exit(0)' "$reaper" "$CC_TT/stops" "$CC_TT/gate-opened" &
+	stopper=$!
+	wait_until 10 test -s "$CC_TT/stops" || { kill "$stopper"; ct_gate_open "$PID" cc-go; fail "the reaper was never stopped"; }
+	touch "$CC_TT/gate-opened"
+	ct_gate_open "$PID" cc-go
+	wait_until 20 test -s "$CC_TT/s.rc" || { kill "$stopper"; kill -CONT "$reaper"; fail "crashcart hangs while the container stops the reaper"; }
+	wait_bg s
+	wait "$stopper" || fail "the reaper outlived the session"
+	log "  SIGSTOPs: $(grep -c before "$CC_TT/stops") before the gate opened, $(grep -c after "$CC_TT/stops") after"
+	expect_rc 5 "crashcart while the container stops the reaper (the tool's status)"
 	wait_until 5 not_mounted_in "$PID" || fail "still mounted"
 }
 
