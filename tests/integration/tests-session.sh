@@ -52,14 +52,11 @@ ptyrun_op() {
 pty_out() { tr -d '\r' < "$CC_TT/pty.out"; }
 
 # ct_procs PID: "HOSTPID CMDLINE" of every process in the PID namespace of
-# the container whose init is PID
+# the container whose init is PID (each command line ends in a space). One
+# pgrep, not a fork or two for every process of the host: a scan must take
+# less time than the processes it looks for live, on a loaded machine too.
 ct_procs() {
-	local ns p
-	ns=$(readlink "/proc/$1/ns/pid") || return 0
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
-		printf '%s %s\n' "${p#/proc/}" "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
-	done
+	pgrep --ns "$1" --nslist pid -a 2>/dev/null | sed 's/$/ /'
 }
 # ct_proc_running PID ERE: a process of the container matches ERE
 ct_proc_running() { ct_procs "$1" | grep -Eq -- "$2"; }
@@ -198,8 +195,9 @@ t_attack_e_background_outlives_session() {
 t_attack_e_terminal_hangup() {
 	start_ct cc-e2
 	audit_mark
-	ptyrun_op --timeout 20 --hangup-after 2 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
-		"$BB sleep 781 & $BB sleep 782"
+	# hung up once the tool runs (it says so), not at a time start-up may outlast
+	ptyrun_op --timeout 20 --after-output E2-UP --hangup-after 0.2 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB sleep 781 & echo E2-UP; $BB sleep 782"
 	wait_until 6 ct_proc_gone "$PID" 'sleep 78[12]' || fail "left running after the hang-up: $(ct_procs "$PID" | grep sleep)"
 	wait_until 5 not_mounted_in "$PID" || fail "still mounted after the hang-up"
 	recs=$(audit_new)
@@ -263,12 +261,16 @@ t_tty_fresh_pty() {
 # foreground one, jobs, kill %N.
 t_tty_job_control() {
 	start_ct cc-jobs
-	ptyrun_op --timeout 25 --send "1:$BB sleep 60 &\n" --send "2:$BB sleep 50\n" --send '3:\x1a' \
-		--send '4:jobs\n' --send '5:kill -9 %1 %2; echo JOBS-DONE\n' --send '6:exit 4\n' --send '7:exit 4\n' \
+	# each key when the shell is ready for it (its prompt, or what the
+	# command printed: FG-42 and JOBS-42 are in no echo of a typed line)
+	ptyrun_op --timeout 25 --on '[crashcart ' "$BB sleep 60 &\n" \
+		--on '[crashcart ' "$BB sh -c 'echo FG-\$((6*7)); exec $BB sleep 50'\n" --on FG-42 '\x1a' \
+		--on Stopped 'jobs\n' --on '[crashcart ' 'kill -9 %1 %2; echo JOBS-$((40+2))\n' \
+		--on JOBS-42 'exit 4\n' --on '[crashcart ' 'exit 4\n' \
 		-- "$CC_BIN" -i "$IMG_EXT4" "$PID"
 	[ "$RC" = 4 ] || fail "the shell exited $RC, want 4"
 	pty_out | grep -q 'Stopped' || fail "^Z did not stop the foreground job"
-	pty_out | grep -q 'JOBS-DONE' || fail "the shell did not go on after ^Z"
+	pty_out | grep -q 'JOBS-42' || fail "the shell did not go on after ^Z"
 	wait_until 5 ct_proc_gone "$PID" 'sleep [56]0' || fail "jobs left running"
 }
 
@@ -276,7 +278,7 @@ t_tty_job_control() {
 # its own mode afterwards.
 t_tty_ctrl_d() {
 	start_ct cc-ctrld
-	ptyrun_op --timeout 20 --send '1.5:\x04' -- sh -c '"$0" -i "$1" "$2"; echo "CC-RC=$?"; stty -a' "$CC_BIN" "$IMG_EXT4" "$PID"
+	ptyrun_op --timeout 20 --on '[crashcart ' '\x04' -- sh -c '"$0" -i "$1" "$2"; echo "CC-RC=$?"; stty -a' "$CC_BIN" "$IMG_EXT4" "$PID"
 	pty_out | grep -q '^CC-RC=0$' || fail "^D: the shell did not end with 0"
 	pty_out | grep -Eq '(^| )icanon( |$)' && pty_out | grep -Eq '(^| )echo( |$)' ||
 		fail "the operator's terminal was left in raw mode"
@@ -285,7 +287,11 @@ t_tty_ctrl_d() {
 # A full-screen program (vi): it draws, takes keys, and quits.
 t_tty_full_screen() {
 	start_ct cc-vi
-	ptyrun_op --timeout 20 --size 24,80 --send '1.5:ihello crashcart\x1b' --send '2.5::q!\r' \
+	# keys once vi has drawn its screen (its last word: /dev/null "is not a
+	# regular file"), :q! once it is back in command mode with the text
+	# ("- /dev/null [Modified]" on its status line)
+	ptyrun_op --timeout 20 --size 24,80 --on 'is not a regular file' 'ihello crashcart\x1b' \
+		--on '- /dev/null [Modified]' ':q!\r' \
 		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB vi /dev/null
 	[ "$RC" = 0 ] || fail "vi exited $RC"
 	grep -q $'\e\[' "$CC_TT/pty.out" || fail "vi drew nothing (no escape sequences)"
@@ -295,8 +301,12 @@ t_tty_full_screen() {
 # The window size at the start and after a resize reach the tool.
 t_tty_resize() {
 	start_ct cc-resize
-	ptyrun_op --timeout 20 --size 30,100 --resize-after 2 --resize 40,120 \
-		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB stty size; $BB sleep 3; $BB stty size"
+	# resized once the tool has read the first size; the tool then waits
+	# (10 s at most) for the size to change, and prints what it has
+	ptyrun_op --timeout 20 --size 30,100 --after-output RESIZE-ME --resize-after 0 --resize 40,120 \
+		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB stty size; echo RESIZE-ME; i=0
+			while [ \"\$($BB stty size)\" = '30 100' ] && [ \$i -lt 100 ]; do $BB sleep 0.1; i=\$((i + 1)); done
+			$BB stty size"
 	[ "$RC" = 0 ] || fail "exited $RC"
 	pty_out | grep -qx '30 100' || fail "the initial size did not reach the tool"
 	pty_out | grep -qx '40 120' || fail "the resize did not reach the tool"

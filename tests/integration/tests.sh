@@ -505,8 +505,7 @@ t_tty_shell() {
 	start_ct cc-tty
 	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
 	log "\$ ptyrun: as_op cc -i IMG $PID   (input: echo hi; exit 5)"
-	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --input-after 1 --input 'echo hi; exit 5
-' -- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" 2>"$CC_TT/pty.err")
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --on '[crashcart ' 'echo hi; exit 5\n' -- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" 2>"$CC_TT/pty.err")
 	rc=$?
 	log "  rc=$rc $(cat "$CC_TT/pty.err")"
 	printf '%s\n' "$out" | sed 's/^/  tty: /'
