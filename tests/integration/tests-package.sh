@@ -42,11 +42,15 @@ t_audit_logrotate_chain() {
 
 	# A session that is running while the log is rotated: its broker opened
 	# the old file at start-up, its end records come after the rotation.
+	# (held at a gate until after the rotation: a session of a fixed length
+	# could end before it under load)
 	audit_mark
-	as_op "$CC_BIN" -i "$IMG_EXT4" -T "$PID" $BB sleep 3 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	ct_gate "$PID" cc-go
+	as_op "$CC_BIN" -i "$IMG_EXT4" -T "$PID" $BB sh -c 'echo > /cc-go.up; read _ < /cc-go' </dev/null >"$CC_TT/bg.out" 2>&1 &
 	bg=$!
-	wait_until 10 bash -c "tail -n +$((AUDIT_MARK + 1)) '$AUDIT' | grep -q '\"event\":\"exec\",\"phase\":\"begin\"'" ||
-		fail "the long session did not begin"
+	ct_gate_reached "$PID" cc-go
+	tail -n +$((AUDIT_MARK + 1)) "$AUDIT" | grep -q '"event":"exec","phase":"begin"' ||
+		fail "the long session's tool runs without an exec begin record"
 	id=$(tail -n +$((AUDIT_MARK + 1)) "$AUDIT" | jq -r 'select(.event == "exec" and .phase == "begin") | .session' | head -n1)
 	log "# long session $id"
 	run as_root logrotate -f -s "$state" "$conf"
@@ -62,6 +66,7 @@ t_audit_logrotate_chain() {
 	[ "$RC" != 0 ] || fail "an operator could append to the rotated file"
 	run as_op cc -i "$IMG_EXT4" -T "$PID" $BB true
 	expect_rc 0 "a session after the rotation"
+	ct_gate_open "$PID" cc-go
 	wait "$bg" || fail "the long session failed: $(cat "$CC_TT/bg.out")"
 	# its broker followed the rotation: what it wrote after it is in the new file
 	n=$(records_of_session "$id" "$AUDIT")
