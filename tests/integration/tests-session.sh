@@ -242,17 +242,21 @@ t_attack_e_broker_killed() {
 t_tty_fresh_pty() {
 	local hp worker sid
 	start_ct cc-pty
-	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && [ -t 1 ] && echo IS-TTY; exec /dev/crashcart/bin/busybox sleep 4' &
+	# the tool (the shell) held at a gate while it is looked at
+	ct_gate "$PID" cc-go
+	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && [ -t 1 ] && echo IS-TTY; echo > /cc-go.up; read _ < /cc-go' &
 	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	ct_gate_reached "$PID" cc-go
+	hp=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
 	worker=$(pgrep -u "$(op_uid)" -f "^$CC_BIN -i" | head -n1)
+	{ [ -n "$hp" ] && [ -n "$worker" ]; } || { ct_gate_open "$PID" cc-go; fail "no tool ($hp) or worker ($worker) found"; }
 	for fd in 0 1 2; do
 		[ "$(rdev "/proc/$hp/fd/$fd")" = "$(rdev "/proc/$worker/fd/$fd")" ] &&
 			soft_fail "the tool's fd $fd is the operator's terminal"
 	done
 	sid=$(awk '{print $6}' "/proc/$hp/stat")
 	[ "$sid" = "$hp" ] || soft_fail "the tool is not the leader of a session of its own (sid $sid, pid $hp)"
+	ct_gate_open "$PID" cc-go
 	wait "$bg"
 	pty_out | grep -q IS-TTY || fail "the tool's stdin/stdout are not a terminal"
 }
@@ -357,11 +361,14 @@ t_pipe_binary_exact() {
 t_attack_reaper_holds_no_host_fd() {
 	local hp reaper fd link hostproc bad=
 	start_ct cc-reaperfd
-	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 4 </dev/null >/dev/null 2>&1 &
+	# the tool held at a gate while the reaper is looked at
+	ct_gate "$PID" cc-go
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo > /cc-go.up; read _ < /cc-go' </dev/null >/dev/null 2>&1 &
 	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	ct_gate_reached "$PID" cc-go
+	hp=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status" 2>/dev/null)
+	[ "$(cat "/proc/$reaper/comm" 2>/dev/null)" = crashcart-reap ] || { ct_gate_open "$PID" cc-go; fail "no reaper found above the tool"; }
 	hostproc=$(stat -c %d /proc)
 	for fd in /proc/"$reaper"/fd/*; do
 		link=$(readlink "$fd") || continue
@@ -375,6 +382,7 @@ t_attack_reaper_holds_no_host_fd() {
 		   fi ;;
 		esac
 	done
+	ct_gate_open "$PID" cc-go
 	wait "$bg"
 	[ -z "$bad" ] || fail "the session's reaper, in the container, holds:$bad"
 }
