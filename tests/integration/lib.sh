@@ -363,7 +363,7 @@ ct_start() {
 	cpid=
 	for i in $(seq 200); do
 		cpid=$(awk '{print $1}' "/proc/$upid/task/$upid/children" 2>/dev/null)
-		if [ -n "$cpid" ] && [ "$(tr '\0' ' ' < "/proc/$cpid/cmdline" 2>/dev/null)" = "/sleeper " ]; then
+		if [ -n "$cpid" ] && [ "$({ tr '\0' ' ' < "/proc/$cpid/cmdline"; } 2>/dev/null)" = "/sleeper " ]; then
 			break
 		fi
 		cpid=
