@@ -82,9 +82,17 @@ t_audit_logrotate_chain() {
 
 	run as_op cc audit verify "$AUDIT"*
 	expect_rc 0 "audit verify LOG* (3 files)"
-	expect_out_match "^$AUDIT.2.gz \\.\\. $AUDIT \\(3 files\\): [0-9]+ records, chain intact, [0-9]+ of [0-9]+ recordings verified$"
-	# the long session's begin is in one file and its end in another: one session
-	printf '%s\n' "$OUT" | grep -q "without an end record" && fail "a session across the rotation lost its end: $OUT"
+	# (the suite's log is shared: sessions that earlier tests' killed brokers
+	# left without an end record are named at the end, and are no break)
+	expect_out_match "^$AUDIT.2.gz \\.\\. $AUDIT \\(3 files\\): [0-9]+ records, chain intact, [0-9]+ of [0-9]+ recordings verified(, [0-9]+ sessions? without an end record \\(ended abnormally\\))?$"
+	# the long session's begin is in one file and its end in another: one
+	# session. No session of this test lacks its end (one of the log from
+	# before it may: see above).
+	local s
+	for s in $(printf '%s\n' "$OUT" | sed -n 's/^session \([0-9a-f]*\): no end record.*/\1/p'); do
+		grep -q "\"session\":\"$s\"" "$CC_TT/audit.orig" ||
+			fail "a session across the rotation lost its end: $OUT"
+	done
 	run as_op cc audit verify "$AUDIT" "$AUDIT.2.gz" "$AUDIT.1"
 	expect_rc 0 "audit verify in another order"
 	expect_out_match "^$AUDIT.2.gz: [0-9]+ records$"
