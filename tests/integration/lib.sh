@@ -363,7 +363,7 @@ ct_start() {
 	cpid=
 	for i in $(seq 200); do
 		cpid=$(awk '{print $1}' "/proc/$upid/task/$upid/children" 2>/dev/null)
-		if [ -n "$cpid" ] && [ "$(tr '\0' ' ' < "/proc/$cpid/cmdline" 2>/dev/null)" = "/sleeper " ]; then
+		if [ -n "$cpid" ] && [ "$({ tr '\0' ' ' < "/proc/$cpid/cmdline"; } 2>/dev/null)" = "/sleeper " ]; then
 			break
 		fi
 		cpid=
@@ -453,13 +453,22 @@ ct_pid() { cat "$CTDIR/$1/pid"; }
 # `read _ < /NAME` (a shell builtin: no lookup in the image) waits there
 # until ct_gate_open PID NAME lets it go: a session held at a known point,
 # without guessing how long anything takes.
+# A tool that first runs `echo > /NAME.up` says it got there: ct_gate_reached
+# PID NAME returns once it has. The session's mount shows before its tool
+# runs, so a test that needs the tool running waits for that, not for the
+# mount.
 ct_gate() {
-	mkfifo -m 0666 "/proc/$1/root/$2" || fail "cannot make the FIFO /$2 in the container"
+	mkfifo -m 0666 "/proc/$1/root/$2" "/proc/$1/root/$2.up" || fail "cannot make the FIFOs /$2 and /$2.up in the container"
+}
+ct_gate_reached() {
+	# the writer's open blocks until this reader's (and the other way)
+	timeout 30 cat "/proc/$1/root/$2.up" >/dev/null || fail "no tool reached the gate /$2 within 30 s"
+	rm -f "/proc/$1/root/$2.up"
 }
 ct_gate_open() {
 	# shellcheck disable=SC2016  # $1 of the inner sh
-	timeout 10 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container"
-	rm -f "/proc/$1/root/$2"
+	timeout 30 sh -c 'echo go > "$1"' gate "/proc/$1/root/$2" || fail "nothing waited at /$2 in the container within 30 s"
+	rm -f "/proc/$1/root/$2" "/proc/$1/root/$2.up"
 }
 
 # ---------------------------------------------------------------- observation
@@ -496,10 +505,13 @@ audit_new() { tail -n +"$(( ${AUDIT_MARK:-0} + 1 ))" "$AUDIT" 2>/dev/null | jq -
 
 # run WHO CMD...: run CMD as WHO (as_op|as_other|as_root) with a timeout,
 # stdin /dev/null; sets RC, OUT, ERR and logs all three. A leading word
-# "cc" stands for the installed crashcart.
+# "cc" stands for the installed crashcart. Output goes to $CC_TT/out and
+# $CC_TT/err; run_bg TAG's to files of its own (RUN_TAG), so that a run in
+# the foreground meanwhile neither truncates nor reads the other's.
 run() {
 	local who=$1; shift
 	local o=$CC_TT/out e=$CC_TT/err
+	[ -n "${RUN_TAG:-}" ] && o=$CC_TT/$RUN_TAG.out e=$CC_TT/$RUN_TAG.err
 	log "\$ $who $*"
 	[ "${1:-}" = cc ] && set -- "$CC_BIN" "${@:2}"
 	# shellcheck disable=SC2016

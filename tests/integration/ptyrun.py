@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ptyrun.py [--input STR] [--input-after SECS] [--intr-after SECS] [--susp-after SECS]
              [--send SECS:TEXT]... [--size ROWS,COLS] [--resize-after SECS --resize ROWS,COLS]
-             [--hangup-after SECS] [--timeout SECS] -- CMD...
+             [--hangup-after SECS] [--on TEXT SEND]... [--timeout SECS] -- CMD...
 
 Run CMD as the session leader of a new pseudo-terminal (its controlling
 tty), type STR into the terminal after --input-after seconds, send the
@@ -18,6 +18,12 @@ of how long start-up takes); nothing is typed before.
 the terminal's window size at the start, --resize changes it later (the
 kernel then sends SIGWINCH to the terminal's foreground job); --hangup-after
 closes the terminal (a hang-up: its session gets SIGHUP).
+--on TEXT SEND: types SEND (escapes as for --send) once TEXT appears in the
+output; the --on steps go in order, each looking only at what came after
+the TEXT of the one before (a script of "when the shell shows this, type
+that", for steps that load must not reorder). Choose each TEXT so that the
+echo of what was typed before it cannot contain it: type "echo A-$((1+1))",
+wait for "A-2".
 """
 import argparse
 import errno
@@ -45,6 +51,7 @@ def main():
     ap.add_argument("--resize", default=None)
     ap.add_argument("--hangup-after", type=float, default=None)
     ap.add_argument("--after-output", default=None)
+    ap.add_argument("--on", nargs=2, action="append", default=[], metavar=("TEXT", "SEND"))
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -59,6 +66,8 @@ def main():
     for item in a.send:
         when, _, text = item.partition(":")
         sends.append([float(when), text.encode().decode("unicode_escape").encode("latin-1")])
+    steps = [(t.encode(), x.encode().decode("unicode_escape").encode("latin-1")) for t, x in a.on]
+    since = b""  # output after the last --on step's TEXT
     start = time.monotonic()
     pid, fd = pty.fork()
     if pid != 0 and a.size:
@@ -138,6 +147,11 @@ def main():
             else:
                 out.write(data)
                 out.flush()
+                since = (since + data)[-65536:]
+                while steps and steps[0][0] in since and not hung_up:
+                    since = since[since.index(steps[0][0]) + len(steps[0][0]):]
+                    os.write(fd, steps[0][1])
+                    steps.pop(0)
                 if origin is None:
                     seen = (seen + data)[-4096:]
                     if gate in seen:

@@ -6,6 +6,8 @@
 # env:  CC_IT_ONLY=ERE   run only the tests whose function name matches
 #       CC_IT_KEEP=1     keep the temporary tree (build, prefix, logs) for inspection
 #       CC_IT_OPEN=1     also run OPEN_TESTS: attacks not fixed yet, which fail
+#       CC_IT_REPEAT=N   run each selected test N times (a test that races
+#                        under load shows itself; one set-up for all runs)
 #       CC_IT_TEST_TIMEOUT=SECONDS  per-test limit (default 90)
 #       CC_IT_STRICT=1   (tools/test as root, so CI) a skip fails, unless the
 #                        table "Not tested here" in README.md names the test;
@@ -99,6 +101,11 @@ for t in "${TESTS[@]}"; do
 	if [ -n "${CC_IT_ONLY:-}" ] && ! [[ $t =~ $CC_IT_ONLY ]]; then continue; fi
 	selected+=("$t")
 done
+if [ -n "${CC_IT_REPEAT:-}" ]; then
+	[[ $CC_IT_REPEAT =~ ^[1-9][0-9]*$ ]] || bail "CC_IT_REPEAT=$CC_IT_REPEAT: want a count"
+	once=("${selected[@]}")
+	for _ in $(seq 2 "$CC_IT_REPEAT"); do selected+=("${once[@]}"); done
+fi
 echo "1..${#selected[@]}"
 n=0 npass=0 nfail=0 nskip=0 failed=()
 for t in "${selected[@]}"; do
@@ -107,6 +114,8 @@ for t in "${selected[@]}"; do
 	[ "$BASHPID" = "$MAINPID" ] || exit 0
 	n=$((n + 1))
 	tdir=$CC_T/tests/$t
+	# a repeated test: a directory for each run
+	[ -e "$tdir" ] && tdir=$CC_T/tests/$t.$n
 	mkdir -p "$tdir"
 	chmod 755 "$CC_T/tests" "$tdir"
 	start=$(date +%s)

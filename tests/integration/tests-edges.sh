@@ -26,9 +26,9 @@ t_edges_unmount_in_use_needs_force() {
 	start_ct cc-edg-busy
 	ct_gate "$PID" cc-go
 	run_bg busy as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
-	wait_until 10 mounted_or_ended "$PID" busy
-	is_mounted_in "$PID" || { wait_bg busy; fail "the session never mounted"; }
+		"echo > /cc-go.up; read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
+	ct_gate_reached "$PID" cc-go
+	is_mounted_in "$PID" || { wait_bg busy; fail "the session's tool runs without its mount"; }
 
 	audit_mark
 	run as_op cc -u "$PID"
@@ -50,10 +50,12 @@ t_edges_unmount_in_use_needs_force() {
 
 	# --force: detached under the running session
 	ct_gate "$PID" cc-go
+	# (its tool running: a detach before the tool's exec would fail the
+	# exec, not the later lookup)
 	run_bg busy2 as_op cc -i "$IMG_EXT4" "$PID" "$BB" sh -c \
-		"read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
-	wait_until 10 mounted_or_ended "$PID" busy2
-	is_mounted_in "$PID" || { wait_bg busy2; fail "the second session never mounted"; }
+		"echo > /cc-go.up; read _ < /cc-go; $BB test -f /dev/crashcart/etc/crashcart-test"
+	ct_gate_reached "$PID" cc-go
+	is_mounted_in "$PID" || { wait_bg busy2; fail "the second session's tool runs without its mount"; }
 	audit_mark
 	run as_op cc -u --force "$PID"
 	expect_rc 0 "-u --force while a session uses the image"
@@ -66,7 +68,13 @@ t_edges_unmount_in_use_needs_force() {
 	wait_bg busy2
 	# its shell still runs (an open executable), a new lookup fails
 	expect_rc 127 "the session after -u --force (command not found)"
-	wait_until 5 no_loops_for "$IMG_EXT4" || fail "loop device left after -u --force and the session: $(loops_for "$IMG_EXT4")"
+	# the shell's lookup, not crashcart's exec of the shell
+	case $ERR in
+	"crashcart: "*) fail "the tool never ran (detached before its exec?): $ERR" ;;
+	*"$BB: not found"*) ;;
+	*) fail "the session after -u --force says '$ERR', want the shell's '$BB: not found'" ;;
+	esac
+	wait_until 15 no_loops_for "$IMG_EXT4" || fail "loop device left after -u --force and the session: $(loops_for "$IMG_EXT4")"
 
 	# --force goes with -u only
 	run as_op cc --force -m "$PID"

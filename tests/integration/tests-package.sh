@@ -42,11 +42,15 @@ t_audit_logrotate_chain() {
 
 	# A session that is running while the log is rotated: its broker opened
 	# the old file at start-up, its end records come after the rotation.
+	# (held at a gate until after the rotation: a session of a fixed length
+	# could end before it under load)
 	audit_mark
-	as_op "$CC_BIN" -i "$IMG_EXT4" -T "$PID" $BB sleep 3 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	ct_gate "$PID" cc-go
+	as_op "$CC_BIN" -i "$IMG_EXT4" -T "$PID" $BB sh -c 'echo > /cc-go.up; read _ < /cc-go' </dev/null >"$CC_TT/bg.out" 2>&1 &
 	bg=$!
-	wait_until 10 bash -c "tail -n +$((AUDIT_MARK + 1)) '$AUDIT' | grep -q '\"event\":\"exec\",\"phase\":\"begin\"'" ||
-		fail "the long session did not begin"
+	ct_gate_reached "$PID" cc-go
+	tail -n +$((AUDIT_MARK + 1)) "$AUDIT" | grep -q '"event":"exec","phase":"begin"' ||
+		fail "the long session's tool runs without an exec begin record"
 	id=$(tail -n +$((AUDIT_MARK + 1)) "$AUDIT" | jq -r 'select(.event == "exec" and .phase == "begin") | .session' | head -n1)
 	log "# long session $id"
 	run as_root logrotate -f -s "$state" "$conf"
@@ -62,6 +66,7 @@ t_audit_logrotate_chain() {
 	[ "$RC" != 0 ] || fail "an operator could append to the rotated file"
 	run as_op cc -i "$IMG_EXT4" -T "$PID" $BB true
 	expect_rc 0 "a session after the rotation"
+	ct_gate_open "$PID" cc-go
 	wait "$bg" || fail "the long session failed: $(cat "$CC_TT/bg.out")"
 	# its broker followed the rotation: what it wrote after it is in the new file
 	n=$(records_of_session "$id" "$AUDIT")
@@ -77,9 +82,17 @@ t_audit_logrotate_chain() {
 
 	run as_op cc audit verify "$AUDIT"*
 	expect_rc 0 "audit verify LOG* (3 files)"
-	expect_out_match "^$AUDIT.2.gz \\.\\. $AUDIT \\(3 files\\): [0-9]+ records, chain intact, [0-9]+ of [0-9]+ recordings verified$"
-	# the long session's begin is in one file and its end in another: one session
-	printf '%s\n' "$OUT" | grep -q "without an end record" && fail "a session across the rotation lost its end: $OUT"
+	# (the suite's log is shared: sessions that earlier tests' killed brokers
+	# left without an end record are named at the end, and are no break)
+	expect_out_match "^$AUDIT.2.gz \\.\\. $AUDIT \\(3 files\\): [0-9]+ records, chain intact, [0-9]+ of [0-9]+ recordings verified(, [0-9]+ sessions? without an end record \\(ended abnormally\\))?$"
+	# the long session's begin is in one file and its end in another: one
+	# session. No session of this test lacks its end (one of the log from
+	# before it may: see above).
+	local s
+	for s in $(printf '%s\n' "$OUT" | sed -n 's/^session \([0-9a-f]*\): no end record.*/\1/p'); do
+		grep -q "\"session\":\"$s\"" "$CC_TT/audit.orig" ||
+			fail "a session across the rotation lost its end: $OUT"
+	done
 	run as_op cc audit verify "$AUDIT" "$AUDIT.2.gz" "$AUDIT.1"
 	expect_rc 0 "audit verify in another order"
 	expect_out_match "^$AUDIT.2.gz: [0-9]+ records$"

@@ -515,7 +515,9 @@ t_audit_tamper_fails_verify() {
 	# two records swapped
 	awk -v m="$mid" 'NR == m {hold = $0; next} {print} NR == m + 1 {print hold}' "$AUDIT" > "$copy"
 	verify_copy "$mid"
-	[ "$(printf '%s\n' "$OUT" | wc -l)" = 3 ] || fail "a swap should break 3 links, verify says: $OUT"
+	# (counting the broken links only: the shared log may also name sessions
+	# that earlier tests' killed brokers left without an end record)
+	[ "$(printf '%s\n' "$OUT" | grep -c '^record ')" = 3 ] || fail "a swap should break 3 links, verify says: $OUT"
 	# the first record removed
 	sed 1d "$AUDIT" > "$copy"
 	verify_copy 1

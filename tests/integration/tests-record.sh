@@ -221,10 +221,15 @@ t_record_no_trace_left() {
 		fail "no trace record saying the container is as it was: $rec"
 	# the container changes its /dev during a session: the record says so
 	audit_mark
-	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 2 </dev/null >/dev/null 2>&1 &
+	# (the tool held at a gate: the change comes while it runs, not after
+	# a session of a fixed length that load can outlast)
+	ct_gate "$PID" cc-go
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo > /cc-go.up; read _ < /cc-go' </dev/null >/dev/null 2>&1 &
 	local bg=$!
-	wait_until 10 is_mounted_in "$PID" || fail "the session did not mount"
+	ct_gate_reached "$PID" cc-go
+	is_mounted_in "$PID" || fail "the session's tool runs without its mount"
 	touch "/proc/$PID/root/dev/planted-by-the-container"
+	ct_gate_open "$PID" cc-go
 	wait "$bg"
 	rec=$(audit_new | jq -sc '[.[] | select(.event == "unmount" and .phase == "end")] | last')
 	log "  unmount end: $(printf '%s' "$rec" | jq -c .trace)"

@@ -54,14 +54,11 @@ ptyrun_op() {
 pty_out() { tr -d '\r' < "$CC_TT/pty.out"; }
 
 # ct_procs PID: "HOSTPID CMDLINE" of every process in the PID namespace of
-# the container whose init is PID
+# the container whose init is PID (each command line ends in a space). One
+# pgrep, not a fork or two for every process of the host: a scan must take
+# less time than the processes it looks for live, on a loaded machine too.
 ct_procs() {
-	local ns p
-	ns=$(readlink "/proc/$1/ns/pid") || return 0
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
-		printf '%s %s\n' "${p#/proc/}" "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
-	done
+	pgrep --ns "$1" --nslist pid -a 2>/dev/null | sed 's/$/ /'
 }
 # ct_proc_running PID ERE: a process of the container matches ERE
 ct_proc_running() { ct_procs "$1" | grep -Eq -- "$2"; }
@@ -280,8 +277,9 @@ t_attack_e_background_outlives_session() {
 t_attack_e_terminal_hangup() {
 	start_ct cc-e2
 	audit_mark
-	ptyrun_op --timeout 20 --hangup-after 2 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
-		"$BB sleep 781 & $BB sleep 782"
+	# hung up once the tool runs (it says so), not at a time start-up may outlast
+	ptyrun_op --timeout 20 --after-output E2-UP --hangup-after 0.2 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"$BB sleep 781 & echo E2-UP; $BB sleep 782"
 	wait_until 6 ct_proc_gone "$PID" 'sleep 78[12]' || fail "left running after the hang-up: $(ct_procs "$PID" | grep sleep)"
 	wait_until 5 not_mounted_in "$PID" || fail "still mounted after the hang-up"
 	recs=$(audit_new)
@@ -326,17 +324,21 @@ t_attack_e_broker_killed() {
 t_tty_fresh_pty() {
 	local hp worker sid
 	start_ct cc-pty
-	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && [ -t 1 ] && echo IS-TTY; exec /dev/crashcart/bin/busybox sleep 4' &
+	# the tool (the shell) held at a gate while it is looked at
+	ct_gate "$PID" cc-go
+	ptyrun_op --timeout 20 -- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c '[ -t 0 ] && [ -t 1 ] && echo IS-TTY; echo > /cc-go.up; read _ < /cc-go' &
 	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	ct_gate_reached "$PID" cc-go
+	hp=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
 	worker=$(pgrep -u "$(op_uid)" -f "^$CC_BIN -i" | head -n1)
+	{ [ -n "$hp" ] && [ -n "$worker" ]; } || { ct_gate_open "$PID" cc-go; fail "no tool ($hp) or worker ($worker) found"; }
 	for fd in 0 1 2; do
 		[ "$(rdev "/proc/$hp/fd/$fd")" = "$(rdev "/proc/$worker/fd/$fd")" ] &&
 			soft_fail "the tool's fd $fd is the operator's terminal"
 	done
 	sid=$(awk '{print $6}' "/proc/$hp/stat")
 	[ "$sid" = "$hp" ] || soft_fail "the tool is not the leader of a session of its own (sid $sid, pid $hp)"
+	ct_gate_open "$PID" cc-go
 	wait "$bg"
 	pty_out | grep -q IS-TTY || fail "the tool's stdin/stdout are not a terminal"
 }
@@ -345,12 +347,16 @@ t_tty_fresh_pty() {
 # foreground one, jobs, kill %N.
 t_tty_job_control() {
 	start_ct cc-jobs
-	ptyrun_op --timeout 25 --send "1:$BB sleep 60 &\n" --send "2:$BB sleep 50\n" --send '3:\x1a' \
-		--send '4:jobs\n' --send '5:kill -9 %1 %2; echo JOBS-DONE\n' --send '6:exit 4\n' --send '7:exit 4\n' \
+	# each key when the shell is ready for it (its prompt, or what the
+	# command printed: FG-42 and JOBS-42 are in no echo of a typed line)
+	ptyrun_op --timeout 25 --on '[crashcart ' "$BB sleep 60 &\n" \
+		--on '[crashcart ' "$BB sh -c 'echo FG-\$((6*7)); exec $BB sleep 50'\n" --on FG-42 '\x1a' \
+		--on Stopped 'jobs\n' --on '[crashcart ' 'kill -9 %1 %2; echo JOBS-$((40+2))\n' \
+		--on JOBS-42 'exit 4\n' --on '[crashcart ' 'exit 4\n' \
 		-- "$CC_BIN" -i "$IMG_EXT4" "$PID"
 	[ "$RC" = 4 ] || fail "the shell exited $RC, want 4"
 	pty_out | grep -q 'Stopped' || fail "^Z did not stop the foreground job"
-	pty_out | grep -q 'JOBS-DONE' || fail "the shell did not go on after ^Z"
+	pty_out | grep -q 'JOBS-42' || fail "the shell did not go on after ^Z"
 	wait_until 5 ct_proc_gone "$PID" 'sleep [56]0' || fail "jobs left running"
 }
 
@@ -358,7 +364,7 @@ t_tty_job_control() {
 # its own mode afterwards.
 t_tty_ctrl_d() {
 	start_ct cc-ctrld
-	ptyrun_op --timeout 20 --send '1.5:\x04' -- sh -c '"$0" -i "$1" "$2"; echo "CC-RC=$?"; stty -a' "$CC_BIN" "$IMG_EXT4" "$PID"
+	ptyrun_op --timeout 20 --on '[crashcart ' '\x04' -- sh -c '"$0" -i "$1" "$2"; echo "CC-RC=$?"; stty -a' "$CC_BIN" "$IMG_EXT4" "$PID"
 	pty_out | grep -q '^CC-RC=0$' || fail "^D: the shell did not end with 0"
 	pty_out | grep -Eq '(^| )icanon( |$)' && pty_out | grep -Eq '(^| )echo( |$)' ||
 		fail "the operator's terminal was left in raw mode"
@@ -367,7 +373,11 @@ t_tty_ctrl_d() {
 # A full-screen program (vi): it draws, takes keys, and quits.
 t_tty_full_screen() {
 	start_ct cc-vi
-	ptyrun_op --timeout 20 --size 24,80 --send '1.5:ihello crashcart\x1b' --send '2.5::q!\r' \
+	# keys once vi has drawn its screen (its last word: /dev/null "is not a
+	# regular file"), :q! once it is back in command mode with the text
+	# ("- /dev/null [Modified]" on its status line)
+	ptyrun_op --timeout 20 --size 24,80 --on 'is not a regular file' 'ihello crashcart\x1b' \
+		--on '- /dev/null [Modified]' ':q!\r' \
 		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB vi /dev/null
 	[ "$RC" = 0 ] || fail "vi exited $RC"
 	grep -q $'\e\[' "$CC_TT/pty.out" || fail "vi drew nothing (no escape sequences)"
@@ -377,8 +387,12 @@ t_tty_full_screen() {
 # The window size at the start and after a resize reach the tool.
 t_tty_resize() {
 	start_ct cc-resize
-	ptyrun_op --timeout 20 --size 30,100 --resize-after 2 --resize 40,120 \
-		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB stty size; $BB sleep 3; $BB stty size"
+	# resized once the tool has read the first size; the tool then waits
+	# (10 s at most) for the size to change, and prints what it has
+	ptyrun_op --timeout 20 --size 30,100 --after-output RESIZE-ME --resize-after 0 --resize 40,120 \
+		-- "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB stty size; echo RESIZE-ME; i=0
+			while [ \"\$($BB stty size)\" = '30 100' ] && [ \$i -lt 100 ]; do $BB sleep 0.1; i=\$((i + 1)); done
+			$BB stty size"
 	[ "$RC" = 0 ] || fail "exited $RC"
 	pty_out | grep -qx '30 100' || fail "the initial size did not reach the tool"
 	pty_out | grep -qx '40 120' || fail "the resize did not reach the tool"
@@ -429,11 +443,14 @@ t_pipe_binary_exact() {
 t_attack_reaper_holds_no_host_fd() {
 	local hp reaper fd link hostproc bad=
 	start_ct cc-reaperfd
-	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 4 </dev/null >/dev/null 2>&1 &
+	# the tool held at a gate while the reaper is looked at
+	ct_gate "$PID" cc-go
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c 'echo > /cc-go.up; read _ < /cc-go' </dev/null >/dev/null 2>&1 &
 	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 4 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	ct_gate_reached "$PID" cc-go
+	hp=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status" 2>/dev/null)
+	[ "$(cat "/proc/$reaper/comm" 2>/dev/null)" = crashcart-reap ] || { ct_gate_open "$PID" cc-go; fail "no reaper found above the tool"; }
 	hostproc=$(stat -c %d /proc)
 	for fd in /proc/"$reaper"/fd/*; do
 		link=$(readlink "$fd") || continue
@@ -447,6 +464,7 @@ t_attack_reaper_holds_no_host_fd() {
 		   fi ;;
 		esac
 	done
+	ct_gate_open "$PID" cc-go
 	wait "$bg"
 	[ -z "$bad" ] || fail "the session's reaper, in the container, holds:$bad"
 }
@@ -454,22 +472,41 @@ t_attack_reaper_holds_no_host_fd() {
 # The container stops the reaper (SIGSTOP, CAP_KILL is Docker's default):
 # the session, and the broker, waited forever. Now the launcher resumes it.
 t_attack_container_stops_reaper() {
-	local hp reaper
+	local sh reaper stopper
 	start_ct cc-stopreaper
-	run_bg() { as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "$BB sleep 2; exit 5" </dev/null >"$CC_TT/s.out" 2>"$CC_TT/s.err"; echo $? > "$CC_TT/s.rc"; }
-	run_bg &
-	local bg=$!
-	wait_until 15 ct_proc_running "$PID" 'busybox sleep 2 $' || { wait "$bg"; fail "the tool did not start"; }
-	hp=$(ct_hostpid "$PID" 'busybox sleep 2 $')
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")/status")
-	# the tool is sh's child; sh's parent is the reaper
-	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$(pgrep -f "^$BB sh -c $BB sleep 2" | head -n1)/status")
-	log "  reaper: $reaper ($(cat "/proc/$reaper/comm" 2>/dev/null))"
-	local i
-	for i in $(seq 60); do kill -STOP "$reaper" 2>/dev/null; sleep 0.1; done
-	wait_until 10 test -s "$CC_TT/s.rc" || { kill -CONT "$reaper"; fail "crashcart hangs while the container stops the reaper"; }
-	wait "$bg"
-	[ "$(cat "$CC_TT/s.rc")" = 5 ] || fail "crashcart exited $(cat "$CC_TT/s.rc"), want the tool's 5: $(cat "$CC_TT/s.err")"
+	ct_gate "$PID" cc-go
+	run_bg s as_op cc -i "$IMG_EXT4" "$PID" $BB sh -c "echo > /cc-go.up; read _ < /cc-go; exit 5"
+	ct_gate_reached "$PID" cc-go
+	# the tool is the shell; its parent is the reaper
+	sh=$(ct_hostpid "$PID" "^[0-9]+ $BB sh -c ")
+	reaper=$(awk '/^PPid:/ {print $2}' "/proc/$sh/status" 2>/dev/null)
+	log "  tool: $sh, reaper: $reaper ($(cat "/proc/$reaper/comm" 2>/dev/null))"
+	[ "$(cat "/proc/$reaper/comm" 2>/dev/null)" = crashcart-reap ] || { ct_gate_open "$PID" cc-go; fail "no reaper found above the tool"; }
+	# The container stops the reaper every 10 ms, from before the tool
+	# ends until the reaper is gone (through a pidfd: never another
+	# process). Each stop is noted, and whether the gate was open by then.
+	python3 -c '
+import os, signal, sys, time
+fd = os.pidfd_open(int(sys.argv[1]))
+end = time.monotonic() + 60
+try:
+    while time.monotonic() < end:
+        signal.pidfd_send_signal(fd, signal.SIGSTOP)
+        open(sys.argv[2], "a").write("after\n" if os.path.exists(sys.argv[3]) else "before\n")
+        time.sleep(0.01)
+    signal.pidfd_send_signal(fd, signal.SIGCONT)
+    sys.exit(1)
+except ProcessLookupError:
+    sys.exit(0)' "$reaper" "$CC_TT/stops" "$CC_TT/gate-opened" &
+	stopper=$!
+	wait_until 10 test -s "$CC_TT/stops" || { kill "$stopper"; ct_gate_open "$PID" cc-go; fail "the reaper was never stopped"; }
+	touch "$CC_TT/gate-opened"
+	ct_gate_open "$PID" cc-go
+	wait_until 20 test -s "$CC_TT/s.rc" || { kill "$stopper"; kill -CONT "$reaper"; fail "crashcart hangs while the container stops the reaper"; }
+	wait_bg s
+	wait "$stopper" || fail "the reaper outlived the session"
+	log "  SIGSTOPs: $(grep -c before "$CC_TT/stops") before the gate opened, $(grep -c after "$CC_TT/stops") after"
+	expect_rc 5 "crashcart while the container stops the reaper (the tool's status)"
 	wait_until 5 not_mounted_in "$PID" || fail "still mounted"
 }
 

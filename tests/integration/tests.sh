@@ -315,7 +315,7 @@ t_session_keeps_prior_mount() {
 # run_bg TAG WHO CMD...: run in the background; wait_bg TAG collects it
 run_bg() {
 	local tag=$1; shift
-	( run "$@" > "$CC_TT/$tag.log" 2>&1; echo "$RC" > "$CC_TT/$tag.rc"
+	( RUN_TAG=$tag run "$@" > "$CC_TT/$tag.log" 2>&1; echo "$RC" > "$CC_TT/$tag.rc"
 	  printf '%s' "$OUT" > "$CC_TT/$tag.stdout"; printf '%s' "$ERR" > "$CC_TT/$tag.stderr" ) &
 	eval "BG_$tag=\$!"
 }
@@ -505,8 +505,7 @@ t_tty_shell() {
 	start_ct cc-tty
 	uid=$(id -u "$OP_USER"); gid=$(id -g "$OP_USER")
 	log "\$ ptyrun: as_op cc -i IMG $PID   (input: echo hi; exit 5)"
-	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --input-after 1 --input 'echo hi; exit 5
-' -- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" 2>"$CC_TT/pty.err")
+	out=$("$PYTHON" "$CC_IT_DIR/ptyrun.py" --timeout 20 --on '[crashcart ' 'echo hi; exit 5\n' -- setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$CC_BIN" -i "$IMG_EXT4" "$PID" 2>"$CC_TT/pty.err")
 	rc=$?
 	log "  rc=$rc $(cat "$CC_TT/pty.err")"
 	printf '%s\n' "$out" | sed 's/^/  tty: /'
