@@ -140,6 +140,19 @@ static int target_creds(const struct cc_pin *p, char *out, size_t len, cc_error 
 	return 0;
 }
 
+/* In a user-namespaced container the tool runs with profile = restricted
+ * only: it stays in the initial user namespace (target.c), where a
+ * profile's capability would be more than the container's own root holds
+ * over its processes. session.c asks before anything is attached. */
+int cc_profile_fits_target(enum cc_profile prof, const struct cc_pin *p, const char *rule, cc_error *err)
+{
+	if (prof == CC_PROFILE_RESTRICTED || !p->own_userns)
+		return 0;
+	return cc_fail(err, EPERM,
+		       "PID %d is in a user-namespaced container, and rule [%s] gives the tool a profile with "
+		       "capabilities: only profile = restricted runs there", p->pid, rule);
+}
+
 int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_profile_plan *plan, cc_error *err)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -149,9 +162,8 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 	const struct profile *d = &profiles[prof];
 	if (prof == CC_PROFILE_RESTRICTED)
 		return 0;
-	if (p->own_userns) /* session.c refuses it earlier; kept as the last word */
-		return cc_fail(err, EOPNOTSUPP, "profile %s is not supported for a container in its own user "
-			       "namespace (PID %d): use profile = restricted", d->name, p->pid);
+	/* (a user-namespaced target: refused at the mount, cc_profile_fits_target,
+	 * and an exec comes only after its session's mount: NEED_MOUNT) */
 	uint64_t missing = d->launcher & ~cc_caps_available();
 	if (missing) {
 		char caps[200];
