@@ -37,12 +37,15 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 /* A read-only stream over the files paths[0..n) one after the other, each
  * plain or gzip (zlib reads a file that is not gzip as it is), so that a
  * rotated set reads as the one log it was. Seeking: back to the start only
- * (load_sessions reads the log again). */
+ * (load_sessions reads the log again, verify reads it twice). Each file is
+ * opened once, with the stream: a second pass reads the same files, even
+ * if logrotate moved them in between. */
 struct logs_cookie {
 	const char *const *paths;
 	size_t n, i;
 	gzFile gz;
 	const char *one; /* paths of a single file: &one */
+	int fds[];       /* paths[i]'s, read from its start at every pass */
 };
 
 static ssize_t logs_read(void *c_, char *buf, size_t size)
@@ -51,8 +54,9 @@ static ssize_t logs_read(void *c_, char *buf, size_t size)
 
 	while (c->i < c->n) {
 		if (!c->gz) {
-			int fd = open(c->paths[c->i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
-			if (fd < 0 || !(c->gz = gzdopen(fd, "rb"))) {
+			/* (gzclose closes the fd it was given: a copy, at the start) */
+			int fd = fcntl(c->fds[c->i], F_DUPFD_CLOEXEC, 0);
+			if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 || !(c->gz = gzdopen(fd, "rb"))) {
 				if (fd >= 0)
 					(void)close(fd);
 				return -1;
@@ -98,6 +102,8 @@ static int logs_close(void *c_)
 
 	if (c->gz)
 		(void)gzclose(c->gz);
+	for (size_t i = 0; i < c->n; i++)
+		(void)close(c->fds[i]);
 	free(c);
 	return 0;
 }
@@ -106,7 +112,7 @@ static int logs_close(void *c_)
 static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_error *err)
 {
 	static const cookie_io_functions_t io = { .read = logs_read, .seek = logs_seek, .close = logs_close };
-	struct logs_cookie *c = calloc(1, sizeof(*c));
+	struct logs_cookie *c = calloc(1, sizeof(*c) + n * sizeof(c->fds[0]));
 	FILE *f;
 
 	if (!c) {
@@ -117,18 +123,20 @@ static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_e
 	c->paths = paths ? paths : &c->one;
 	c->n = n;
 	paths = c->paths;
-	/* each file tried here, so that a missing one is named at once */
+	/* each file opened here, so that a missing one is named at once */
 	for (size_t i = 0; i < n; i++) {
-		if (access(paths[i], R_OK) < 0) {
+		c->fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (c->fds[i] < 0) {
 			cc_failx(err, errno, "cannot open %s", paths[i]);
-			free(c);
+			c->n = i;
+			(void)logs_close(c);
 			return NULL;
 		}
 	}
 	f = fopencookie(c, "r", io);
 	if (!f) {
-		free(c);
 		cc_failx(err, errno, "cannot read %s", paths[0]);
+		(void)logs_close(c);
 	}
 	return f;
 }
@@ -296,29 +304,34 @@ static int verify(const struct cc_args *a, cc_error *err)
 			out("%s: %zu records", sorted[i], e[order[i]].records);
 		}
 	}
-	/* the sessions of the whole set, read in chain order: a session's
-	 * begin and end records may be in two files */
-	if (!norder) {
-		memset(&s, 0, sizeof(s));
-	} else {
-		if (!(f = open_logs(sorted, norder, NULL, err)))
-			return -err->code;
-		r = load_sessions(f, a->sessions, &s, err);
-		fclose(f);
-		if (r < 0)
-			return r;
-	}
-	r = cc_sessions_report(&s, stdout, &t);
-	cc_sessions_free(&s);
-	if (r < 0)
-		return cc_failx(err, EIO, "cannot write the report");
-	/* mount, unmount and exec-via operations that never ended, over the
-	 * whole set in chain order (one may begin in a rotated file) */
+	/* The whole set, opened once and read twice in chain order (a
+	 * session's begin and end records may be in two files, so may an
+	 * operation's): the sessions, then the mount, unmount and exec-via
+	 * operations that never ended. */
 	size_t open_ops = 0;
+	f = NULL;
+	memset(&s, 0, sizeof(s));
 	if (norder) {
 		if (!(f = open_logs(sorted, norder, NULL, err)))
 			return -err->code;
-		r = cc_open_operations(f, stdout, &open_ops, err);
+		r = load_sessions(f, a->sessions, &s, err);
+		if (r < 0) {
+			fclose(f);
+			return r;
+		}
+	}
+	r = cc_sessions_report(&s, stdout, &t);
+	cc_sessions_free(&s);
+	if (r < 0) {
+		if (f)
+			fclose(f);
+		return cc_failx(err, EIO, "cannot write the report");
+	}
+	if (f) {
+		if (fseek(f, 0, SEEK_SET) < 0)
+			r = cc_failx(err, errno, "cannot read the audit log again");
+		else
+			r = cc_open_operations(f, stdout, &open_ops, err);
 		fclose(f);
 		if (r == -EIO)
 			return cc_failx(err, EIO, "cannot write the report");
