@@ -333,21 +333,30 @@ struct task_refs {
 	const struct stat *hostmnt; /* a task in this mount namespace (the host's) is foreign */
 };
 
+/* The directory at/path, to read (NULL and errno) */
+static DIR *dir_at(int at, const char *path)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		(void)close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 /* The tasks of /proc/PID, each checked against refs. */
 static int foreign_tasks(int procfd, const char *pid, const struct task_refs *refs, pid_t *tid, const char **what)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/task", pid);
-	int tfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
+	DIR *d = dir_at(procfd, path);
+	if (!d) /* a process that ended meanwhile has no tasks */
 		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
-	DIR *d = fdopendir(tfd);
-	if (!d) {
-		int e = errno;
-		(void)close(tfd);
-		return -e;
-	}
-	int r = 0;
+	int tfd = dirfd(d), r = 0;
 	struct dirent *de;
 	while (r == 0 && !*tid && (de = readdir(d))) {
 		struct stat st;
@@ -376,15 +385,9 @@ int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pi
 	snprintf(self, sizeof(self), "%d/ns/net", (int)getpid());
 	if (fstatat(procfd, self, &own, 0) < 0)
 		return -errno;
-	int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	DIR *d = dir_at(procfd, ".");
+	if (!d)
 		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		int e = errno;
-		(void)close(dfd);
-		return -e;
-	}
 	int r = 0;
 	struct dirent *de;
 	while (r == 0 && !*tid && (de = readdir(d)))

@@ -19,17 +19,25 @@
 
 #define MAX_PAUSE 2.0 /* seconds of a recording's silence replayed at most (before --speed) */
 
+/* One line to `to`: prefix, then the text escaped as one line
+ * (cc_fputs_escaped: a log's text cannot forge lines or drive the
+ * terminal), cut at 4 KiB. */
+__attribute__((format(printf, 3, 0))) static void vline(FILE *to, const char *prefix, const char *fmt, va_list ap)
+{
+	char line[4096];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fputs(prefix, to);
+	(void)cc_fputs_escaped(line, to);
+	fputc('\n', to);
+}
+
 /* A line to stderr like every other of the worker's: "crashcart: ", escaped. */
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vline(stderr, "crashcart: ", fmt, ap);
 	va_end(ap);
-	fputs("crashcart: ", stderr);
-	(void)cc_fputs_escaped(line, stderr);
-	fputc('\n', stderr);
 }
 
 /* ---- reading the log: plain or gzip, one file or a rotated set ---- */
@@ -144,13 +152,10 @@ static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_e
 /* A line of verify's report to stdout, escaped like say()'s. */
 __attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
 {
-	char line[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vline(stdout, "", fmt, ap);
 	va_end(ap);
-	(void)cc_fputs_escaped(line, stdout);
-	fputc('\n', stdout);
 }
 
 static FILE *open_log(const char *path, cc_error *err)
@@ -635,20 +640,6 @@ static char *rotate_record(const char *rotated, const struct cc_chain_ends *e)
 	return line;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The new log at a->log, made in one step: a temporary file in its
  * directory with the rotated file's owner, group and mode, the record, then
  * a rename that refuses to replace anything. Or, where logrotate's
@@ -669,7 +660,7 @@ static int start_log(const struct cc_args *a, const struct stat *rot, const char
 		} else if (st.st_size != 0) {
 			r = cc_fail(err, EEXIST, "%s has records already: it is not a log just rotated (already linked?)",
 				    a->log);
-		} else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0) {
+		} else if ((r = cc_write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0) {
 			r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", a->log);
 		}
 		(void)close(fd);
@@ -688,7 +679,7 @@ static int start_log(const struct cc_args *a, const struct stat *rot, const char
 		return cc_failx(err, errno, "cannot create a file beside %s", a->log);
 	if (fchown(fd, rot->st_uid, rot->st_gid) < 0 || fchmod(fd, rot->st_mode & 07777) < 0)
 		r = cc_failx(err, errno, "cannot give %s the owner and mode of the rotated file", tmp);
-	else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0)
+	else if ((r = cc_write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0)
 		r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", tmp);
 	else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, a->log, RENAME_NOREPLACE) < 0)
 		r = cc_failx(err, errno, "cannot put the new log at %s", a->log);
