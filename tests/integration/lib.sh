@@ -433,9 +433,10 @@ ct_stop() {
 	local name=$1 d=$CTDIR/$1 p g
 	[ -d "$d" ] || return 0
 	if [ "$(cat "$d/type" 2>/dev/null)" = runc ]; then runc_stop "$name"; return; fi
-	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	# (|| :, a process may be gone by now: tools/demo runs this under set -e)
+	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || :; done
 	for g in $(cg_dirs "$name"); do
-		for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || :; done
 	done
 	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do wait_until 5 proc_gone "$p"; done
 	wait_until 5 cg_empty "$name"
