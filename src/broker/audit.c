@@ -44,9 +44,9 @@
 struct sink {
 	unsigned kind;
 	const char *name;
-	int fd;
+	int fd; /* the file sink's moves to the new file when logrotate moved ours away */
 	int (*open)(cc_error *err);
-	int (*write)(int fd, const char *record, const struct cc_audit_summary *s, cc_error *err);
+	int (*write)(struct sink *sk, const char *record, const struct cc_audit_summary *s, cc_error *err);
 };
 
 static char session_id[33];
@@ -84,10 +84,6 @@ static int dgram_connect(const char *path)
  * cc_audit_sync(), fsyncs it with everything before it. See SECURITY.md,
  * "Audit", for which records may wait and why. */
 static bool file_unsynced;
-
-/* The file logrotate's rotation moved us to (kept for the session's later
- * records; the one opened at start-up stays open and unused). */
-static int followed = -1;
 
 /* The last line of the file (without its newline) into a malloc'd string,
  * "" for an empty file; *torn: the file does not end with a newline. A
@@ -170,15 +166,13 @@ static int rotated_to(int fd)
 	return nfd;
 }
 
-static int file_write(int file_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int file_write(struct sink *sk, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	_cleanup_free_ char *prev = NULL, *line = NULL;
 	bool torn = false;
 	off_t end;
-	int r = 0;
+	int file_fd = sk->fd, r = 0;
 
-	if (followed >= 0)
-		file_fd = followed;
 	/* One writer at a time across brokers: read the last record and append
 	 * the one chained to it without anyone slipping in between. */
 	if (flock(file_fd, LOCK_EX) < 0)
@@ -193,10 +187,10 @@ static int file_write(int file_fd, const char *record, const struct cc_audit_sum
 			goto out;
 		}
 		file_unsynced = false;
+		/* the session's later records go to the new file too */
 		(void)flock(file_fd, LOCK_UN);
-		if (followed >= 0)
-			(void)close(followed);
-		file_fd = followed = nfd;
+		(void)close(file_fd);
+		file_fd = sk->fd = nfd;
 	}
 	end = lseek(file_fd, 0, SEEK_END);
 	prev = end < 0 ? NULL : last_line(file_fd, &torn);
@@ -264,7 +258,7 @@ static int syslog_open(cc_error *err)
 		       : cc_fail(err, -fd, "cannot reach syslog at %s: %s", CRASHCART_SYSLOG_SOCKET, strerror(-fd));
 }
 
-static int syslog_write(int syslog_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int syslog_write(struct sink *sk, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	char ts[64], ev[64], ph[32], res[32], msg[512];
 	struct timespec now;
@@ -288,7 +282,7 @@ static int syslog_write(int syslog_fd, const char *record, const struct cc_audit
 		return cc_fail(err, ENOMEM, "out of memory");
 	snprintf(line, len, "<%d>1 %s.%06ldZ %s crashcart-broker %d %s %s %s", pri, ts, now.tv_nsec / 1000, hostname,
 		 (int)getpid(), s->event[0] ? s->event : "-", msg, record);
-	if (send(syslog_fd, line, strlen(line), 0) < 0)
+	if (send(sk->fd, line, strlen(line), 0) < 0)
 		return cc_failx(err, errno, "cannot send the audit record to syslog");
 	return 0;
 }
@@ -302,7 +296,7 @@ static int journald_open(cc_error *err)
 		       : cc_fail(err, -fd, "cannot reach journald at %s: %s", CRASHCART_JOURNALD_SOCKET, strerror(-fd));
 }
 
-static int journald_write(int journal_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int journald_write(struct sink *sk, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 	char head[1024];
 	int prio = severity(s);
@@ -323,7 +317,7 @@ static int journald_write(int journal_fd, const char *record, const struct cc_au
 		{ head, (size_t)n }, { (void *)record, strlen(record) }, { "\n", 1 },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
-	if (sendmsg(journal_fd, &mh, MSG_NOSIGNAL) < 0)
+	if (sendmsg(sk->fd, &mh, MSG_NOSIGNAL) < 0)
 		return cc_failx(err, errno, "cannot send the audit record to journald");
 	return 0;
 }
@@ -351,7 +345,7 @@ static int auditd_open(cc_error *err)
 #endif
 }
 
-static int auditd_write(int auditd_fd, const char *record, const struct cc_audit_summary *s, cc_error *err)
+static int auditd_write(struct sink *sk, const char *record, const struct cc_audit_summary *s, cc_error *err)
 {
 #if CRASHCART_AUDIT_WRITE
 	char msg[1024], ev[64];
@@ -364,14 +358,14 @@ static int auditd_write(int auditd_fd, const char *record, const struct cc_audit
 		 s->recording_sha256 ? s->recording_sha256 : "");
 	WITH_CAPS(CC_CAP(CAP_AUDIT_WRITE),
 		  /* no hostname: libaudit would resolve it (sockets, nscd) */
-		  r = audit_log_user_message(auditd_fd, AUDIT_USER_CMD, msg, NULL, NULL, NULL,
+		  r = audit_log_user_message(sk->fd, AUDIT_USER_CMD, msg, NULL, NULL, NULL,
 					     strcmp(s->result, "ok") == 0 || !s->result[0]));
 	if (r <= 0)
 		return cc_failx(err, errno ? errno : EIO, "cannot send the audit record to auditd");
 	(void)record;
 	return 0;
 #else
-	(void)auditd_fd;
+	(void)sk;
 	(void)record;
 	(void)s;
 	return cc_fail(err, ENOTSUP, "auditd sink not built");
@@ -433,7 +427,7 @@ int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error
 			continue;
 		if (sinks[i].fd < 0)
 			cc_fail(&e, ENOTCONN, "the %s audit sink is not open", sinks[i].name);
-		else if (sinks[i].write(sinks[i].fd, text, s, &e) == 0) {
+		else if (sinks[i].write(&sinks[i], text, s, &e) == 0) {
 			accepted++;
 			continue;
 		}
@@ -455,7 +449,7 @@ int cc_audit_sync(cc_error *err)
 	for (size_t i = 0; i < ARRAY_SIZE(sinks); i++) {
 		if (sinks[i].kind != CC_SINK_FILE || sinks[i].fd < 0 || !file_unsynced)
 			continue;
-		if (fsync(followed >= 0 ? followed : sinks[i].fd) < 0 && errno != EINVAL)
+		if (fsync(sinks[i].fd) < 0 && errno != EINVAL)
 			return cc_failx(err, errno, "cannot sync the audit log %s", CRASHCART_AUDIT_LOG);
 		file_unsynced = false;
 	}

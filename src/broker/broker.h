@@ -58,9 +58,12 @@ struct cc_profile_plan {
 	char creds[1024];      /* "" (the operator's) or "RUID EUID SUID RGID EGID SGID [GROUP...]" */
 	uint32_t launch_flags; /* CC_LAUNCH_* the profile adds */
 };
-/* What the tool of `prof` gets for target p; refuses (EPERM, EOPNOTSUPP)
+/* What the tool of `prof` gets for target p; refuses (EPERM)
  * a profile the broker was not installed for or the target cannot have. */
 int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_profile_plan *plan, cc_error *err);
+/* EPERM for a profile other than restricted when p is in a user namespace
+ * of its own (rule: the rule's name, for the message); 0 otherwise. */
+int cc_profile_fits_target(enum cc_profile prof, const struct cc_pin *p, const char *rule, cc_error *err);
 const char *cc_profile_tool_caps(const struct cc_profile_plan *plan, char *buf, size_t len);
 bool cc_pin_own_netns(const struct cc_pin *p);
 /* In the launcher: take plan->creds (-errno); check that the network

@@ -140,6 +140,19 @@ static int target_creds(const struct cc_pin *p, char *out, size_t len, cc_error 
 	return 0;
 }
 
+/* In a user-namespaced container the tool runs with profile = restricted
+ * only: it stays in the initial user namespace (target.c), where a
+ * profile's capability would be more than the container's own root holds
+ * over its processes. session.c asks before anything is attached. */
+int cc_profile_fits_target(enum cc_profile prof, const struct cc_pin *p, const char *rule, cc_error *err)
+{
+	if (prof == CC_PROFILE_RESTRICTED || !p->own_userns)
+		return 0;
+	return cc_fail(err, EPERM,
+		       "PID %d is in a user-namespaced container, and rule [%s] gives the tool a profile with "
+		       "capabilities: only profile = restricted runs there", p->pid, rule);
+}
+
 int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_profile_plan *plan, cc_error *err)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -149,9 +162,8 @@ int cc_profile_plan(enum cc_profile prof, const struct cc_pin *p, struct cc_prof
 	const struct profile *d = &profiles[prof];
 	if (prof == CC_PROFILE_RESTRICTED)
 		return 0;
-	if (p->own_userns) /* session.c refuses it earlier; kept as the last word */
-		return cc_fail(err, EOPNOTSUPP, "profile %s is not supported for a container in its own user "
-			       "namespace (PID %d): use profile = restricted", d->name, p->pid);
+	/* (a user-namespaced target: refused at the mount, cc_profile_fits_target,
+	 * and an exec comes only after its session's mount: NEED_MOUNT) */
 	uint64_t missing = d->launcher & ~cc_caps_available();
 	if (missing) {
 		char caps[200];
@@ -321,21 +333,30 @@ struct task_refs {
 	const struct stat *hostmnt; /* a task in this mount namespace (the host's) is foreign */
 };
 
+/* The directory at/path, to read (NULL and errno) */
+static DIR *dir_at(int at, const char *path)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		(void)close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 /* The tasks of /proc/PID, each checked against refs. */
 static int foreign_tasks(int procfd, const char *pid, const struct task_refs *refs, pid_t *tid, const char **what)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/task", pid);
-	int tfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tfd < 0)
+	DIR *d = dir_at(procfd, path);
+	if (!d) /* a process that ended meanwhile has no tasks */
 		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
-	DIR *d = fdopendir(tfd);
-	if (!d) {
-		int e = errno;
-		(void)close(tfd);
-		return -e;
-	}
-	int r = 0;
+	int tfd = dirfd(d), r = 0;
 	struct dirent *de;
 	while (r == 0 && !*tid && (de = readdir(d))) {
 		struct stat st;
@@ -364,15 +385,9 @@ int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pi
 	snprintf(self, sizeof(self), "%d/ns/net", (int)getpid());
 	if (fstatat(procfd, self, &own, 0) < 0)
 		return -errno;
-	int dfd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	DIR *d = dir_at(procfd, ".");
+	if (!d)
 		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		int e = errno;
-		(void)close(dfd);
-		return -e;
-	}
 	int r = 0;
 	struct dirent *de;
 	while (r == 0 && !*tid && (de = readdir(d)))

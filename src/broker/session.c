@@ -310,19 +310,6 @@ static int allowed(struct session *s, unsigned perm, enum image_facts facts, cc_
 	return 0;
 }
 
-/* In a user-namespaced container the tool runs with profile = restricted
- * only: it stays in the initial user namespace (target.c), where a
- * profile's capability would be more than the container's own root holds
- * over its processes. Refused before anything is attached. */
-static int profile_fits_target(const struct session *s, cc_error *err)
-{
-	if (s->action != CC_ACT_EXEC || !s->rule || s->rule->profile == CC_PROFILE_RESTRICTED || !s->pin.own_userns)
-		return 0;
-	return cc_fail(err, EPERM,
-		       "PID %d is in a user-namespaced container, and rule [%s] gives the tool a profile with "
-		       "capabilities: only profile = restricted runs there", s->pin.pid, s->rule->name);
-}
-
 /* ---- handlers ---- */
 
 static int do_hello(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc_error *err)
@@ -422,7 +409,9 @@ static int do_mount(struct session *s, struct cc_msg *req, struct cc_msg *rep, c
 		return refuse(s, "mount", err);
 	if (allowed(s, perm, IMAGE_DIGEST, err) < 0)
 		return refuse(s, "mount", err);
-	if (profile_fits_target(s, err) < 0)
+	/* An exec's profile must fit the target before anything is attached
+	 * (do_exec's cc_profile_plan comes after this mount). */
+	if (s->action == CC_ACT_EXEC && cc_profile_fits_target(s->rule->profile, &s->pin, s->rule->name, err) < 0)
 		return refuse(s, "mount", err);
 	/* A tool needs the devices cgroup (devcg.c): said before anything is
 	 * attached, not after the mount. */

@@ -19,30 +19,47 @@
 
 #define MAX_PAUSE 2.0 /* seconds of a recording's silence replayed at most (before --speed) */
 
+/* One line to `to`: prefix, then the text escaped as one line
+ * (cc_fputs_escaped: a log's text cannot forge lines or drive the
+ * terminal), cut at 4 KiB. */
+__attribute__((format(printf, 3, 0))) static void vline(FILE *to, const char *prefix, const char *fmt, va_list ap)
+{
+	char line[4096];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fputs(prefix, to);
+	(void)cc_fputs_escaped(line, to);
+	fputc('\n', to);
+}
+
 /* A line to stderr like every other of the worker's: "crashcart: ", escaped. */
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vline(stderr, "crashcart: ", fmt, ap);
 	va_end(ap);
-	fputs("crashcart: ", stderr);
-	(void)cc_fputs_escaped(line, stderr);
-	fputc('\n', stderr);
 }
 
 /* ---- reading the log: plain or gzip, one file or a rotated set ---- */
 
-/* A read-only stream over the files paths[0..n) one after the other, each
- * plain or gzip (zlib reads a file that is not gzip as it is), so that a
- * rotated set reads as the one log it was. Seeking: back to the start only
- * (load_sessions reads the log again). */
+static void close_files(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+/* A read-only stream over the open files fds[0..n) one after the other,
+ * each plain or gzip (zlib reads a file that is not gzip as it is), so that
+ * a rotated set reads as the one log it was. Seeking: back to the start
+ * only (load_sessions reads the log again, verify reads it twice). A file
+ * is opened once (open_files) and read through its fd at every pass: every
+ * pass reads the same files, even if logrotate moves them meanwhile. */
 struct logs_cookie {
-	const char *const *paths;
 	size_t n, i;
 	gzFile gz;
-	const char *one; /* paths of a single file: &one */
+	bool own; /* fds are the stream's, closed with it (else the caller's) */
+	int fds[];
 };
 
 static ssize_t logs_read(void *c_, char *buf, size_t size)
@@ -51,8 +68,9 @@ static ssize_t logs_read(void *c_, char *buf, size_t size)
 
 	while (c->i < c->n) {
 		if (!c->gz) {
-			int fd = open(c->paths[c->i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
-			if (fd < 0 || !(c->gz = gzdopen(fd, "rb"))) {
+			/* (gzclose closes the fd it was given: a copy, at the start) */
+			int fd = fcntl(c->fds[c->i], F_DUPFD_CLOEXEC, 0);
+			if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0 || !(c->gz = gzdopen(fd, "rb"))) {
 				if (fd >= 0)
 					(void)close(fd);
 				return -1;
@@ -98,37 +116,53 @@ static int logs_close(void *c_)
 
 	if (c->gz)
 		(void)gzclose(c->gz);
+	if (c->own)
+		close_files(c->fds, c->n);
 	free(c);
 	return 0;
 }
 
-/* paths NULL: the one file one */
-static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_error *err)
+/* paths[0..n) opened into fds, all before any is read, so that a missing
+ * one is named at once; none open on failure. */
+static int open_files(const char *const *paths, size_t n, int *fds, cc_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fds[i] >= 0)
+			continue;
+		if (errno == EMFILE)
+			cc_fail(err, EMFILE, "cannot open %s: %zu files are more than this process may hold open (ulimit -n)",
+				paths[i], n);
+		else
+			cc_failx(err, errno, "cannot open %s", paths[i]);
+		close_files(fds, i);
+		return -err->code;
+	}
+	return 0;
+}
+
+/* The stream over the files fds[0..n), which stay the caller's to close
+ * unless own (then the stream's, even when it cannot be made); name: the
+ * first file's, for an error. One file at a time has a second fd (zlib's). */
+static FILE *open_logs(int *fds, size_t n, bool own, const char *name, cc_error *err)
 {
 	static const cookie_io_functions_t io = { .read = logs_read, .seek = logs_seek, .close = logs_close };
-	struct logs_cookie *c = calloc(1, sizeof(*c));
+	struct logs_cookie *c = calloc(1, sizeof(*c) + n * sizeof(c->fds[0]));
 	FILE *f;
 
 	if (!c) {
+		if (own)
+			close_files(fds, n);
 		cc_fail(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	c->one = one;
-	c->paths = paths ? paths : &c->one;
 	c->n = n;
-	paths = c->paths;
-	/* each file tried here, so that a missing one is named at once */
-	for (size_t i = 0; i < n; i++) {
-		if (access(paths[i], R_OK) < 0) {
-			cc_failx(err, errno, "cannot open %s", paths[i]);
-			free(c);
-			return NULL;
-		}
-	}
+	c->own = own;
+	memcpy(c->fds, fds, n * sizeof(fds[0]));
 	f = fopencookie(c, "r", io);
 	if (!f) {
-		free(c);
-		cc_failx(err, errno, "cannot read %s", paths[0]);
+		cc_failx(err, errno, "cannot read %s", name);
+		(void)logs_close(c);
 	}
 	return f;
 }
@@ -136,18 +170,18 @@ static FILE *open_logs(const char *const *paths, size_t n, const char *one, cc_e
 /* A line of verify's report to stdout, escaped like say()'s. */
 __attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
 {
-	char line[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vline(stdout, "", fmt, ap);
 	va_end(ap);
-	(void)cc_fputs_escaped(line, stdout);
-	fputc('\n', stdout);
 }
 
 static FILE *open_log(const char *path, cc_error *err)
 {
-	return open_logs(NULL, 1, path, err);
+	int fd;
+	if (open_files(&path, 1, &fd, err) < 0)
+		return NULL;
+	return open_logs(&fd, 1, true, path, err);
 }
 
 /* The exec sessions of the log read from f (from its start), each checked
@@ -248,23 +282,23 @@ static int order_files(const struct cc_args *a, const struct cc_chain_ends *e, s
 /* A missing end record or a recording the broker itself reported broken is
  * a warning: a broker killed mid-session, or a full disk, is not tampering;
  * it is printed and counted in the summary but does not fail verify. */
-static int verify(const struct cc_args *a, cc_error *err)
+static int verify_files(const struct cc_args *a, const char *const *files, int *fds, size_t n, cc_error *err)
 {
-	size_t n = a->nfiles ? a->nfiles : 1, records = 0, norder = 0;
-	const char *const *files = a->nfiles ? a->files : &a->target;
+	size_t records = 0, norder = 0;
 	_cleanup_free_ struct cc_chain_ends *e = calloc(n, sizeof(*e));
 	_cleanup_free_ size_t *order = calloc(n, sizeof(*order));
 	_cleanup_free_ const char **sorted = calloc(n, sizeof(*sorted));
+	_cleanup_free_ int *sorted_fds = calloc(n, sizeof(*sorted_fds));
 	struct cc_sessions s;
 	struct cc_sessions_tally t;
 	char sum[512], name[4096];
 	int chain = 0, r, c;
 	FILE *f;
 
-	if (!e || !order || !sorted)
+	if (!e || !order || !sorted || !sorted_fds)
 		return cc_fail(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (!(f = open_log(files[i], err)))
+		if (!(f = open_logs(&fds[i], 1, false, files[i], err)))
 			return -err->code;
 		c = cc_chain_scan(f, stdout, n > 1 ? files[i] : NULL, &e[i], err);
 		fclose(f);
@@ -282,6 +316,7 @@ static int verify(const struct cc_args *a, cc_error *err)
 			out("%s: record 1 continues the chain of %s, not given (audit verify %s*: the rotated files too)",
 			    files[0], e[0].from, files[0]);
 		sorted[0] = files[0];
+		sorted_fds[0] = fds[0];
 		norder = 1;
 	} else {
 		c = order_files(a, e, order, &norder);
@@ -293,32 +328,38 @@ static int verify(const struct cc_args *a, cc_error *err)
 				out("%s: no records", files[i]);
 		for (size_t i = 0; i < norder; i++) {
 			sorted[i] = files[order[i]];
+			sorted_fds[i] = fds[order[i]];
 			out("%s: %zu records", sorted[i], e[order[i]].records);
 		}
 	}
-	/* the sessions of the whole set, read in chain order: a session's
-	 * begin and end records may be in two files */
-	if (!norder) {
-		memset(&s, 0, sizeof(s));
-	} else {
-		if (!(f = open_logs(sorted, norder, NULL, err)))
+	/* The whole set, one stream read twice in chain order (a session's
+	 * begin and end records may be in two files, so may an operation's):
+	 * the sessions, then the mount, unmount and exec-via operations that
+	 * never ended. */
+	size_t open_ops = 0;
+	f = NULL;
+	memset(&s, 0, sizeof(s));
+	if (norder) {
+		if (!(f = open_logs(sorted_fds, norder, false, sorted[0], err)))
 			return -err->code;
 		r = load_sessions(f, a->sessions, &s, err);
-		fclose(f);
-		if (r < 0)
+		if (r < 0) {
+			fclose(f);
 			return r;
+		}
 	}
 	r = cc_sessions_report(&s, stdout, &t);
 	cc_sessions_free(&s);
-	if (r < 0)
+	if (r < 0) {
+		if (f)
+			fclose(f);
 		return cc_failx(err, EIO, "cannot write the report");
-	/* mount, unmount and exec-via operations that never ended, over the
-	 * whole set in chain order (one may begin in a rotated file) */
-	size_t open_ops = 0;
-	if (norder) {
-		if (!(f = open_logs(sorted, norder, NULL, err)))
-			return -err->code;
-		r = cc_open_operations(f, stdout, &open_ops, err);
+	}
+	if (f) {
+		if (fseek(f, 0, SEEK_SET) < 0)
+			r = cc_failx(err, errno, "cannot read the audit log again");
+		else
+			r = cc_open_operations(f, stdout, &open_ops, err);
 		fclose(f);
 		if (r == -EIO)
 			return cc_failx(err, EIO, "cannot write the report");
@@ -357,6 +398,23 @@ static int verify(const struct cc_args *a, cc_error *err)
 	(void)cc_fputs_escaped(name, stdout);
 	printf(": %s\n", sum);
 	return 0;
+}
+
+/* Each file opened once, before any is read: the scan of each and the
+ * passes over the set in chain order read the same files. */
+static int verify(const struct cc_args *a, cc_error *err)
+{
+	size_t n = a->nfiles ? a->nfiles : 1;
+	const char *const *files = a->nfiles ? a->files : &a->target;
+	_cleanup_free_ int *fds = calloc(n, sizeof(*fds));
+
+	if (!fds)
+		return cc_fail(err, ENOMEM, "out of memory");
+	if (open_files(files, n, fds, err) < 0)
+		return -err->code;
+	int r = verify_files(a, files, fds, n, err);
+	close_files(fds, n);
+	return r;
 }
 
 static int show(const struct cc_args *a, cc_error *err)
@@ -622,20 +680,6 @@ static char *rotate_record(const char *rotated, const struct cc_chain_ends *e)
 	return line;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The new log at a->log, made in one step: a temporary file in its
  * directory with the rotated file's owner, group and mode, the record, then
  * a rename that refuses to replace anything. Or, where logrotate's
@@ -656,7 +700,7 @@ static int start_log(const struct cc_args *a, const struct stat *rot, const char
 		} else if (st.st_size != 0) {
 			r = cc_fail(err, EEXIST, "%s has records already: it is not a log just rotated (already linked?)",
 				    a->log);
-		} else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0) {
+		} else if ((r = cc_write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0) {
 			r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", a->log);
 		}
 		(void)close(fd);
@@ -675,7 +719,7 @@ static int start_log(const struct cc_args *a, const struct stat *rot, const char
 		return cc_failx(err, errno, "cannot create a file beside %s", a->log);
 	if (fchown(fd, rot->st_uid, rot->st_gid) < 0 || fchmod(fd, rot->st_mode & 07777) < 0)
 		r = cc_failx(err, errno, "cannot give %s the owner and mode of the rotated file", tmp);
-	else if ((r = write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0)
+	else if ((r = cc_write_all(fd, line, strlen(line))) < 0 || fsync(fd) < 0)
 		r = cc_failx(err, r < 0 ? -r : errno, "cannot write %s", tmp);
 	else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, a->log, RENAME_NOREPLACE) < 0)
 		r = cc_failx(err, errno, "cannot put the new log at %s", a->log);

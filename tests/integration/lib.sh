@@ -144,10 +144,12 @@ cc() { "$CC_BIN" "$@"; }
 
 # ---------------------------------------------------------------- build
 
-# build_install SRCDIR: configure, build and install into $P; verify what
-# the install script must have done. Output goes to $CC_T/build.log.
+# build_install SRCDIR [MESON_OPTION...]: configure (with the options
+# given too), build and install into $P; verify what the install script
+# must have done. Output goes to $CC_T/build.log.
 build_install() {
 	local src=$1 blog=$CC_T/build.log
+	shift
 	mkdir -p "$P" && chmod 755 "$P" || return 1
 	{
 		# -Dfault_hooks (the suite's run.sh only; not the demo's or the
@@ -156,7 +158,7 @@ build_install() {
 		# $FAULT_FILE names a step
 		meson setup "$B" "$src" -Dprefix="$P" -Dops_group="$OPS_GROUP" \
 			-Daudit_log="$AUDIT" -Dsession_dir="$SESSIONS" -Dprofiles=ptrace,netadmin \
-			-Dfault_hooks="${CC_IT_FAULT_HOOKS:-false}" &&
+			-Dfault_hooks="${CC_IT_FAULT_HOOKS:-false}" "$@" &&
 		meson compile -C "$B" &&
 		meson install -C "$B"
 	} >"$blog" 2>&1 || {
@@ -258,6 +260,8 @@ build_helpers() {
 
 # ---------------------------------------------------------------- images
 
+# build_images [--no-toolbox]: the test images, the default image, and
+# (unless --no-toolbox: tools/demo has no use for it) $IMG_TOOLBOX
 build_images() {
 	umask 022
 	rm -rf "$IMGSRC" && mkdir -p "$IMGSRC/bin" "$IMGSRC/etc" "$IMGDIR" || return 1
@@ -290,7 +294,7 @@ build_images() {
 	# default image (used when -i is not given)
 	mkdir -p "$P/share/crashcart" && cp "$IMG_EXT4" "$P/share/crashcart/crashcart.img" &&
 		chmod 644 "$P/share/crashcart/crashcart.img" || return 1
-	build_toolbox
+	[ "${1:-}" = --no-toolbox ] || build_toolbox
 }
 
 # build_toolbox: $IMG_TOOLBOX, the tools the profiles are for, built the way
@@ -429,9 +433,10 @@ ct_stop() {
 	local name=$1 d=$CTDIR/$1 p g
 	[ -d "$d" ] || return 0
 	if [ "$(cat "$d/type" 2>/dev/null)" = runc ]; then runc_stop "$name"; return; fi
-	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	# (|| :, a process may be gone by now: tools/demo runs this under set -e)
+	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || :; done
 	for g in $(cg_dirs "$name"); do
-		for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || :; done
 	done
 	for p in $(cat "$d/pid" "$d/upid" 2>/dev/null); do wait_until 5 proc_gone "$p"; done
 	wait_until 5 cg_empty "$name"

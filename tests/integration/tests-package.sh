@@ -31,7 +31,7 @@ rotate_conf() {
 records_of_session() { grep -c "\"session\":\"$1\"" "$2"; }
 
 t_audit_logrotate_chain() {
-	local conf=$CC_TT/logrotate.conf state=$CC_TT/logrotate.state bg id n st
+	local conf=$CC_TT/logrotate.conf state=$CC_TT/logrotate.state bg id n st evs
 	# the suite's log is shared: put it back as it was, whatever happens
 	cp -p "$AUDIT" "$CC_TT/audit.orig" || fail "cannot save $AUDIT"
 	trap 'rc=$?; trap - EXIT; ct_stop_all; rm -f "$AUDIT".* "$AUDIT"; cp -p "$CC_TT/audit.orig" "$AUDIT"; broker_restore_caps; exit $rc' EXIT
@@ -68,9 +68,14 @@ t_audit_logrotate_chain() {
 	expect_rc 0 "a session after the rotation"
 	ct_gate_open "$PID" cc-go
 	wait "$bg" || fail "the long session failed: $(cat "$CC_TT/bg.out")"
-	# its broker followed the rotation: what it wrote after it is in the new file
+	# its broker followed the rotation: what it wrote after it is in the new
+	# file, every record of it (the exec's end and the session-end unmount:
+	# not only the one record that found the rotation)
 	n=$(records_of_session "$id" "$AUDIT")
 	[ "$n" -gt 0 ] || fail "the long session's end records went to the rotated file $AUDIT.1, not to the new log"
+	evs=$(jq -r --arg s "$id" 'select(.session == $s) | "\(.event) \(.phase)"' "$AUDIT" | paste -sd, -)
+	[ "$evs" = "exec end,unmount begin,unmount end" ] ||
+		fail "the long session's records after the rotation are '$evs', not 'exec end,unmount begin,unmount end'"
 	log "# long session: $(records_of_session "$id" "$AUDIT.1") records in $AUDIT.1, $n in $AUDIT"
 
 	# a second rotation: .1 becomes .2.gz (compress, delaycompress)

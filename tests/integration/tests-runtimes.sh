@@ -259,6 +259,25 @@ t_runtime_docker() {
 
 # ------------------------------------------------------------------ podman
 
+# pm_conf DIR RUNROOT: podman's private storage and state under DIR
+# (DIR/storage.conf, DIR/containers.conf), its runroot RUNROOT
+pm_conf() {
+	cat > "$1/storage.conf" <<-EOF
+	[storage]
+	driver = "overlay"
+	graphroot = "$1/storage"
+	runroot = "$2"
+	EOF
+	cat > "$1/containers.conf" <<-EOF
+	[engine]
+	cgroup_manager = "cgroupfs"
+	events_logger = "file"
+	events_logfile_path = "$1/events.log"
+	runtime = "runc"
+	tmp_dir = "$1/tmp"
+	EOF
+}
+
 t_runtime_podman() {
 	local d name=ccit-pm id pid psock gid
 	rt_begin
@@ -267,20 +286,7 @@ t_runtime_podman() {
 	mkdir -p "$d/tmp" && chmod 700 "$d/tmp"
 	# private storage and state, for podman here and for the resolver's
 	# own `podman container inspect` (it inherits these variables)
-	cat > "$d/storage.conf" <<-EOF
-	[storage]
-	driver = "overlay"
-	graphroot = "$d/storage"
-	runroot = "$d/run"
-	EOF
-	cat > "$d/containers.conf" <<-EOF
-	[engine]
-	cgroup_manager = "cgroupfs"
-	events_logger = "file"
-	events_logfile_path = "$d/events.log"
-	runtime = "runc"
-	tmp_dir = "$d/tmp"
-	EOF
+	pm_conf "$d" "$d/run"
 	export CONTAINERS_STORAGE_CONF=$d/storage.conf CONTAINERS_CONF=$d/containers.conf
 	pm() { timeout -k 5 60 podman "$@" </dev/null; }
 	rt_cg_track libpod_parent
@@ -457,20 +463,7 @@ pm_userns_setup() {
 		rt_track "/tmp/containers-user-$(id -u "$user")" "/tmp/podman-run-$(id -u "$user")"
 		rt_defer "pmu_kill_pause '$d'"
 	else
-		cat > "$d/storage.conf" <<-EOF
-		[storage]
-		driver = "overlay"
-		graphroot = "$d/storage"
-		runroot = "$d/runroot"
-		EOF
-		cat > "$d/containers.conf" <<-EOF
-		[engine]
-		cgroup_manager = "cgroupfs"
-		events_logger = "file"
-		events_logfile_path = "$d/events.log"
-		runtime = "runc"
-		tmp_dir = "$d/tmp"
-		EOF
+		pm_conf "$d" "$d/runroot" # ($d/run: XDG_RUNTIME_DIR, rootless only)
 	fi
 	PMU_DIR=$d
 	{ rt_rootfs "$d/rootfs" && tar -C "$d/rootfs" -cf "$d/rootfs.tar" . && chmod 644 "$d/rootfs.tar"; } || fail "rootfs tar"
