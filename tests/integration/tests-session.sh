@@ -181,6 +181,71 @@ t_attack_devcgroup_through_tool() {
 		*) fail "the tool's open of the denied device was not refused: $out" ;; esac
 }
 
+# open (SECURITY.md, "Open: the ptrace profile borrows container root's
+# CAP_MKNOD, and the operator's host shell opens the node"): fails until
+# that way to the device is closed
+OPEN_TESTS+=(t_attack_devcg_ptrace_root_mknod_host_open)
+
+# The devices cgroup confines the session's processes, not the operator's
+# others. The ptrace profile's tool, here with the ids of a uid 1000
+# process of a container without a user namespace, holds CAP_SYS_PTRACE,
+# which reaches every process of the container's PID namespace: it borrows
+# the CAP_MKNOD of the container's root init (Docker's default set, mknod
+# of any device in Docker's rules, `b *:* m`): mknodinj.c makes it create
+# a node of a block device the container's cgroup denies (a loop device
+# over a scratch file: the host's disk), mode 0666. Neither the container nor any session's tool can
+# open it. The operator's own shell on the host can: through
+# /proc/PID/root of a process of theirs in the container's mount namespace
+# (their restricted session's tool: same ids, dumpable), from the
+# operator's cgroup, which has no device rules. So the ptrace profile on
+# such a container gives the operator the host's disks.
+t_attack_devcg_ptrace_root_mknod_host_open() {
+	local disk=$CC_T/devcg-pt.disk loop g hp bg out r tp
+	[ -e /sys/fs/cgroup/devices/cgroup.procs ] || skip "no cgroup v1 devices controller here"
+	truncate -s 1M "$disk" || fail "cannot make the scratch disk"
+	loop=$(losetup -f --show "$disk") || skip "no loop device for the scratch disk"
+	# shellcheck disable=SC2064,SC2154  # the loop device is known now; rc is the trap's
+	trap "rc=\$?; trap - EXIT; pol_restore; ct_stop_all; losetup -d $loop; exit \$rc" EXIT
+	start_ct cc-devcg-pt
+	g=/sys/fs/cgroup/devices/$CG_PARENT/cc-devcg-pt
+	# what Docker's device rules are: the usual character devices, mknod of any
+	echo a > "$g/devices.deny" || fail "cannot set the container's device rules"
+	for r in 'c 1:3 rwm' 'c 1:5 rwm' 'c 1:9 rwm' 'c 5:0 rwm' 'c *:* m' 'b *:* m'; do
+		echo "$r" > "$g/devices.allow" || fail "cannot allow $r"
+	done
+	put_in_ct "$PID" "$HBIN/mknodinj" mknodinj || fail "cannot plant /mknodinj"
+	# the target: a process of the container's that is not root (uid 1000)
+	# shellcheck disable=SC2046
+	bash -c 'ct=$1; shift; for c in "$@"; do echo $$ > "$c/cgroup.procs" || exit 1; done
+		exec nsenter -t "$ct" -a -S 1000 -G 1000 /sleeper' _ "$PID" $(cg_dirs cc-devcg-pt) </dev/null >/dev/null 2>&1 &
+	wait_until 5 sh -c "ps -o uid= --ppid $! | grep -qw 1000" || fail "set-up: the uid 1000 process did not start"
+	tp=$(ps -o pid=,uid= --ppid $! | awk '$2 == 1000 {print $1}')
+	# a restricted session of the operator's, left running
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 12 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	bg=$!
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 12 \$" || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 12 $')
+	# the ptrace profile's tool, uid 1000 with CAP_SYS_PTRACE, drives the
+	# container's init, root
+	prof_policy ptrace
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$tp" /mknodinj 1 /devcgnode \
+		"$(( 0x$(stat -c %t "$loop") ))" "$(( 0x$(stat -c %T "$loop") ))"
+	printf '%s\n' "$OUT" | sed 's/^/  ptrace tool: /'
+	expect_rc 0 "set-up: the container's root did not make the node"
+	pol_restore
+	# no session's tool opens it: the devices cgroup holds
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "echo CC-DEVCG-TOOL > /devcgnode"
+	case $ERR in *"/devcgnode: Operation not permitted"*) ;;
+		*) fail "set-up: the tool's open of the node was not refused: $ERR" ;; esac
+	# the operator's host shell, through their session's tool
+	out=$(as_op sh -c "printf CC-DEVCG-HOST > /proc/$hp/root/devcgnode && echo written" 2>&1)
+	log "  the operator's host shell: ${out:-refused}"
+	wait "$bg"
+	grep -q CC-DEVCG-TOOL "$disk" && fail "the tool wrote the host's block device"
+	grep -q CC-DEVCG-HOST "$disk" && fail "the operator wrote the host's block device the ptrace profile's root made"
+	return 0
+}
+
 # The cgroup every session's processes live in (src/broker/devcg.c).
 DEVCG=/sys/fs/cgroup/devices/crashcart/$OPS_GROUP
 
