@@ -12,6 +12,7 @@
 TESTS+=(
 	t_attack_devcgroup_through_tool
 	t_devcg_session_inside
+	t_devcg_allowed_numbers_stay_own
 	t_devcg_refused_when_wider
 	t_devcg_refused_when_missing
 	t_devcg_setup_unmounted_hierarchy
@@ -267,6 +268,59 @@ t_devcg_session_inside() {
 	expect_out_match '^mem=1$'
 	case $ERR in *"/memnode: Operation not permitted"*) ;; *) fail "the denied node's open did not fail EPERM: $ERR" ;; esac
 	wait_until 5 sh -c "[ -z \"\$(cat $DEVCG/cgroup.procs)\" ]" || fail "left in the cgroup: $(cat "$DEVCG/cgroup.procs")"
+}
+
+# The numbers the cgroup allows reach only what they should. Container root
+# makes nodes, owned by the operator, of a host pty that is open (136:N),
+# of ptmx (5:2) away from any devpts, of the console (5:1), and of /dev/tty
+# (5:0), and the tool opens each: a pty slave opens only through the devpts
+# it belongs to (EIO), ptmx only with a devpts at "pts" beside it, the
+# console is not allowed (EPERM), /dev/tty is the opener's own terminal
+# (none: ENXIO). Nothing is written to the host's pty. The session's
+# processes hold no fd of the cgroup hierarchy the broker mounted, and the
+# operator cannot move the tool out (the other devices cgroups' cgroup.procs
+# are root's) nor move a process not theirs in.
+t_devcg_allowed_numbers_stay_own() {
+	local r hostpts n bg hp rp p fd out
+	start_ct cc-devcg-nums
+	python3 -c 'import os, sys, time
+m, s = os.openpty()
+print(os.ttyname(s), flush=True)
+time.sleep(30)' > "$CC_TT/hostpty" &
+	bg=$!
+	# shellcheck disable=SC2064
+	trap "rc=\$?; trap - EXIT; kill $bg 2>/dev/null; ct_stop_all; exit \$rc" EXIT
+	wait_until 5 test -s "$CC_TT/hostpty" || fail "set-up: no host pty"
+	hostpts=$(cat "$CC_TT/hostpty") n=${hostpts#/dev/pts/}
+	log "  the host's pty: $hostpts"
+	r=/proc/$PID/root
+	mkdir "$r/ccx" && mknod "$r/ccpts" c 136 "$n" && mknod "$r/ccx/ptmx" c 5 2 &&
+		mknod "$r/ccconsole" c 5 1 && mknod "$r/cctty" c 5 0 || fail "set-up: cannot make the nodes"
+	chown "$(op_uid):$(id -g "$OP_USER")" "$r/ccpts" "$r/ccx/ptmx" "$r/ccconsole" "$r/cctty" || fail "set-up: chown"
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"for f in /ccpts /ccx/ptmx /ccconsole /cctty; do echo CC-DEVCG-NUM 2>&1 > \$f; echo \"\$f=\$?\"; done; $BB sleep 4" \
+		</dev/null >"$CC_TT/tool.out" 2>&1 &
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 4 \$" || { cat "$CC_TT/tool.out"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	rp=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	for p in "$hp" "$rp" "$(awk '/^PPid:/ {print $2}' "/proc/$rp/status")"; do
+		for fd in /proc/"$p"/fd/*; do
+			[ "$(stat -L -f -c %T "$fd" 2>/dev/null)" = cgroupfs ] && fail "PID $p holds a cgroup fd: $fd -> $(readlink "$fd")"
+		done
+	done
+	out=$(as_op sh -c "echo $hp > /sys/fs/cgroup/devices/cgroup.procs" 2>&1) && fail "the operator moved the tool to the root devices cgroup"
+	out=$(as_op sh -c "echo $hp > /sys/fs/cgroup/devices/$CG_PARENT/cc-devcg-nums/cgroup.procs" 2>&1) &&
+		fail "the operator moved the tool into the container's devices cgroup"
+	out=$(as_op sh -c "echo $bg > $DEVCG/cgroup.procs" 2>&1) && fail "the operator moved a root process into $DEVCG"
+	grep -qx "$bg" "$DEVCG/cgroup.procs" && fail "a root process is in $DEVCG"
+	wait_until 10 ct_proc_gone "$PID" "busybox sleep 4" || fail "the tool did not end"
+	sed 's/^/  tool: /' "$CC_TT/tool.out"
+	grep -q '^/ccpts=0$' "$CC_TT/tool.out" && fail "the tool opened the host's pty $hostpts"
+	grep -q '/ccpts: Input/output error' "$CC_TT/tool.out" || fail "the host pty's open did not fail EIO"
+	grep -q '^/ccx/ptmx=0$' "$CC_TT/tool.out" && fail "the tool made a pty through a ptmx away from its devpts"
+	grep -q '/ccconsole: Operation not permitted' "$CC_TT/tool.out" || fail "the console's open did not fail EPERM"
+	grep -q '/cctty: No such device or address' "$CC_TT/tool.out" || fail "/dev/tty's open did not fail ENXIO"
+	return 0
 }
 
 # Rules wider than the tool may have (an administrator's `echo 'c 1:1 rw' >
