@@ -251,11 +251,12 @@ build_helpers() {
 	gcc -static -O2 -Wall -o "$HBIN/toolprobe" "$CC_IT_DIR/toolprobe.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/netreach" "$CC_IT_DIR/netreach.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/devopen" "$CC_IT_DIR/devopen.c" &&
+	gcc -static -O2 -Wall -o "$HBIN/mknodinj" "$CC_IT_DIR/mknodinj.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/reapinj" "$CC_IT_DIR/reapinj.c" &&
 	gcc -static -O2 -Wall -o "$HBIN/perfcount" "$CC_IT_DIR/perfcount.c" &&
 	chmod 755 "$HBIN" "$HBIN/sleeper" "$HBIN/ctpivot" "$HBIN/inj" "$HBIN/ptrace-inject" "$HBIN/cchostile" \
 		"$HBIN/victim" "$HBIN/dropcaps" "$HBIN/toolprobe" "$HBIN/netreach" "$HBIN/reapinj" "$HBIN/devopen" \
-		"$HBIN/perfcount"
+		"$HBIN/perfcount" "$HBIN/mknodinj"
 }
 
 # ---------------------------------------------------------------- images

@@ -12,6 +12,7 @@
 TESTS+=(
 	t_attack_devcgroup_through_tool
 	t_devcg_session_inside
+	t_devcg_allowed_numbers_stay_own
 	t_devcg_refused_when_wider
 	t_devcg_refused_when_missing
 	t_devcg_setup_unmounted_hierarchy
@@ -178,6 +179,71 @@ t_attack_devcgroup_through_tool() {
 		*) fail "the tool's open of the denied device was not refused: $out" ;; esac
 }
 
+# open (SECURITY.md, "Open: the ptrace profile borrows container root's
+# CAP_MKNOD, and the operator's host shell opens the node"): fails until
+# that way to the device is closed
+OPEN_TESTS+=(t_attack_devcg_ptrace_root_mknod_host_open)
+
+# The devices cgroup confines the session's processes, not the operator's
+# others. The ptrace profile's tool, here with the ids of a uid 1000
+# process of a container without a user namespace, holds CAP_SYS_PTRACE,
+# which reaches every process of the container's PID namespace: it borrows
+# the CAP_MKNOD of the container's root init (Docker's default set, mknod
+# of any device in Docker's rules, `b *:* m`): mknodinj.c makes it create
+# a node of a block device the container's cgroup denies (a loop device
+# over a scratch file: the host's disk), mode 0666. Neither the container nor any session's tool can
+# open it. The operator's own shell on the host can: through
+# /proc/PID/root of a process of theirs in the container's mount namespace
+# (their restricted session's tool: same ids, dumpable), from the
+# operator's cgroup, which has no device rules. So the ptrace profile on
+# such a container gives the operator the host's disks.
+t_attack_devcg_ptrace_root_mknod_host_open() {
+	local disk=$CC_T/devcg-pt.disk loop g hp bg out r tp
+	[ -e /sys/fs/cgroup/devices/cgroup.procs ] || skip "no cgroup v1 devices controller here"
+	truncate -s 1M "$disk" || fail "cannot make the scratch disk"
+	loop=$(losetup -f --show "$disk") || skip "no loop device for the scratch disk"
+	# shellcheck disable=SC2064,SC2154  # the loop device is known now; rc is the trap's
+	trap "rc=\$?; trap - EXIT; pol_restore; ct_stop_all; losetup -d $loop; exit \$rc" EXIT
+	start_ct cc-devcg-pt
+	g=/sys/fs/cgroup/devices/$CG_PARENT/cc-devcg-pt
+	# what Docker's device rules are: the usual character devices, mknod of any
+	echo a > "$g/devices.deny" || fail "cannot set the container's device rules"
+	for r in 'c 1:3 rwm' 'c 1:5 rwm' 'c 1:9 rwm' 'c 5:0 rwm' 'c *:* m' 'b *:* m'; do
+		echo "$r" > "$g/devices.allow" || fail "cannot allow $r"
+	done
+	put_in_ct "$PID" "$HBIN/mknodinj" mknodinj || fail "cannot plant /mknodinj"
+	# the target: a process of the container's that is not root (uid 1000)
+	# shellcheck disable=SC2046
+	bash -c 'ct=$1; shift; for c in "$@"; do echo $$ > "$c/cgroup.procs" || exit 1; done
+		exec nsenter -t "$ct" -a -S 1000 -G 1000 /sleeper' _ "$PID" $(cg_dirs cc-devcg-pt) </dev/null >/dev/null 2>&1 &
+	wait_until 5 sh -c "ps -o uid= --ppid $! | grep -qw 1000" || fail "set-up: the uid 1000 process did not start"
+	tp=$(ps -o pid=,uid= --ppid $! | awk '$2 == 1000 {print $1}')
+	# a restricted session of the operator's, left running
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sleep 12 </dev/null >"$CC_TT/bg.out" 2>&1 &
+	bg=$!
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 12 \$" || { wait "$bg"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 12 $')
+	# the ptrace profile's tool, uid 1000 with CAP_SYS_PTRACE, drives the
+	# container's init, root
+	prof_policy ptrace
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$tp" /mknodinj 1 /devcgnode \
+		"$(( 0x$(stat -c %t "$loop") ))" "$(( 0x$(stat -c %T "$loop") ))"
+	printf '%s\n' "$OUT" | sed 's/^/  ptrace tool: /'
+	expect_rc 0 "set-up: the container's root did not make the node"
+	pol_restore
+	# no session's tool opens it: the devices cgroup holds
+	run as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c "echo CC-DEVCG-TOOL > /devcgnode"
+	case $ERR in *"/devcgnode: Operation not permitted"*) ;;
+		*) fail "set-up: the tool's open of the node was not refused: $ERR" ;; esac
+	# the operator's host shell, through their session's tool
+	out=$(as_op sh -c "printf CC-DEVCG-HOST > /proc/$hp/root/devcgnode && echo written" 2>&1)
+	log "  the operator's host shell: ${out:-refused}"
+	wait "$bg"
+	grep -q CC-DEVCG-TOOL "$disk" && fail "the tool wrote the host's block device"
+	grep -q CC-DEVCG-HOST "$disk" && fail "the operator wrote the host's block device the ptrace profile's root made"
+	return 0
+}
+
 # The cgroup every session's processes live in (src/broker/devcg.c).
 DEVCG=/sys/fs/cgroup/devices/crashcart/$OPS_GROUP
 
@@ -199,6 +265,59 @@ t_devcg_session_inside() {
 	expect_out_match '^mem=1$'
 	case $ERR in *"/memnode: Operation not permitted"*) ;; *) fail "the denied node's open did not fail EPERM: $ERR" ;; esac
 	wait_until 5 sh -c "[ -z \"\$(cat $DEVCG/cgroup.procs)\" ]" || fail "left in the cgroup: $(cat "$DEVCG/cgroup.procs")"
+}
+
+# The numbers the cgroup allows reach only what they should. Container root
+# makes nodes, owned by the operator, of a host pty that is open (136:N),
+# of ptmx (5:2) away from any devpts, of the console (5:1), and of /dev/tty
+# (5:0), and the tool opens each: a pty slave opens only through the devpts
+# it belongs to (EIO), ptmx only with a devpts at "pts" beside it, the
+# console is not allowed (EPERM), /dev/tty is the opener's own terminal
+# (none: ENXIO). Nothing is written to the host's pty. The session's
+# processes hold no fd of the cgroup hierarchy the broker mounted, and the
+# operator cannot move the tool out (the other devices cgroups' cgroup.procs
+# are root's) nor move a process not theirs in.
+t_devcg_allowed_numbers_stay_own() {
+	local r hostpts n bg hp rp p fd out
+	start_ct cc-devcg-nums
+	python3 -c 'import os, sys, time
+m, s = os.openpty()
+print(os.ttyname(s), flush=True)
+time.sleep(30)' > "$CC_TT/hostpty" &
+	bg=$!
+	# shellcheck disable=SC2064
+	trap "rc=\$?; trap - EXIT; kill $bg 2>/dev/null; ct_stop_all; exit \$rc" EXIT
+	wait_until 5 test -s "$CC_TT/hostpty" || fail "set-up: no host pty"
+	hostpts=$(cat "$CC_TT/hostpty") n=${hostpts#/dev/pts/}
+	log "  the host's pty: $hostpts"
+	r=/proc/$PID/root
+	mkdir "$r/ccx" && mknod "$r/ccpts" c 136 "$n" && mknod "$r/ccx/ptmx" c 5 2 &&
+		mknod "$r/ccconsole" c 5 1 && mknod "$r/cctty" c 5 0 || fail "set-up: cannot make the nodes"
+	chown "$(op_uid):$(id -g "$OP_USER")" "$r/ccpts" "$r/ccx/ptmx" "$r/ccconsole" "$r/cctty" || fail "set-up: chown"
+	as_op "$CC_BIN" -i "$IMG_EXT4" "$PID" $BB sh -c \
+		"for f in /ccpts /ccx/ptmx /ccconsole /cctty; do echo CC-DEVCG-NUM 2>&1 > \$f; echo \"\$f=\$?\"; done; $BB sleep 4" \
+		</dev/null >"$CC_TT/tool.out" 2>&1 &
+	wait_until 15 ct_proc_running "$PID" "^[0-9]+ $BB sleep 4 \$" || { cat "$CC_TT/tool.out"; fail "the tool did not start"; }
+	hp=$(ct_hostpid "$PID" 'busybox sleep 4 $')
+	rp=$(awk '/^PPid:/ {print $2}' "/proc/$hp/status")
+	for p in "$hp" "$rp" "$(awk '/^PPid:/ {print $2}' "/proc/$rp/status")"; do
+		for fd in /proc/"$p"/fd/*; do
+			[ "$(stat -L -f -c %T "$fd" 2>/dev/null)" = cgroupfs ] && fail "PID $p holds a cgroup fd: $fd -> $(readlink "$fd")"
+		done
+	done
+	out=$(as_op sh -c "echo $hp > /sys/fs/cgroup/devices/cgroup.procs" 2>&1) && fail "the operator moved the tool to the root devices cgroup"
+	out=$(as_op sh -c "echo $hp > /sys/fs/cgroup/devices/$CG_PARENT/cc-devcg-nums/cgroup.procs" 2>&1) &&
+		fail "the operator moved the tool into the container's devices cgroup"
+	out=$(as_op sh -c "echo $bg > $DEVCG/cgroup.procs" 2>&1) && fail "the operator moved a root process into $DEVCG"
+	grep -qx "$bg" "$DEVCG/cgroup.procs" && fail "a root process is in $DEVCG"
+	wait_until 10 ct_proc_gone "$PID" "busybox sleep 4" || fail "the tool did not end"
+	sed 's/^/  tool: /' "$CC_TT/tool.out"
+	grep -q '^/ccpts=0$' "$CC_TT/tool.out" && fail "the tool opened the host's pty $hostpts"
+	grep -q '/ccpts: Input/output error' "$CC_TT/tool.out" || fail "the host pty's open did not fail EIO"
+	grep -q '^/ccx/ptmx=0$' "$CC_TT/tool.out" && fail "the tool made a pty through a ptmx away from its devpts"
+	grep -q '/ccconsole: Operation not permitted' "$CC_TT/tool.out" || fail "the console's open did not fail EPERM"
+	grep -q '/cctty: No such device or address' "$CC_TT/tool.out" || fail "/dev/tty's open did not fail ENXIO"
+	return 0
 }
 
 # Rules wider than the tool may have (an administrator's `echo 'c 1:1 rw' >
