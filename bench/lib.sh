@@ -13,7 +13,7 @@ export CC_T CC_IT_DIR=$SRC/tests/integration CC_SRC=$SRC
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
 # (set -e would end the trap at its first false test and leave the rest)
-bench_cleanup() { local rc=$?; set +e; ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; exit "$rc"; }
+bench_cleanup() { local rc=${1:-$?}; set +e; ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; exit "$rc"; }
 trap bench_cleanup EXIT
 
 ensure_users >/dev/null
