@@ -415,7 +415,8 @@ static dev_t journal_dev; /* the audit log's and the recordings' ext4, journaled
 /* dev is a block device's ext4 with a journal: its options in
  * /proc/fs/ext4/NAME (NAME as in /sys/dev/block) name a data= mode, which
  * a file system mounted without a journal (ext2, ext4 -O ^has_journal)
- * does not have. */
+ * does not have. Not with journal_async_commit, whose commit block goes
+ * out without a cache flush before it. */
 static bool ext4_journaled(dev_t dev)
 {
 	char link[64], target[256], path[320], buf[4096];
@@ -433,6 +434,8 @@ static bool ext4_journaled(dev_t dev)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	if (strstr(buf, "journal_async_commit"))
+		return false;
 	return strncmp(buf, "data=", 5) == 0 || strstr(buf, "\ndata=") != NULL;
 }
 
@@ -452,7 +455,7 @@ static void journal_check(int file_fd)
 bool cc_audit_commits_with(int fd)
 {
 	struct stat st, log;
-	int log_fd = followed >= 0 ? followed : sinks[0].fd;
+	int log_fd = followed >= 0 ? followed : sinks[0].fd; /* sinks[0]: the file */
 	/* (the directory is root's: a rotation cannot move the log to another
 	 * file system between this check and the end record) */
 	return journal_dev && wanted == CC_SINK_FILE && log_fd >= 0 && fstat(fd, &st) == 0 &&
