@@ -5,13 +5,15 @@
 # Sets SRC, CC_T and everything lib.sh defines. Run as root.
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CC_T=$(mktemp -d /var/tmp/crashcart-bench.XXXXXX)
+# CC_BENCH_DIR: where the temp tree goes (default /var/tmp): the audit log,
+# the recordings and the images are on that file system.
+CC_T=$(mktemp -d "${CC_BENCH_DIR:-/var/tmp}/crashcart-bench.XXXXXX")
 chmod 755 "$CC_T"
 export CC_T CC_IT_DIR=$SRC/tests/integration CC_SRC=$SRC
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
 # (set -e would end the trap at its first false test and leave the rest)
-bench_cleanup() { local rc=$?; set +e; ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; exit "$rc"; }
+bench_cleanup() { local rc=${1:-$?}; set +e; ct_stop_all >/dev/null 2>&1; detach_leftovers >/dev/null 2>&1; remove_cgroup_parents; rm -rf "$CC_T"; exit "$rc"; }
 trap bench_cleanup EXIT
 
 ensure_users >/dev/null

@@ -21,6 +21,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,10 @@
 
 #if CRASHCART_AUDIT_WRITE
 #include <libaudit.h>
+#endif
+
+#ifndef EXT4_SUPER_MAGIC
+#define EXT4_SUPER_MAGIC 0xEF53
 #endif
 
 #define TAIL_MAX (256 * 1024) /* longest record we will chain to */
@@ -381,6 +387,75 @@ static struct sink sinks[] = {
 static unsigned wanted;
 static bool require_all;
 
+/* ---- a recording made durable by the audit log's own fsync ----
+ * An exec end record names the recording's sha256, so the recording must
+ * be on the disk before that record can be (SECURITY.md, "Audit"): else a
+ * crash in between leaves a record vouching for bytes that are not there,
+ * and verify calls an honest session MODIFIED. On most file systems that
+ * takes an fsync of the recording before the record is written: a wait of
+ * its own. On ext4 with a journal, one commit does both: the recording's
+ * data is written and waited for (sync_file_range), which puts its new
+ * size and extents into the running journal transaction; the end record is
+ * written after that, so its own metadata lands in the same transaction or
+ * a later one; jbd2 commits transactions in order, each behind a cache
+ * flush (a fast commit takes every inode changed since the last full
+ * commit), so whatever makes the end record durable -- our fsync, another
+ * broker's, the periodic commit -- has made the recording durable first.
+ * Only for the file sink alone: journald, syslog and auditd keep a copy of
+ * the end record on their own schedule, so with any of them the recording
+ * is fsynced first, as on every other file system. */
+static dev_t journal_dev; /* the audit log's and the recordings' ext4, journaled; 0: no */
+
+/* dev is a block device's ext4 with a journal: its options in
+ * /proc/fs/ext4/NAME (NAME as in /sys/dev/block) name a data= mode, which
+ * a file system mounted without a journal (ext2, ext4 -O ^has_journal)
+ * does not have. Not with journal_async_commit, whose commit block goes
+ * out without a cache flush before it. */
+static bool ext4_journaled(dev_t dev)
+{
+	char link[64], target[256], path[320], buf[4096];
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	const char *name = strrchr(target, '/');
+	snprintf(path, sizeof(path), "/proc/fs/ext4/%s/options", name ? name + 1 : target);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (strstr(buf, "journal_async_commit"))
+		return false;
+	return strncmp(buf, "data=", 5) == 0 || strstr(buf, "\ndata=") != NULL;
+}
+
+/* At start-up (readlink and statfs are not in the broker's allowlist). */
+static void journal_check(int file_fd)
+{
+	struct stat log, dir;
+	struct statfs fs;
+	journal_dev = 0;
+	if (fstat(file_fd, &log) < 0 || stat(CRASHCART_SESSION_DIR, &dir) < 0 || log.st_dev != dir.st_dev)
+		return;
+	if (fstatfs(file_fd, &fs) < 0 || fs.f_type != EXT4_SUPER_MAGIC || !ext4_journaled(log.st_dev))
+		return;
+	journal_dev = log.st_dev;
+}
+
+bool cc_audit_commits_with(int fd)
+{
+	struct stat st, log;
+	int log_fd = followed >= 0 ? followed : sinks[0].fd; /* sinks[0]: the file */
+	/* (the directory is root's: a rotation cannot move the log to another
+	 * file system between this check and the end record) */
+	return journal_dev && wanted == CC_SINK_FILE && log_fd >= 0 && fstat(fd, &st) == 0 &&
+	       fstat(log_fd, &log) == 0 && st.st_dev == journal_dev && log.st_dev == journal_dev;
+}
+
 int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
 {
 	unsigned char raw[16];
@@ -410,6 +485,8 @@ int cc_audit_open(unsigned want_sinks, bool want_all, cc_error *err)
 		cc_error_prefix(err, "no audit record can be written, so nothing is done");
 		return -err->code;
 	}
+	if (wanted == CC_SINK_FILE && sinks[0].fd >= 0)
+		journal_check(sinks[0].fd);
 	return 0;
 }
 

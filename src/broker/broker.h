@@ -200,6 +200,10 @@ const char *cc_audit_session(void);
 int cc_audit_write(struct cc_json *j, const struct cc_audit_summary *s, cc_error *err);
 /* fsyncs the file sink if a deferred record is not on the disk yet. */
 int cc_audit_sync(cc_error *err);
+/* fd (a session recording) is on the audit log's journaled ext4, and the
+ * file is the only sink: the log's next fsync makes the recording durable
+ * before the end record, once its data is written (audit.c says why). */
+bool cc_audit_commits_with(int fd);
 
 /* trace.c */
 struct cc_json;

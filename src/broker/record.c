@@ -284,13 +284,22 @@ void cc_rec_discard(struct cc_rec *r)
 	r->fd = r->dir = -1;
 }
 
-int cc_rec_close(struct cc_rec *r, char sha256[65])
+int cc_rec_close(struct cc_rec *r, char sha256[65], bool data_only)
 {
 	int ret = 0;
 
 	if (r->fd < 0)
 		return 0;
-	if (!r->failed && fsync(r->fd) < 0) {
+	/* Either way the recording is on the disk before the end record that
+	 * names its digest can be: fsynced here, or (data_only) its data
+	 * written now and its size committed by the journal transaction the
+	 * end record's fsync commits, or an earlier one. */
+	if (!r->failed && data_only &&
+	    sync_file_range(r->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0) {
+		r->failed = true;
+		snprintf(r->error, sizeof(r->error), "cannot write the recording %s: %s", r->file, strerror(errno));
+	}
+	if (!r->failed && !data_only && fsync(r->fd) < 0) {
 		r->failed = true;
 		snprintf(r->error, sizeof(r->error), "cannot write the recording %s: %s", r->file, strerror(errno));
 	}

@@ -41,5 +41,7 @@ void cc_rec_exec(struct cc_rec *r, uint32_t pid, const char *syscall, const char
  * a pty): closed and removed, nothing left behind. */
 void cc_rec_discard(struct cc_rec *r);
 /* fsync, close; the digest of every byte written. -EIO if any write failed
- * (r->error says which). */
-int cc_rec_close(struct cc_rec *r, char sha256[65]);
+ * (r->error says which). With data_only, the data is written and waited for
+ * but not fsynced: for a recording the audit log's own fsync makes durable
+ * (cc_audit_commits_with), one wait at the session's end instead of two. */
+int cc_rec_close(struct cc_rec *r, char sha256[65], bool data_only);

@@ -721,7 +721,10 @@ static int do_exec(struct session *s, struct cc_msg *req, struct cc_msg *rep, cc
 	char rec_sha[65] = "";
 	if (s->rec.fd >= 0) {
 		bool broke = s->rec.failed;
-		int rr = cc_rec_close(&s->rec, rec_sha);
+		/* one wait for the recording and the records where the
+		 * journal orders them (audit.c), else the recording's fsync
+		 * first: the end record is written after it either way */
+		int rr = cc_rec_close(&s->rec, rec_sha, cc_audit_commits_with(s->rec.fd));
 		cc_json_open(&rc.j, "recording");
 		cc_json_str(&rc.j, "file", s->rec.file);
 		cc_json_u64(&rc.j, "bytes", s->rec.bytes);

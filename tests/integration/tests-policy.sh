@@ -15,6 +15,7 @@ TESTS+=(
 	t_audit_tamper_fails_verify
 	t_audit_concurrent_chain
 	t_audit_two_syncs
+	t_audit_recording_durable
 	t_audit_long_record_chains
 	t_policy_ptrace_profile
 	t_audit_syslog_journald_sinks
@@ -406,6 +407,56 @@ t_audit_two_syncs() {
 	[ -z "$big" ] || fail "a tail read of more than 4 KiB: $big"
 	run as_op cc audit verify "$AUDIT"
 	expect_rc 0 "the chain after a session"
+}
+
+# At a session's end the recording must be on the disk before the end
+# record that names its digest can be. On ext4 with a journal one commit
+# does both: the recording's data is written and waited for
+# (sync_file_range) before the end record is written, and the log's fsync
+# commits both, one wait; without a journal the recording is fsynced
+# before the end record is written, as on any other file system, and so
+# with journal_async_commit (no cache flush before a commit block). The log
+# directory on a small ext4 of each kind of its own, watched with strace.
+t_audit_recording_durable() {
+	local img=$CC_T/logfs.img logdir=${AUDIT%/*} st=$CC_T/rec-sync.strace saved=$CC_T/audit.saved kind opts cast end rs
+	command -v strace >/dev/null || skip "strace not installed (tools/install-deps)"
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 not installed (tools/install-deps)"
+	start_ct cc-aud-rec
+	cp -a "$AUDIT" "$saved"
+	trap 'rc=$?; trap - EXIT; mountpoint -q "$logdir" && umount "$logdir"; ct_stop_all; exit $rc' EXIT
+	for kind in journal nojournal async_commit; do
+		rm -f "$img" && truncate -s 64M "$img" || fail "cannot make $img"
+		if [ "$kind" = nojournal ]; then mkfs.ext4 -q -F -O ^has_journal "$img"; else mkfs.ext4 -q -F "$img"; fi ||
+			fail "mkfs.ext4 ($kind) failed"
+		opts=loop
+		[ "$kind" = async_commit ] && opts=loop,journal_async_commit,data=writeback
+		mount -o "$opts" "$img" "$logdir" || fail "cannot mount an ext4 ($kind) on $logdir"
+		install -m 660 -o root -g "$OPS_GROUP" /dev/null "$AUDIT" && install -d -m 1730 -o root -g "$OPS_GROUP" "$SESSIONS" ||
+			fail "cannot set up $logdir"
+		run as_root strace -f -y -qq -e trace=fsync,fdatasync,sync_file_range,write -o "$st" \
+			setpriv --reuid="$(op_uid)" --regid="$(id -g "$OP_USER")" --init-groups -- \
+			"$CC_BIN" -i "$IMG_EXT4" "$PID" $BB true
+		expect_rc 0 "a session, the log on ext4 ($kind)"
+		[ "$(jq -r '.event + "/" + .phase' "$AUDIT" | sed -n 4p)" = exec/end ] || fail "the fourth record is not the exec end record"
+		end=$(grep -n "write([0-9]*<$AUDIT>" "$st" | sed -n 4p | cut -d: -f1)
+		cast="<$SESSIONS/[0-9a-f]*\\.cast>"
+		if [ "$kind" = journal ]; then
+			rs=$(grep -n "sync_file_range([0-9]*$cast" "$st" | head -n1 | cut -d: -f1)
+			! grep -q "sync([0-9]*$cast" "$st" || fail "the recording was fsynced on a journaled ext4: two waits at the end"
+		else
+			rs=$(grep -n "fsync([0-9]*$cast" "$st" | head -n1 | cut -d: -f1)
+			! grep -q "sync_file_range(" "$st" || fail "($kind) sync_file_range where no journal orders it: the recording might not be on the disk before its end record"
+		fi
+		[ -n "$rs" ] && [ -n "$end" ] && [ "$rs" -lt "$end" ] ||
+			fail "($kind) the recording's data was not on the disk before the end record was written"
+		[ "$(grep -c "sync([0-9]*<$AUDIT>" "$st")" = 2 ] || fail "($kind) want the log synced twice"
+		[ "$(grep -n "write([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)" -lt "$(grep -n "sync([0-9]*<$AUDIT>" "$st" | tail -n1 | cut -d: -f1)" ] ||
+			fail "($kind) a record was written after the last sync"
+		run as_op cc audit verify "$AUDIT"
+		expect_rc 0 "verify, the log on ext4 ($kind)"
+		umount "$logdir" || fail "cannot unmount $logdir"
+	done
+	cmp -s "$AUDIT" "$saved" || fail "the suite's audit log changed under the mount"
 }
 
 # The last record is read with a 4 KiB tail, and more only when no line
