@@ -449,7 +449,7 @@ static void journal_check(int file_fd)
 bool cc_audit_commits_with(int fd)
 {
 	struct stat st, log;
-	int log_fd = followed >= 0 ? followed : sinks[0].fd; /* sinks[0]: the file */
+	int log_fd = sinks[0].fd; /* sinks[0]: the file (moved to the new file at a rotation) */
 	/* (the directory is root's: a rotation cannot move the log to another
 	 * file system between this check and the end record) */
 	return journal_dev && wanted == CC_SINK_FILE && log_fd >= 0 && fstat(fd, &st) == 0 &&
