@@ -75,7 +75,11 @@ int cc_profile_net_alone(cc_error *err);
  * the caller's (`net`: netadmin) or in the mount namespace `hostmnt` (the
  * host's: its /proc/PID/root is the host's root), in *tid and *what; 0 and
  * *tid = 0 when there is none; -errno. */
-int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pid_t *tid, const char **what);
+/* mknod (ptrace): a task that can make device nodes is refused too, and
+ * *what is then CC_PROFILE_MKNOD_WHAT. */
+int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, bool mknod, pid_t *tid,
+			    const char **what);
+#define CC_PROFILE_MKNOD_WHAT "mknod"
 /* ptrace, netadmin, from a process of the container's namespaces: a mount
  * there that reaches past them (a procfs of another PID namespace; with
  * `net`, an nsfs file of another network namespace), said in `where`

@@ -377,7 +377,8 @@ static int profile_checks(const struct cc_launch *l, const struct stat *hostmnt,
 		const char *what = NULL;
 		if (r == 0 && !out.where[0])
 			r = cc_profile_foreign_task(procfd, l->flags & CC_LAUNCH_NET_ALONE,
-						    (l->flags & CC_LAUNCH_OWN_PROC) ? hostmnt : NULL, &tid, &what);
+						    (l->flags & CC_LAUNCH_OWN_PROC) ? hostmnt : NULL,
+						    (l->flags & CC_LAUNCH_PERF) != 0 /* ptrace's */, &tid, &what);
 		out.err = -r;
 		out.tid = (int)tid;
 		if (tid && what)
@@ -402,6 +403,11 @@ static int profile_checks(const struct cc_launch *l, const struct stat *hostmnt,
 		return cc_fail(why, EXDEV, "profile %s refused: %s, whose links reach past the container", prof,
 			       res.where);
 	res.what[sizeof(res.what) - 1] = '\0';
+	if (res.tid && strcmp(res.what, CC_PROFILE_MKNOD_WHAT) == 0)
+		return cc_fail(why, EXDEV, "profile %s refused: PID %d of the container's PID namespace can make device "
+			       "nodes (CAP_MKNOD, without no_new_privs), and the tool could have it make one of the "
+			       "host's disks for the operator to open; run the container without it (--cap-drop MKNOD)",
+			       prof, res.tid);
 	if (res.tid)
 		return cc_fail(why, EXDEV, "profile %s refused: PID %d of the container's PID namespace is in %s, "
 			       "which the tool would reach through that PID", prof, res.tid, res.what);

@@ -331,7 +331,39 @@ static bool same(const struct stat *a, const struct stat *b)
 struct task_refs {
 	const struct stat *net;     /* a task in another network namespace is foreign */
 	const struct stat *hostmnt; /* a task in this mount namespace (the host's) is foreign */
+	bool mknod;                 /* a task that can make device nodes is refused (ptrace) */
+	pid_t self;                 /* the checking child: the broker's capabilities, not the container's */
 };
+
+/* Can the task make device nodes, now or after an exec? CAP_MKNOD in its
+ * permitted set, or in its bounding set without no_new_privs (uid 0, or a
+ * set-uid or file-capability program, gives it back on exec). The ptrace
+ * tool can drive any task of the PID namespace into that mknod, and the
+ * node is the container cgroup's to allow (Docker: `b *:* m`), not the
+ * session's: SECURITY.md, "the ptrace profile and CAP_MKNOD". /proc/TID/
+ * status escapes the task's name, so a field is a line's start. 1: yes. */
+static int task_can_mknod(int taskdir, const char *tid)
+{
+	char path[64], buf[4096];
+	unsigned long long prm = 0, bnd = 0;
+	int nnp = -1, have = 0;
+	snprintf(path, sizeof(path), "%s/status", tid);
+	int r = cc_read_file_at(taskdir, path, buf, sizeof(buf));
+	if (r < 0)
+		return r == -ENOENT || r == -ESRCH ? 0 : r; /* ended meanwhile */
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (sscanf(line, "CapPrm:\t%llx", &prm) == 1)
+			have |= 1;
+		else if (sscanf(line, "CapBnd:\t%llx", &bnd) == 1)
+			have |= 2;
+		else if (sscanf(line, "NoNewPrivs:\t%d", &nnp) == 1)
+			have |= 4;
+	}
+	if (have != 7)
+		return -EPROTO;
+	const unsigned long long mknod = 1ULL << CAP_MKNOD;
+	return (prm & mknod) || ((bnd & mknod) && nnp == 0);
+}
 
 /* The directory at/path, to read (NULL and errno) */
 static DIR *dir_at(int at, const char *path)
@@ -367,6 +399,9 @@ static int foreign_tasks(int procfd, const char *pid, const struct task_refs *re
 		else if (r >= 0 && refs->hostmnt && (r = task_ns(tfd, de->d_name, "mnt", &st)) > 0 &&
 			 same(&st, refs->hostmnt))
 			*what = "the host's mount namespace", *tid = (pid_t)atoi(de->d_name);
+		else if (r >= 0 && refs->mknod && atoi(de->d_name) != refs->self &&
+			 (r = task_can_mknod(tfd, de->d_name)) > 0)
+			*what = CC_PROFILE_MKNOD_WHAT, *tid = (pid_t)atoi(de->d_name);
 		if (r > 0)
 			r = 0;
 	}
@@ -374,11 +409,12 @@ static int foreign_tasks(int procfd, const char *pid, const struct task_refs *re
 	return r;
 }
 
-int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, pid_t *tid, const char **what)
+int cc_profile_foreign_task(int procfd, bool net, const struct stat *hostmnt, bool mknod, pid_t *tid,
+			    const char **what)
 {
 	char self[32];
 	struct stat own;
-	struct task_refs refs = { .net = net ? &own : NULL, .hostmnt = hostmnt };
+	struct task_refs refs = { .net = net ? &own : NULL, .hostmnt = hostmnt, .mknod = mknod, .self = getpid() };
 	*tid = 0;
 	*what = NULL;
 	/* our own entry, in our own procfs: the container's namespace */

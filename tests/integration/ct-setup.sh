@@ -24,4 +24,9 @@ node tty 5 0
 # CT_HOSTNET (lib.sh): /proc is still the host's here
 if [ -e "$R/.hostnet" ]; then mount --bind "/proc/$(cat "$R/.hostnet")/ns/net" "$R/hostnet"; fi
 hostname "$NAME"
-exec "$PIVOT" "$R" /sleeper
+# CT_KEEP_MKNOD (lib.sh): else no CAP_MKNOD for the container's processes
+if [ -e "$R/.keepmknod" ]; then
+	rm "$R/.keepmknod"
+	exec "$PIVOT" "$R" /sleeper
+fi
+exec setpriv --bounding-set -mknod -- "$PIVOT" "$R" /sleeper

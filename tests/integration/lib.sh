@@ -329,11 +329,15 @@ cg_dirs() { # cg_dirs NAME: the per-container cgroup in every hierarchy we use
 # CT_UID=N: written to /uid for it (victim.c takes it).
 # CT_HOSTNET=1: /hostnet is a bind mount of the host's network namespace
 # (ct-setup.sh makes it from this shell's, named in /.hostnet).
+# The container's processes lack CAP_MKNOD in their bounding set, as with
+# `--cap-drop MKNOD` (the ptrace profile refuses a container that can make
+# device nodes); CT_KEEP_MKNOD=1 keeps it, as Docker's default set does.
 minimal_root() {
 	mkdir -p "$1/proc" "$1/sys" "$1/dev" && cp "${CT_INIT:-$HBIN/sleeper}" "$1/sleeper" &&
 		chmod 755 "$1" "$1/sleeper" || return 1
 	if [ -n "${CT_UID:-}" ]; then echo "$CT_UID" > "$1/uid" || return 1; fi
 	if [ -n "${CT_HOSTNET:-}" ]; then { echo "$$" > "$1/.hostnet" && : > "$1/hostnet"; } || return 1; fi
+	if [ -n "${CT_KEEP_MKNOD:-}" ]; then : > "$1/.keepmknod" || return 1; fi
 }
 
 # ct_start NAME [USERNS_UID]: start a microcontainer, print the host PID of
