@@ -7,6 +7,8 @@
 # Usage: tests/fuzz/run.sh SECONDS [HARNESS...]     (default: all of them)
 #   FUZZ_BUILD  build directory (default build-fuzz)
 #   FUZZ_SEED   libFuzzer's random seed (default: one drawn per run)
+#   FUZZ_RUNS   stop a harness after this many executions, if sooner than
+#               SECONDS (issue 15's goal: FUZZ_RUNS=10000000)
 # Each harness fuzz_NAME starts from its seeds (tests/fuzz/corpus/NAME/) and
 # from what earlier runs found (BUILD/fuzz-corpus/fuzz_NAME/; the seeds are
 # never written to). A crash leaves its input in BUILD/fuzz-artifacts/ and
@@ -43,7 +45,7 @@ for h in $HARNESSES; do
 	start=$(date +%s)
 	rc=0
 	"$B/tests/fuzz/$h" -max_total_time="$SECS" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -artifact_prefix="$B/fuzz-artifacts/$h-" \
+		-print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -artifact_prefix="$B/fuzz-artifacts/$h-" \
 		"$work" "tests/fuzz/corpus/${h#fuzz_}" >"$log" 2>&1 || rc=$?
 	secs=$(( $(date +%s) - start ))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

@@ -429,6 +429,58 @@ START_TEST(test_non_json_line)
 }
 END_TEST
 
+/* verify and show read a log with one line buffer and one JSON parser:
+ * what a line left behind never shows in the next one. Lines of very
+ * different lengths (a long one before a short one) hash and parse as
+ * themselves, and the record after one cut off mid-object (the parser
+ * stopped waiting for more) is read afresh. */
+START_TEST(test_lines_read_afresh)
+{
+	struct chain c;
+	struct verdict v;
+	char *prev = NULL;
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < 12; i++) {
+		char *rec;
+		ck_assert_int_ge(asprintf(&rec, "{\"seq\":%zu,\"event\":\"exec\",\"image\":\"/%0*d\"}", i + 1,
+					  (int)(i % 2 ? 3 : 3000 - 200 * i), 7),
+				 0);
+		c.line[i] = cc_chain_link(rec, prev);
+		ck_assert_ptr_nonnull(c.line[i]);
+		free(rec);
+		free(prev);
+		prev = strndup(c.line[i], strlen(c.line[i]) - 1);
+	}
+	free(prev);
+	c.n = 12;
+	verify_chain(&c, &v);
+	ck_assert_msg(v.r == 0, "%s", v.out);
+	ck_assert_uint_eq(v.records, 12);
+
+	/* record 6 cut off inside its object */
+	replace(&c, 5, "{\"seq\":6,\"event\":\"ex\n");
+	verify_chain(&c, &v);
+	ck_assert_int_eq(v.r, 2);
+	ck_assert_str_eq(v.out, "record 6: not a JSON object\n"
+				"record 7: chain broken: it follows a record that is not the one before it "
+				"(a record was changed, removed or moved here)\n");
+	char out[65536] = "";
+	size_t len;
+	cc_error err = { 0 };
+	char *buf = joined(&c, &len);
+	FILE *in = fmemopen(buf, len, "r"), *o = fmemopen(out, sizeof(out) - 1, "w");
+	ck_assert_int_eq(cc_audit_show(in, o, &err), 0);
+	fclose(o);
+	fclose(in);
+	ck_assert_uint_eq(count_lines(out), 12);
+	ck_assert_ptr_nonnull(strstr(out, "    6  (not a record)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n    7              exec    "));
+	ck_assert_ptr_null(strstr(out, "    7  (not a record)"));
+	free(buf);
+	chain_free(&c);
+}
+END_TEST
+
 /* An inserted record with a correct link to its predecessor still breaks
  * the link of the record after it. */
 START_TEST(test_inserted_record)
@@ -602,6 +654,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_show_escapes_hostile_fields);
 	tcase_add_test(tc, test_record_escapes_controls);
 	tcase_add_test(tc, test_scan_ends_link_files);
+	tcase_add_test(tc, test_lines_read_afresh);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -309,6 +309,43 @@ START_TEST(test_parse_file_nul_and_size)
 }
 END_TEST
 
+/* The file reader grows its buffer as it reads (4 KiB, doubling, up to
+ * 1 MiB + 1): a file of any size around a step, or of exactly 1 MiB, reads
+ * whole, and a rule at its very end is seen, as the string parser sees it. */
+START_TEST(test_parse_file_sizes)
+{
+	static const char rule[] = "[end]\n" BODY;
+	static const size_t sizes[] = { sizeof(rule) - 1, 4095, 4096, 4097, 8191, 8192, 8193, 65536, 1 << 20 };
+	char *buf = malloc((1 << 20) + 2);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t size = sizes[k], pad = size - (sizeof(rule) - 1);
+		/* comment lines of '#', the last one ending just before the rule */
+		for (size_t i = 0; i < pad; i++)
+			buf[i] = i == pad - 1 || i % 100 == 99 ? '\n' : '#';
+		memcpy(buf + pad, rule, sizeof(rule)); /* and its NUL, for the string parser */
+		FILE *f = fmemopen(buf, size, "r");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_msg(cc_policy_parse_file(f, "F", &pol, &perr) == 0, "%zu bytes: %s", size, perr.msg);
+		fclose(f);
+		ck_assert_uint_eq(pol.nrules, 1);
+		ck_assert_str_eq(pol.rules[0].name, "end");
+		cc_policy_free(&pol);
+		ck_assert_int_eq(cc_policy_parse_string(buf, "F", &pol, &perr), 0);
+		ck_assert_uint_eq(pol.nrules, 1);
+		cc_policy_free(&pol);
+	}
+	/* one byte more than 1 MiB, the rule past the limit: refused for its size */
+	memmove(buf + 1, buf, (1 << 20) + 1);
+	buf[0] = '#';
+	FILE *f = fmemopen(buf, (1 << 20) + 1, "r");
+	ck_assert_int_lt(cc_policy_parse_file(f, "F", &pol, &perr), 0);
+	ck_assert_str_eq(perr.msg, "F is larger than 1048576 bytes");
+	fclose(f);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_parse_limits)
 {
 	size_t cap = 300 * 120 + 64, o = 0;
@@ -1015,6 +1052,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_parse_duplicate_rule);
 	tcase_add_test(tc, test_parse_long_lines);
 	tcase_add_test(tc, test_parse_file_nul_and_size);
+	tcase_add_test(tc, test_parse_file_sizes);
 	tcase_add_test(tc, test_parse_limits);
 	suite_add_tcase(s, tc);
 
