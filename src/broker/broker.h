@@ -177,8 +177,6 @@ int cc_devcg_open(struct cc_devcg *d, cc_error *err);
 /* Moves pid in and checks that it is there. */
 int cc_devcg_join(const struct cc_devcg *d, pid_t pid, cc_error *err);
 void cc_devcg_close(struct cc_devcg *d);
-/* Is a devices.list line within CRASHCART_DEVCG_RULES? */
-bool cc_devcg_rule_allowed(const char *line);
 
 /* launcher.c */
 int cc_launcher_start(pid_t *pid, int *sock, cc_error *err);

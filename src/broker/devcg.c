@@ -109,7 +109,7 @@ static int rules_file_is_roots(int dirfd, const char *name, const char *where, c
 
 /* Is "T MAJ:MIN ACC" (a devices.list line) within CRASHCART_DEVCG_RULES:
  * the same type and numbers as one rule, and no access the rule lacks? */
-bool cc_devcg_rule_allowed(const char *line)
+static bool rule_allowed(const char *line)
 {
 	char type, acc[8], num[32];
 	if (sscanf(line, "%c %31s %7s", &type, num, acc) != 3)
@@ -140,7 +140,7 @@ static int check_rules(int cgfd, const char *where, cc_error *err)
 	if (r < 0)
 		return cc_failx(err, -r, "cannot read %s/devices.list", where);
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (!cc_devcg_rule_allowed(line))
+		if (!rule_allowed(line))
 			return cc_fail(err, EPERM, "%s allows '%s', more than the tool may open (%s)", where, line,
 				       SETUP_HINT);
 	return 0;

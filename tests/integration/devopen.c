@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tracee.h"
+
 #define CAP(c) (1ULL << (c))
 /* Docker's default set (moby's oci/caps/defaults.go) */
 static const unsigned long long docker_caps =
@@ -42,47 +44,6 @@ static int setcaps(unsigned long long c)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-static pid_t pid;
-static struct user_regs_struct saved;
-static unsigned long sc;
-
-/* one system call in the tracee, at the syscall instruction it stopped at */
-static long call(long nr, long a, long b, long c)
-{
-	struct user_regs_struct r = saved;
-	int st;
-	r.orig_rax = -1UL;
-	r.rax = (unsigned long)nr;
-	r.rdi = (unsigned long)a;
-	r.rsi = (unsigned long)b;
-	r.rdx = (unsigned long)c;
-	r.rip = sc;
-	if (ptrace(PTRACE_SETREGS, pid, NULL, &r) < 0 || ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) < 0)
-		return -errno;
-	if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st) || ptrace(PTRACE_GETREGS, pid, NULL, &r) < 0)
-		return -EIO;
-	return (long)r.rax;
-}
-
-static void poke(unsigned long at, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i += sizeof(long)) {
-		long w = 0;
-		memcpy(&w, s + i, n - i < sizeof(long) ? n - i : sizeof(long));
-		(void)ptrace(PTRACE_POKEDATA, pid, (void *)(at + i), (void *)w);
-	}
-}
-
-static const char *res(long r)
-{
-	static char b[64];
-	if (r >= 0) {
-		snprintf(b, sizeof(b), "ok (%ld)", r);
-		return b;
-	}
-	return strerror((int)-r);
-}
-
 int main(int argc, char **argv)
 {
 	int keep_ptrace = argc > 1 && strcmp(argv[1], "-p") == 0;
@@ -93,9 +54,8 @@ int main(int argc, char **argv)
 	argv += keep_ptrace;
 	uid_t uid = (uid_t)atoi(argv[1]);
 	gid_t gid = (gid_t)atoi(argv[2]);
-	pid = atoi(argv[3]);
+	pid_t pid = atoi(argv[3]);
 	const char *node = argv[4], *msg = argv[7];
-	int st;
 
 	(void)unlink(node);
 	if (mknod(node, S_IFBLK | 0600, makedev(atoi(argv[5]), atoi(argv[6]))) < 0 || chown(node, uid, gid) < 0) {
@@ -111,32 +71,18 @@ int main(int argc, char **argv)
 		printf("devopen: becoming the tool's ids: %s\n", strerror(errno));
 		return 2;
 	}
-	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) < 0) {
-		printf("devopen: attach: %s\n", strerror(errno));
-		return 3;
-	}
-	if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st) || ptrace(PTRACE_GETREGS, pid, NULL, &saved) < 0) {
-		printf("devopen: attach: no stop\n");
-		return 3;
-	}
-	sc = saved.rip - 2; /* stopped in a syscall: `syscall` is just before rip */
-	errno = 0;
-	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)sc, NULL);
-	if (errno || (word & 0xffff) != 0x050f) {
-		printf("devopen: no syscall instruction at rip-2\n");
-		ptrace(PTRACE_DETACH, pid, NULL, NULL);
-		return 3;
-	}
-	unsigned long buf = (saved.rsp - 1024) & ~7UL; /* below the red zone */
-	poke(buf, node, strlen(node) + 1);
-	poke(buf + 512, msg, strlen(msg) + 1);
-	long tfd = call(SYS_openat, AT_FDCWD, (long)buf, O_RDWR);
+	int r = tracee_attach(pid, "devopen");
+	if (r)
+		return r;
+	unsigned long buf = tracee_scratch();
+	tracee_poke(buf, node, strlen(node) + 1);
+	tracee_poke(buf + 512, msg, strlen(msg) + 1);
+	long tfd = tracee_call(SYS_openat, AT_FDCWD, (long)buf, O_RDWR, 0);
 	printf("devopen: tool opens %s: %s\n", node, res(tfd));
 	if (tfd >= 0) {
-		printf("devopen: tool writes: %s\n", res(call(SYS_write, tfd, (long)(buf + 512), (long)strlen(msg))));
-		(void)call(SYS_close, tfd, 0, 0);
+		printf("devopen: tool writes: %s\n", res(tracee_call(SYS_write, tfd, (long)(buf + 512), (long)strlen(msg), 0)));
+		(void)tracee_call(SYS_close, tfd, 0, 0, 0);
 	}
-	(void)ptrace(PTRACE_SETREGS, pid, NULL, &saved);
-	(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	tracee_detach();
 	return 0;
 }
